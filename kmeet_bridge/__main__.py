@@ -1,0 +1,3 @@
+from kmeet_bridge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,431 @@
+"""TOML configuration -> validated, typed settings.
+
+Every key is described once, in `SCHEMA`: its type, default and a line of
+help. The same table validates the file and documents the keys (see
+`config.example.toml`, which a test keeps in step with it). A wrong value stops
+the program with one sentence that names the key (`ConfigError`), never a
+traceback at the first use of a bad value.
+
+Secrets (`password`, `token`) are resolved here, in this order: inline value,
+`*_file`, environment variable, systemd credential (`$CREDENTIALS_DIRECTORY`).
+They are wrapped in `Secret`, whose repr and str never show the value.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_PATH = Path("/etc/kmeet-bridge/config.toml")
+CONFIG_ENV = "KMEET_BRIDGE_CONFIG"
+SECURITY_MODES = ("ssl", "starttls", "plain")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who edits the file."""
+
+
+class Secret:
+    """A password or token: usable by code, invisible in logs and tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Option:
+    type: type | tuple[type, ...]
+    default: Any = None  # None with required=False: optional, no value
+    required: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+
+
+# One place that describes every key. Order here is the order of the example file.
+SCHEMA: dict[str, dict[str, Option]] = {
+    "imap": {
+        "host": Option(str, required=True, help="IMAP server name"),
+        "port": Option(int, 993, help="IMAP port", minimum=1),
+        "security": Option(
+            str, "ssl", help="ssl, starttls or plain (plain: loopback only)", choices=SECURITY_MODES
+        ),
+        "username": Option(str, required=True, help="IMAP login"),
+        "password": Option(str, help="IMAP password (prefer password_file)"),
+        "password_file": Option(str, help="file holding the IMAP password"),
+        "folder": Option(str, "INBOX", help="folder the requests arrive in"),
+        "processed_folder": Option(str, "kmeet/processed", help="where planned messages go"),
+        "failed_folder": Option(str, "kmeet/failed", help="where rejected messages go"),
+        "poll_interval": Option(int, 60, help="seconds between passes", minimum=5),
+        "timeout": Option(int, 30, help="seconds before an IMAP operation gives up", minimum=1),
+    },
+    "smtp": {
+        "host": Option(str, required=True, help="SMTP server name"),
+        "port": Option(int, 587, help="SMTP port", minimum=1),
+        "security": Option(
+            str, "starttls", help="ssl, starttls or plain (plain: loopback only)",
+            choices=SECURITY_MODES,
+        ),
+        "username": Option(str, help="SMTP login; leave out for a server without AUTH"),
+        "password": Option(str, help="SMTP password (prefer password_file)"),
+        "password_file": Option(str, help="file holding the SMTP password"),
+        "from_address": Option(str, required=True, help="address the replies come from"),
+        "from_name": Option(str, "kMeet", help="display name of the replies"),
+        "timeout": Option(int, 30, help="seconds before an SMTP operation gives up", minimum=1),
+    },
+    "kmeet": {
+        "api_url": Option(str, "https://api.infomaniak.com", help="Infomaniak API base URL"),
+        "calendar_api_url": Option(
+            str, "https://calendar.infomaniak.com", help="Infomaniak Calendar API base URL"
+        ),
+        "token": Option(str, help="API token (prefer token_file)"),
+        "token_file": Option(str, help="file holding the API token"),
+        "calendar_id": Option(int, required=True, help="calendar that gets the events"),
+        "hostname": Option(str, "kmeet.infomaniak.com", help="the kMeet instance"),
+        "timezone": Option(str, "Europe/Zurich", help="zone for floating times and plain requests"),
+        "default_duration": Option(int, 60, help="minutes, when no end is given", minimum=1),
+        "timeout": Option(int, 30, help="seconds before an API call gives up", minimum=1),
+    },
+    "kmeet.room": {
+        "start_audio_muted": Option(bool, False, help="participants join muted"),
+        "enable_recording": Option(bool, False, help="allow recording (needs drive_id)"),
+        "drive_id": Option(int, help="kDrive that receives recordings"),
+        "enable_moderator_video": Option(bool, True, help="moderator video on"),
+        "start_audio_only": Option(bool, False, help="join with audio only"),
+        "lobby_enabled": Option(bool, False, help="participants wait in a lobby"),
+        "password_enabled": Option(bool, False, help="room needs a password"),
+        "e2ee_enabled": Option(bool, True, help="end-to-end encryption"),
+    },
+    "senders": {
+        "allow": Option(list, [], help="glob patterns of addresses allowed to plan rooms"),
+    },
+    "state": {
+        "path": Option(str, "/var/lib/kmeet-bridge/state.db", help="SQLite state database"),
+    },
+}
+
+SECRET_ENV = {
+    "imap": "KMEET_BRIDGE_IMAP_PASSWORD",
+    "smtp": "KMEET_BRIDGE_SMTP_PASSWORD",
+    "kmeet": "KMEET_BRIDGE_TOKEN",
+}
+SECRET_CREDENTIAL = {"imap": "imap-password", "smtp": "smtp-password", "kmeet": "api-token"}
+SECRET_KEY = {"imap": "password", "smtp": "password", "kmeet": "token"}
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: Secret
+    folder: str
+    processed_folder: str
+    failed_folder: str
+    poll_interval: int
+    timeout: int
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: Secret | None
+    from_address: str
+    from_name: str
+    timeout: int
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    start_audio_muted: bool
+    enable_recording: bool
+    drive_id: int | None
+    enable_moderator_video: bool
+    start_audio_only: bool
+    lobby_enabled: bool
+    password_enabled: bool
+    e2ee_enabled: bool
+
+
+@dataclass(frozen=True)
+class KmeetSettings:
+    api_url: str
+    calendar_api_url: str
+    token: Secret
+    calendar_id: int
+    hostname: str
+    timezone: str
+    default_duration: int
+    timeout: int
+    room: RoomSettings
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    allow: tuple[str, ...]
+
+    def allows(self, address: str) -> bool:
+        """True when `address` matches one of the glob patterns (case-insensitive)."""
+        address = address.strip().lower()
+        return any(fnmatch.fnmatchcase(address, pattern.lower()) for pattern in self.allow)
+
+
+@dataclass(frozen=True)
+class Settings:
+    imap: ImapSettings
+    smtp: SmtpSettings
+    kmeet: KmeetSettings
+    senders: SenderSettings
+    state_path: Path
+    source: Path | None = None
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, validate and resolve the configuration file at `path`."""
+    environ = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file {path} does not exist; copy config.example.toml there "
+            f"or name another file with --config or ${CONFIG_ENV}"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+    return from_mapping(data, environ, source=path)
+
+
+def from_mapping(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None, source: Path | None = None
+) -> Settings:
+    """Validate an already-parsed TOML document."""
+    environ = os.environ if environ is None else environ
+    values = _validate(data)
+    base = source.parent if source else Path.cwd()
+
+    imap = values["imap"]
+    smtp = values["smtp"]
+    kmeet = values["kmeet"]
+    for section, key in (("imap", "host"), ("smtp", "host")):
+        _check_security(values[section], section)
+    _check_zone(kmeet["timezone"])
+    room = values["kmeet.room"]
+    if room["enable_recording"] and room["drive_id"] is None:
+        raise ConfigError(
+            "[kmeet.room] enable_recording = true needs drive_id (the kDrive that receives "
+            "the recordings)"
+        )
+    allow = tuple(values["senders"]["allow"])
+    for pattern in allow:
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ConfigError(
+                f"[senders] allow must be a list of address patterns such as "
+                f'"*@example.com", got {pattern!r}'
+            )
+    for section in ("imap", "kmeet"):
+        values[section][SECRET_KEY[section]] = _resolve_secret(
+            values[section], section, environ, base, required=True
+        )
+    smtp_password = _resolve_secret(smtp, "smtp", environ, base, required=False)
+    if smtp["username"] and smtp_password is None:
+        raise ConfigError(
+            "[smtp] username is set but no password was found: set password_file "
+            "(or password, or $KMEET_BRIDGE_SMTP_PASSWORD)"
+        )
+    for key in ("api_url", "calendar_api_url"):
+        url = kmeet[key]
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f'[kmeet] {key} must be an http(s) URL, got "{url}"')
+        kmeet[key] = url.rstrip("/")
+
+    return Settings(
+        imap=ImapSettings(**{k: imap[k] for k in ImapSettings.__dataclass_fields__}),
+        smtp=SmtpSettings(
+            host=smtp["host"], port=smtp["port"], security=smtp["security"],
+            username=smtp["username"], password=smtp_password,
+            from_address=smtp["from_address"], from_name=smtp["from_name"],
+            timeout=smtp["timeout"],
+        ),
+        kmeet=KmeetSettings(
+            room=RoomSettings(**room),
+            **{k: kmeet[k] for k in KmeetSettings.__dataclass_fields__ if k != "room"},
+        ),
+        senders=SenderSettings(allow=allow),
+        state_path=_relative_to(base, values["state"]["path"]),
+        source=source,
+    )
+
+
+def _validate(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Check every section and key against SCHEMA; fill in defaults."""
+    known_sections = {name.split(".")[0] for name in SCHEMA}
+    for name in data:
+        if name not in known_sections:
+            raise ConfigError(
+                f"unknown section [{name}]; the sections are "
+                + ", ".join(f"[{s}]" for s in SCHEMA)
+            )
+    values: dict[str, dict[str, Any]] = {}
+    for section, options in SCHEMA.items():
+        table: Any = data
+        for part in section.split("."):
+            table = table.get(part, {}) if isinstance(table, Mapping) else None
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[{section}] must be a table")
+        for key in table:
+            if key not in options and not (section == "kmeet" and key == "room"):
+                raise ConfigError(
+                    f"[{section}] has an unknown key {key!r}; known keys: "
+                    + ", ".join(options)
+                )
+        values[section] = {
+            key: _value(section, key, option, table.get(key)) for key, option in options.items()
+        }
+    return values
+
+
+def _value(section: str, key: str, option: Option, raw: Any) -> Any:
+    if raw is None:
+        if option.required:
+            raise ConfigError(f"[{section}] {key} is missing; expected {option.help}")
+        return list(option.default) if isinstance(option.default, list) else option.default
+    expected = option.type
+    # TOML booleans are ints to Python; never accept one for the other.
+    ok = isinstance(raw, expected) and not (expected is int and isinstance(raw, bool))
+    if not ok:
+        kind = {int: "an integer", bool: "true or false", str: "a string", list: "a list"}[
+            expected  # type: ignore[index]
+        ]
+        shown = f'"{raw}"' if isinstance(raw, str) else _toml_repr(raw)
+        raise ConfigError(f"[{section}] {key} must be {kind}, got {shown}")
+    if option.choices and raw not in option.choices:
+        raise ConfigError(
+            f"[{section}] {key} must be one of "
+            + ", ".join(f'"{c}"' for c in option.choices)
+            + f', got "{raw}"'
+        )
+    if option.minimum is not None and raw < option.minimum:
+        raise ConfigError(f"[{section}] {key} must be at least {option.minimum}, got {raw}")
+    if expected is str and not raw.strip():
+        raise ConfigError(f"[{section}] {key} must not be empty")
+    return raw
+
+
+def _toml_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _check_security(section_values: dict[str, Any], section: str) -> None:
+    if section_values["security"] == "plain" and not is_loopback(section_values["host"]):
+        raise ConfigError(
+            f'[{section}] security = "plain" sends the password unencrypted; it is only '
+            f'allowed to a loopback host, not "{section_values["host"]}". Use "ssl" or '
+            '"starttls"'
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_zone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'[kmeet] timezone must be an IANA time zone name such as "Europe/Zurich", '
+            f'got "{name}"'
+        ) from None
+
+
+def _resolve_secret(
+    values: dict[str, Any],
+    section: str,
+    environ: Mapping[str, str],
+    base: Path,
+    *,
+    required: bool,
+) -> Secret | None:
+    key = SECRET_KEY[section]
+    inline, file_name = values.get(key), values.get(f"{key}_file")
+    if inline is not None and file_name is not None:
+        raise ConfigError(f"[{section}] sets both {key} and {key}_file; keep only one")
+    if inline is not None:
+        return Secret(inline)
+    if file_name is not None:
+        return Secret(_read_secret_file(_relative_to(base, file_name), f"[{section}] {key}_file"))
+    env_name = SECRET_ENV[section]
+    if environ.get(env_name):
+        return Secret(environ[env_name].strip())
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if credentials:
+        path = Path(credentials) / SECRET_CREDENTIAL[section]
+        if path.exists():
+            return Secret(_read_secret_file(path, f"systemd credential {path.name}"))
+    if not required:
+        return None
+    raise ConfigError(
+        f"[{section}] no {key} given: set {key}_file (or {key}), the environment variable "
+        f"${env_name}, or the systemd credential {SECRET_CREDENTIAL[section]}"
+    )
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"{what}: file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what}: {path} is not UTF-8 text") from None
+    if not value:
+        raise ConfigError(f"{what}: {path} is empty")
+    return value
+
+
+def _relative_to(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
