@@ -105,6 +105,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "timezone": Option(str, "Europe/Zurich", help="zone for floating times and plain requests"),
         "default_duration": Option(int, 60, help="minutes, when no end is given", minimum=1),
         "timeout": Option(int, 30, help="seconds before an API call gives up", minimum=1),
+        "retry_for": Option(
+            int, 86400, help="seconds a temporary failure is retried before giving up", minimum=60
+        ),
     },
     "kmeet.room": {
         "start_audio_muted": Option(bool, False, help="participants join muted"),
@@ -181,6 +184,7 @@ class KmeetSettings:
     timezone: str
     default_duration: int
     timeout: int
+    retry_for: int
     room: RoomSettings
 
 
@@ -209,8 +213,13 @@ def default_config_path() -> Path:
     return Path(env) if env else DEFAULT_CONFIG_PATH
 
 
-def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read, validate and resolve the configuration file at `path`."""
+def load(
+    path: Path, environ: Mapping[str, str] | None = None, *, secrets: bool = True
+) -> Settings:
+    """Read, validate and resolve the configuration file at `path`.
+
+    With `secrets=False` no password or token is looked up (for `parse`, which
+    uses no network and must work without them)."""
     environ = os.environ if environ is None else environ
     try:
         text = path.read_text(encoding="utf-8")
@@ -227,11 +236,15 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
-    return from_mapping(data, environ, source=path)
+    return from_mapping(data, environ, source=path, secrets=secrets)
 
 
 def from_mapping(
-    data: Mapping[str, Any], environ: Mapping[str, str] | None = None, source: Path | None = None
+    data: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    source: Path | None = None,
+    *,
+    secrets: bool = True,
 ) -> Settings:
     """Validate an already-parsed TOML document."""
     environ = os.environ if environ is None else environ
@@ -241,7 +254,7 @@ def from_mapping(
     imap = values["imap"]
     smtp = values["smtp"]
     kmeet = values["kmeet"]
-    for section, key in (("imap", "host"), ("smtp", "host")):
+    for section in ("imap", "smtp"):
         _check_security(values[section], section)
     _check_zone(kmeet["timezone"])
     room = values["kmeet.room"]
@@ -258,11 +271,15 @@ def from_mapping(
                 f'"*@example.com", got {pattern!r}'
             )
     for section in ("imap", "kmeet"):
-        values[section][SECRET_KEY[section]] = _resolve_secret(
-            values[section], section, environ, base, required=True
+        values[section][SECRET_KEY[section]] = (
+            _resolve_secret(values[section], section, environ, base, required=True)
+            if secrets
+            else Secret("")
         )
-    smtp_password = _resolve_secret(smtp, "smtp", environ, base, required=False)
-    if smtp["username"] and smtp_password is None:
+    smtp_password = (
+        _resolve_secret(smtp, "smtp", environ, base, required=False) if secrets else None
+    )
+    if secrets and smtp["username"] and smtp_password is None:
         raise ConfigError(
             "[smtp] username is set but no password was found: set password_file "
             "(or password, or $KMEET_BRIDGE_SMTP_PASSWORD)"

@@ -1,0 +1,313 @@
+"""The command line: run, once, check, calendars, parse, status.
+
+Every failure a user can cause (a bad config, a refused login, an unreadable
+file) ends in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from kmeet_bridge import __version__, config, headers
+from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
+from kmeet_bridge.config import ConfigError, Settings
+from kmeet_bridge.daemon import Daemon
+from kmeet_bridge.kmeet import KMeetClient, KMeetError, room_body
+from kmeet_bridge.mailbox import Mailbox, MailboxError
+from kmeet_bridge.mailer import Mailer, MailerError
+from kmeet_bridge.models import MeetingRequest, NotARequest, Unplannable
+from kmeet_bridge.store import Store, StoreError
+
+log = logging.getLogger("kmeet_bridge")
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran but could not do its job (no connection, token refused)
+EXIT_USAGE = 2  # bad configuration or arguments
+
+# Used by `parse` when no configuration file exists: the dry run must work on a
+# fresh machine. calendar_id 0 is a visible placeholder, not a real calendar.
+DRY_RUN_DEFAULTS = {
+    "imap": {"host": "imap.example.com", "username": "meet@example.com"},
+    "smtp": {"host": "smtp.example.com", "from_address": "meet@example.com"},
+    "kmeet": {"calendar_id": 0},
+    "senders": {"allow": ["*"]},
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kmeet-bridge",
+        description="Turns forwarded invitations and 'kmeet' emails into planned kMeet rooms.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"configuration file (default: ${config.CONFIG_ENV}, then "
+        f"{config.DEFAULT_CONFIG_PATH})",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log on stderr (default: info)",
+    )
+    parser.add_argument("--version", action="version", version=f"kmeet-bridge {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="the daemon: a pass every poll_interval until SIGTERM")
+    commands.add_parser("once", help="one pass over the mailbox, then exit")
+    commands.add_parser("check", help="validate the config and try every connection")
+    commands.add_parser("calendars", help="list the Infomaniak calendars (id, name)")
+    commands.add_parser("status", help="what the state database says happened")
+    parse = commands.add_parser("parse", help="show what a .eml or .ics would plan; no network")
+    parse.add_argument("file", type=Path, metavar="FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"kmeet-bridge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (MailboxError, MailerError, KMeetError, StoreError, TokenRefused) as exc:
+        print(f"kmeet-bridge: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+def setup_logging(level: str) -> None:
+    # journald timestamps each line itself; a terminal gets our own.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
+    # httpx logs every request at INFO; the bridge logs what matters itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def load_settings(args: argparse.Namespace, *, secrets: bool = True) -> Settings:
+    return config.load(args.config or config.default_config_path(), secrets=secrets)
+
+
+def make_bridge(settings: Settings, store: Store, planner: KMeetClient) -> Bridge:
+    return Bridge(
+        settings,
+        store,
+        mailbox=lambda: Mailbox(settings.imap),
+        mailer=Mailer(settings.smtp),
+        planner=planner,
+    )
+
+
+# -- commands -----------------------------------------------------------------
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    with Store(settings.state_path) as store, KMeetClient(settings.kmeet) as planner:
+        report = make_bridge(settings, store, planner).run_pass()
+    print(f"pass finished: {report.summary()}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    with Store(settings.state_path) as store, KMeetClient(settings.kmeet) as planner:
+        bridge = make_bridge(settings, store, planner)
+
+        def run_pass(stop: threading.Event) -> None:
+            report = bridge.run_pass(stop)
+            if report.counts:
+                log.info("pass finished: %s", report.summary())
+
+        return Daemon(run_pass, settings.imap.poll_interval).serve()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    print(f"config: ok ({settings.source})")
+    failures = 0
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("imap", lambda: _check_imap(settings)),
+        ("smtp", lambda: _check_smtp(settings)),
+        ("api", lambda: _check_api(settings)),
+    ]
+    for name, check in checks:
+        try:
+            print(f"{name}: ok ({check()})")
+        except (MailboxError, MailerError, KMeetError) as exc:
+            failures += 1
+            print(f"{name}: FAILED: {exc}")
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _check_imap(settings: Settings) -> str:
+    Mailbox(settings.imap).check()
+    imap = settings.imap
+    return f"{imap.username} on {imap.host}:{imap.port}, folder {imap.folder}"
+
+
+def _check_smtp(settings: Settings) -> str:
+    Mailer(settings.smtp).check()
+    return f"{settings.smtp.host}:{settings.smtp.port}"
+
+
+def _check_api(settings: Settings) -> str:
+    with KMeetClient(settings.kmeet) as client:
+        calendars = client.list_calendars()
+    ids = {calendar.id for calendar in calendars}
+    if settings.kmeet.calendar_id not in ids:
+        raise KMeetError(
+            f"the token works, but calendar_id {settings.kmeet.calendar_id} is not one of its "
+            f"calendars ({', '.join(str(i) for i in sorted(ids)) or 'none'}); run "
+            "'kmeet-bridge calendars'"
+        )
+    return f"token accepted, calendar {settings.kmeet.calendar_id} found"
+
+
+def cmd_calendars(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    with KMeetClient(settings.kmeet) as client:
+        calendars = client.list_calendars()
+    if not calendars:
+        print("no calendars: create one in Infomaniak Calendar first")
+    for calendar in calendars:
+        print(f"{calendar.id}\t{calendar.name}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = load_settings(args, secrets=False)
+    if not settings.state_path.exists():
+        print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
+        return EXIT_OK
+    with Store(settings.state_path) as store:
+        print(f"last pass: {store.meta('last_pass_at') or 'never'}"
+              f" ({store.meta('last_pass_result') or '-'})")
+        counts = store.outcome_counts()
+        print("messages: " + (", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "none"))
+        for record in store.messages():
+            when = record.updated_at.strftime("%Y-%m-%d %H:%M")
+            line = f"  {when} {record.outcome:<8} {record.sender or '-'}: {record.reason}"
+            if record.next_attempt:
+                line += f" (next attempt {record.next_attempt:%Y-%m-%d %H:%M} UTC)"
+            print(line)
+    return EXIT_OK
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"kmeet-bridge: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    config_path = args.config or config.default_config_path()
+    if config_path.exists():
+        settings = config.load(config_path, secrets=False)
+        print(f"configuration: {config_path}")
+    else:
+        settings = config.from_mapping(DRY_RUN_DEFAULTS, {}, secrets=False)
+        print(
+            "configuration: none found, using the defaults "
+            f"(timezone {settings.kmeet.timezone}, {settings.kmeet.default_duration} minutes; "
+            "calendar_id 0 stands for your calendar)"
+        )
+    message = message_from_file(path, data)
+    print(describe(message, settings, datetime.now(UTC)))
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "once": cmd_once,
+    "check": cmd_check,
+    "calendars": cmd_calendars,
+    "status": cmd_status,
+    "parse": cmd_parse,
+}
+
+
+# -- parse, as text -------------------------------------------------------------
+
+
+def message_from_file(path: Path, data: bytes) -> EmailMessage:
+    """An .ics is wrapped in a message, as if it had been forwarded."""
+    if path.suffix.lower() == ".ics" or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
+        message = EmailMessage()
+        message["Subject"] = path.name
+        message["From"] = "you@example.com"
+        message["Message-ID"] = f"<{path.name}@parse.invalid>"
+        text = data.decode("utf-8", errors="replace")
+        message.set_content(text, subtype="calendar")
+        return message
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def describe(message: EmailMessage, settings: Settings, now: datetime) -> str:
+    """What the bridge would do with `message`: outcome, meetings, API bodies."""
+    lines: list[str] = []
+    sender = headers.sender_address(message)
+    lines.append(f"from: {sender or '(unreadable)'}")
+    lines.append(f"subject: {headers.subject(message)}")
+    automatic = headers.automatic_reason(message, settings.smtp.from_address)
+    if automatic:
+        lines.append(f"outcome: ignored ({automatic})")
+        return "\n".join(lines)
+    try:
+        meetings = extract_meetings(message, settings, now)
+    except NotARequest as exc:
+        lines.append(f"outcome: ignored ({exc})")
+        return "\n".join(lines)
+    except Unplannable as exc:
+        lines.append(f"outcome: rejected ({exc.reason})")
+        if exc.hint:
+            lines.append(f"how to fix: {exc.hint}")
+        return "\n".join(lines)
+    if sender is None or not settings.senders.allows(sender):
+        lines.append(f"outcome: rejected (sender {sender} is not in [senders] allow; no reply)")
+    else:
+        lines.append(f"outcome: planned ({len(meetings)} meeting{'s' * (len(meetings) > 1)})")
+    for meeting in meetings:
+        lines.extend(_describe_meeting(meeting))
+        body = room_body(meeting, settings.kmeet)
+        lines.append("  API request: POST /1/kmeet/rooms")
+        lines.extend("    " + line for line in json.dumps(body, indent=2).splitlines())
+    return "\n".join(lines)
+
+
+def _describe_meeting(meeting: MeetingRequest) -> list[str]:
+    utc = "%Y-%m-%d %H:%M UTC"
+    lines = [
+        "",
+        f"meeting: {meeting.title}",
+        f"  when: {meeting.start:%Y-%m-%d %H:%M} - {meeting.end:%Y-%m-%d %H:%M} "
+        f"({meeting.timezone}); {meeting.start.astimezone(UTC):{utc}} - "
+        f"{meeting.end.astimezone(UTC):{utc}}",
+        f"  identity: {meeting.key}",
+    ]
+    for attendee in meeting.attendees:
+        role = " (organizer)" if attendee.organizer else ""
+        name = f"{attendee.name} " if attendee.name else ""
+        lines.append(f"  attendee: {name}<{attendee.address}> {attendee.state}{role}")
+    lines.extend(f"  note: {note}" for note in meeting.notes)
+    return lines

@@ -1,0 +1,373 @@
+"""SQLite state: where each folder was read up to, what became of every message,
+which room belongs to which meeting, and which replies went out.
+
+The bridge records before and after each step with side effects, so that a
+restart after a crash knows what was already done:
+
+- `meetings.status = 'planning'` is written *before* the API call and
+  `'planned'` with the room *after* it. A meeting found in `planning` on the next
+  pass was interrupted during the call: the API gives no way to know whether
+  the room exists, so it is planned again and flagged `in_doubt`.
+- `replies` is written right after SMTP accepted the reply, so a message
+  handled again (crash before the move) is moved without a second reply.
+- `folders.last_uid` advances only once a message has its outcome recorded.
+
+No secret is ever stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kmeet_bridge.models import Outcome, Room
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS folders (
+    folder      TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    last_uid    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    folder       TEXT NOT NULL,
+    uidvalidity  INTEGER NOT NULL,
+    uid          INTEGER NOT NULL,
+    message_id   TEXT,
+    sender       TEXT,
+    subject      TEXT,
+    outcome      TEXT NOT NULL,
+    reason       TEXT NOT NULL DEFAULT '',
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    first_seen   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (folder, uidvalidity, uid)
+);
+CREATE TABLE IF NOT EXISTS meetings (
+    key         TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,          -- planning, planned
+    in_doubt    INTEGER NOT NULL DEFAULT 0,
+    title       TEXT NOT NULL,
+    starting_at TEXT NOT NULL,
+    ending_at   TEXT NOT NULL,
+    timezone    TEXT NOT NULL,
+    sequence    INTEGER NOT NULL DEFAULT 0,
+    room        TEXT,                   -- JSON of models.Room
+    message_id  TEXT,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replies (
+    message_key TEXT PRIMARY KEY,       -- Message-ID, or folder:uidvalidity:uid
+    kind        TEXT NOT NULL,          -- planned, rejected
+    recipient   TEXT NOT NULL,
+    reply_id    TEXT,
+    sent_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """The state database cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    folder: str
+    uidvalidity: int
+    uid: int
+    message_id: str | None
+    sender: str | None
+    subject: str | None
+    outcome: Outcome
+    reason: str
+    attempts: int
+    next_attempt: datetime | None
+    first_seen: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    key: str
+    status: str
+    in_doubt: bool
+    title: str
+    starting_at: str
+    ending_at: str
+    timezone: str
+    sequence: int
+    room: Room | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Store:
+    """The state database. One connection, used from one thread at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the state database {path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- folders --------------------------------------------------------------
+
+    def folder_position(self, folder: str, uidvalidity: int) -> int:
+        """The last UID already looked at in `folder`; 0 when the folder is new
+        or its UIDVALIDITY changed (the server renumbered it: UIDs mean
+        nothing any more, and meeting keys keep that from planning twice)."""
+        row = self._db.execute(
+            "SELECT uidvalidity, last_uid FROM folders WHERE folder = ?", (folder,)
+        ).fetchone()
+        if row is None or row[0] != uidvalidity:
+            return 0
+        return int(row[1])
+
+    def advance_folder(self, folder: str, uidvalidity: int, uid: int) -> None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT uidvalidity, last_uid FROM folders WHERE folder = ?", (folder,)
+            ).fetchone()
+            if row is not None and row[0] == uidvalidity and row[1] >= uid:
+                return
+            db.execute(
+                "INSERT INTO folders(folder, uidvalidity, last_uid) VALUES (?, ?, ?) "
+                "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+                "last_uid = excluded.last_uid",
+                (folder, uidvalidity, uid),
+            )
+
+    # -- messages -------------------------------------------------------------
+
+    def record_message(
+        self,
+        *,
+        folder: str,
+        uidvalidity: int,
+        uid: int,
+        outcome: Outcome,
+        reason: str = "",
+        message_id: str | None = None,
+        sender: str | None = None,
+        subject: str | None = None,
+        next_attempt: datetime | None = None,
+        now: datetime | None = None,
+    ) -> MessageRecord:
+        now = now or _now()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO messages(folder, uidvalidity, uid, message_id, sender, subject, "
+                "outcome, reason, attempts, next_attempt, first_seen, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(folder, uidvalidity, uid) DO UPDATE SET "
+                "message_id = excluded.message_id, sender = excluded.sender, "
+                "subject = excluded.subject, outcome = excluded.outcome, "
+                "reason = excluded.reason, attempts = messages.attempts + excluded.attempts, "
+                "next_attempt = excluded.next_attempt, updated_at = excluded.updated_at",
+                (
+                    folder, uidvalidity, uid, message_id, sender, subject, str(outcome), reason,
+                    1 if outcome == Outcome.DEFERRED else 0,
+                    _iso(next_attempt) if next_attempt else None, _iso(now), _iso(now),
+                ),
+            )
+        record = self.message(folder, uidvalidity, uid)
+        assert record is not None
+        return record
+
+    def message(self, folder: str, uidvalidity: int, uid: int) -> MessageRecord | None:
+        row = self._db.execute(
+            "SELECT folder, uidvalidity, uid, message_id, sender, subject, outcome, reason, "
+            "attempts, next_attempt, first_seen, updated_at FROM messages "
+            "WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+            (folder, uidvalidity, uid),
+        ).fetchone()
+        return _message_record(row) if row else None
+
+    def messages(self, outcome: Outcome | None = None) -> list[MessageRecord]:
+        query = (
+            "SELECT folder, uidvalidity, uid, message_id, sender, subject, outcome, reason, "
+            "attempts, next_attempt, first_seen, updated_at FROM messages"
+        )
+        args: tuple[str, ...] = ()
+        if outcome is not None:
+            query += " WHERE outcome = ?"
+            args = (str(outcome),)
+        rows = self._db.execute(query + " ORDER BY updated_at, uid", args).fetchall()
+        return [_message_record(row) for row in rows]
+
+    def due_deferred(self, folder: str, uidvalidity: int, now: datetime) -> list[int]:
+        """UIDs of deferred messages in `folder` whose next attempt has come."""
+        rows = self._db.execute(
+            "SELECT uid FROM messages WHERE folder = ? AND uidvalidity = ? AND outcome = ? "
+            "AND (next_attempt IS NULL OR next_attempt <= ?) ORDER BY uid",
+            (folder, uidvalidity, str(Outcome.DEFERRED), _iso(now)),
+        ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def outcome_counts(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT outcome, COUNT(*) FROM messages GROUP BY outcome")
+        return {str(outcome): int(count) for outcome, count in rows}
+
+    # -- meetings -------------------------------------------------------------
+
+    def meeting(self, key: str) -> MeetingRecord | None:
+        row = self._db.execute(
+            "SELECT key, status, in_doubt, title, starting_at, ending_at, timezone, sequence, "
+            "room FROM meetings WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        room = Room(**json.loads(row[8])) if row[8] else None
+        return MeetingRecord(
+            key=row[0], status=row[1], in_doubt=bool(row[2]), title=row[3],
+            starting_at=row[4], ending_at=row[5], timezone=row[6], sequence=int(row[7]),
+            room=room,
+        )
+
+    def meetings(self) -> list[MeetingRecord]:
+        keys = [row[0] for row in self._db.execute("SELECT key FROM meetings ORDER BY key")]
+        return [record for key in keys if (record := self.meeting(key)) is not None]
+
+    def begin_planning(
+        self,
+        key: str,
+        *,
+        title: str,
+        starting_at: str,
+        ending_at: str,
+        timezone: str,
+        sequence: int,
+        message_id: str | None,
+    ) -> bool:
+        """Record that the API is about to be called for `key`.
+
+        Returns True when an earlier attempt was interrupted during its call
+        (the meeting is then in doubt: a room may already exist)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT status FROM meetings WHERE key = ?", (key,)).fetchone()
+            in_doubt = row is not None and row[0] == "planning"
+            db.execute(
+                "INSERT INTO meetings(key, status, in_doubt, title, starting_at, ending_at, "
+                "timezone, sequence, room, message_id, updated_at) "
+                "VALUES (?, 'planning', ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET status = 'planning', "
+                "in_doubt = MAX(meetings.in_doubt, excluded.in_doubt), title = excluded.title, "
+                "starting_at = excluded.starting_at, ending_at = excluded.ending_at, "
+                "timezone = excluded.timezone, sequence = excluded.sequence, "
+                "message_id = excluded.message_id, updated_at = excluded.updated_at",
+                (key, int(in_doubt), title, starting_at, ending_at, timezone, sequence,
+                 message_id, _iso(_now())),
+            )
+        return in_doubt
+
+    def finish_planning(self, key: str, room: Room) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE meetings SET status = 'planned', room = ?, updated_at = ? WHERE key = ?",
+                (json.dumps(asdict(room)), _iso(_now()), key),
+            )
+
+    def abandon_planning(self, key: str) -> None:
+        """The API answered that nothing was planned: forget the attempt."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM meetings WHERE key = ? AND status = 'planning'", (key,))
+
+    # -- replies --------------------------------------------------------------
+
+    def reply_sent(self, message_key: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM replies WHERE message_key = ?", (message_key,)
+        ).fetchone()
+        return row is not None
+
+    def record_reply(
+        self, message_key: str, *, kind: str, recipient: str, reply_id: str | None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO replies(message_key, kind, recipient, reply_id, sent_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (message_key, kind, recipient, reply_id, _iso(_now())),
+            )
+
+    def reply_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+
+    # -- passes ---------------------------------------------------------------
+
+    def record_pass(self, summary: str, *, ok: bool, now: datetime | None = None) -> None:
+        now = now or _now()
+        with self._transaction() as db:
+            for name, value in (
+                ("last_pass_at", _iso(now)),
+                ("last_pass_result", summary),
+                ("last_pass_ok", "1" if ok else "0"),
+            ):
+                db.execute(
+                    "INSERT INTO meta(name, value) VALUES (?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (name, value),
+                )
+
+    def meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+
+def _message_record(row: tuple) -> MessageRecord:
+    return MessageRecord(
+        folder=row[0], uidvalidity=int(row[1]), uid=int(row[2]), message_id=row[3],
+        sender=row[4], subject=row[5], outcome=Outcome(row[6]), reason=row[7],
+        attempts=int(row[8]), next_attempt=_parse(row[9]),
+        first_seen=_parse(row[10]) or _now(), updated_at=_parse(row[11]) or _now(),
+    )
