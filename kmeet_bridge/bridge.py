@@ -180,8 +180,11 @@ class Bridge:
             return self._reject(mailbox, ctx, exc.reason, exc.hint)
         if ctx.sender is None or not self.settings.senders.allows(ctx.sender):
             return self._reject(
-                mailbox, ctx, f"sender {ctx.sender or '(unreadable From)'} is not allowed",
-                "", reply=False,
+                mailbox,
+                ctx,
+                f"sender {ctx.sender or '(unreadable From)'} is not allowed",
+                "",
+                reply=False,
             )
         try:
             planned = [(meeting, self._room_for(meeting, ctx)) for meeting in meetings]
@@ -189,7 +192,9 @@ class Bridge:
             return self._defer(mailbox, ctx, deferral)
         except KMeetError as exc:
             return self._reject(
-                mailbox, ctx, f"the kMeet API refused to plan the meeting: {exc}",
+                mailbox,
+                ctx,
+                f"the kMeet API refused to plan the meeting: {exc}",
                 "Check the times and the title of the invitation and send it again.",
             )
         return self._answer_planned(mailbox, ctx, planned)
@@ -315,7 +320,10 @@ class Bridge:
         self._record(ctx, Outcome.DEFERRED, deferral.reason, next_attempt=now + delay)
         log.warning(
             "message %s deferred (attempt %d, next in %ds): %s",
-            ctx.label, attempts, delay.total_seconds(), deferral.reason,
+            ctx.label,
+            attempts,
+            delay.total_seconds(),
+            deferral.reason,
         )
         return Outcome.DEFERRED
 

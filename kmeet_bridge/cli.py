@@ -199,8 +199,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
         return EXIT_OK
     with Store(settings.state_path) as store:
-        print(f"last pass: {store.meta('last_pass_at') or 'never'}"
-              f" ({store.meta('last_pass_result') or '-'})")
+        print(
+            f"last pass: {store.meta('last_pass_at') or 'never'}"
+            f" ({store.meta('last_pass_result') or '-'})"
+        )
         counts = store.outcome_counts()
         print("messages: " + (", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "none"))
         for record in store.messages():

@@ -83,7 +83,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "host": Option(str, required=True, help="SMTP server name"),
         "port": Option(int, 587, help="SMTP port", minimum=1),
         "security": Option(
-            str, "starttls", help="ssl, starttls or plain (plain: loopback only)",
+            str,
+            "starttls",
+            help="ssl, starttls or plain (plain: loopback only)",
             choices=SECURITY_MODES,
         ),
         "username": Option(str, help="SMTP login; leave out for a server without AUTH"),
@@ -213,9 +215,7 @@ def default_config_path() -> Path:
     return Path(env) if env else DEFAULT_CONFIG_PATH
 
 
-def load(
-    path: Path, environ: Mapping[str, str] | None = None, *, secrets: bool = True
-) -> Settings:
+def load(path: Path, environ: Mapping[str, str] | None = None, *, secrets: bool = True) -> Settings:
     """Read, validate and resolve the configuration file at `path`.
 
     With `secrets=False` no password or token is looked up (for `parse`, which
@@ -293,9 +293,13 @@ def from_mapping(
     return Settings(
         imap=ImapSettings(**{k: imap[k] for k in ImapSettings.__dataclass_fields__}),
         smtp=SmtpSettings(
-            host=smtp["host"], port=smtp["port"], security=smtp["security"],
-            username=smtp["username"], password=smtp_password,
-            from_address=smtp["from_address"], from_name=smtp["from_name"],
+            host=smtp["host"],
+            port=smtp["port"],
+            security=smtp["security"],
+            username=smtp["username"],
+            password=smtp_password,
+            from_address=smtp["from_address"],
+            from_name=smtp["from_name"],
             timeout=smtp["timeout"],
         ),
         kmeet=KmeetSettings(
@@ -314,8 +318,7 @@ def _validate(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     for name in data:
         if name not in known_sections:
             raise ConfigError(
-                f"unknown section [{name}]; the sections are "
-                + ", ".join(f"[{s}]" for s in SCHEMA)
+                f"unknown section [{name}]; the sections are " + ", ".join(f"[{s}]" for s in SCHEMA)
             )
     values: dict[str, dict[str, Any]] = {}
     for section, options in SCHEMA.items():
@@ -327,8 +330,7 @@ def _validate(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         for key in table:
             if key not in options and not (section == "kmeet" and key == "room"):
                 raise ConfigError(
-                    f"[{section}] has an unknown key {key!r}; known keys: "
-                    + ", ".join(options)
+                    f"[{section}] has an unknown key {key!r}; known keys: " + ", ".join(options)
                 )
         values[section] = {
             key: _value(section, key, option, table.get(key)) for key, option in options.items()
@@ -392,8 +394,7 @@ def _check_zone(name: str) -> None:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f'[kmeet] timezone must be an IANA time zone name such as "Europe/Zurich", '
-            f'got "{name}"'
+            f'[kmeet] timezone must be an IANA time zone name such as "Europe/Zurich", got "{name}"'
         ) from None
 
 

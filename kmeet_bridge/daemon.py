@@ -37,9 +37,7 @@ def notify_systemd(state: str) -> None:
 class Daemon:
     """Runs `run_pass(stop)` every `interval` seconds until SIGTERM or SIGINT."""
 
-    def __init__(
-        self, run_pass: Callable[[threading.Event], None], interval: int
-    ) -> None:
+    def __init__(self, run_pass: Callable[[threading.Event], None], interval: int) -> None:
         self.run_pass = run_pass
         self.interval = interval
         self.stop = threading.Event()

@@ -61,7 +61,9 @@ def extract(
     try:
         start = datetime.strptime(f"{match['date']} {match['start']}", "%Y-%m-%d %H:%M")
     except ValueError:
-        raise Unplannable(f'"{match.group(0)}" is not a valid date and time', EXAMPLE_HINT) from None
+        raise Unplannable(
+            f'"{match.group(0)}" is not a valid date and time', EXAMPLE_HINT
+        ) from None
     start = start.replace(tzinfo=zone)
     notes = [f"time read in {default_timezone}"]
     if match["end"]:

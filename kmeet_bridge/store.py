@@ -214,9 +214,18 @@ class Store:
                 "reason = excluded.reason, attempts = messages.attempts + excluded.attempts, "
                 "next_attempt = excluded.next_attempt, updated_at = excluded.updated_at",
                 (
-                    folder, uidvalidity, uid, message_id, sender, subject, str(outcome), reason,
+                    folder,
+                    uidvalidity,
+                    uid,
+                    message_id,
+                    sender,
+                    subject,
+                    str(outcome),
+                    reason,
                     1 if outcome == Outcome.DEFERRED else 0,
-                    _iso(next_attempt) if next_attempt else None, _iso(now), _iso(now),
+                    _iso(next_attempt) if next_attempt else None,
+                    _iso(now),
+                    _iso(now),
                 ),
             )
         record = self.message(folder, uidvalidity, uid)
@@ -269,8 +278,14 @@ class Store:
             return None
         room = Room(**json.loads(row[8])) if row[8] else None
         return MeetingRecord(
-            key=row[0], status=row[1], in_doubt=bool(row[2]), title=row[3],
-            starting_at=row[4], ending_at=row[5], timezone=row[6], sequence=int(row[7]),
+            key=row[0],
+            status=row[1],
+            in_doubt=bool(row[2]),
+            title=row[3],
+            starting_at=row[4],
+            ending_at=row[5],
+            timezone=row[6],
+            sequence=int(row[7]),
             room=room,
         )
 
@@ -305,8 +320,17 @@ class Store:
                 "starting_at = excluded.starting_at, ending_at = excluded.ending_at, "
                 "timezone = excluded.timezone, sequence = excluded.sequence, "
                 "message_id = excluded.message_id, updated_at = excluded.updated_at",
-                (key, int(in_doubt), title, starting_at, ending_at, timezone, sequence,
-                 message_id, _iso(_now())),
+                (
+                    key,
+                    int(in_doubt),
+                    title,
+                    starting_at,
+                    ending_at,
+                    timezone,
+                    sequence,
+                    message_id,
+                    _iso(_now()),
+                ),
             )
         return in_doubt
 
@@ -366,8 +390,16 @@ class Store:
 
 def _message_record(row: tuple) -> MessageRecord:
     return MessageRecord(
-        folder=row[0], uidvalidity=int(row[1]), uid=int(row[2]), message_id=row[3],
-        sender=row[4], subject=row[5], outcome=Outcome(row[6]), reason=row[7],
-        attempts=int(row[8]), next_attempt=_parse(row[9]),
-        first_seen=_parse(row[10]) or _now(), updated_at=_parse(row[11]) or _now(),
+        folder=row[0],
+        uidvalidity=int(row[1]),
+        uid=int(row[2]),
+        message_id=row[3],
+        sender=row[4],
+        subject=row[5],
+        outcome=Outcome(row[6]),
+        reason=row[7],
+        attempts=int(row[8]),
+        next_attempt=_parse(row[9]),
+        first_seen=_parse(row[10]) or _now(),
+        updated_at=_parse(row[11]) or _now(),
     )

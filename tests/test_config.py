@@ -54,27 +54,50 @@ def test_defaults_fill_every_optional_key() -> None:
         ({"kmeet": {"calendar_id": "abc"}}, '[kmeet] calendar_id must be an integer, got "abc"'),
         ({"kmeet": {"calendar_id": True}}, "[kmeet] calendar_id must be an integer, got true"),
         ({"imap": {"port": "993"}}, '[imap] port must be an integer, got "993"'),
-        ({"imap": {"security": "tls"}}, '[imap] security must be one of "ssl", "starttls", '
-         '"plain", got "tls"'),
-        ({"kmeet.room": {}}, "unknown section [kmeet.room]; the sections are [imap], [smtp], "
-         "[kmeet], [kmeet.room], [senders], [state]"),
+        (
+            {"imap": {"security": "tls"}},
+            '[imap] security must be one of "ssl", "starttls", "plain", got "tls"',
+        ),
+        (
+            {"kmeet.room": {}},
+            "unknown section [kmeet.room]; the sections are [imap], [smtp], "
+            "[kmeet], [kmeet.room], [senders], [state]",
+        ),
         ({"imap": {"poll_interval": 1}}, "[imap] poll_interval must be at least 5, got 1"),
-        ({"kmeet": {"timezone": "Mars/Olympus"}}, '[kmeet] timezone must be an IANA time zone '
-         'name such as "Europe/Zurich", got "Mars/Olympus"'),
-        ({"kmeet": {"room": {"lobby_enabled": "yes"}}}, '[kmeet.room] lobby_enabled must be '
-         'true or false, got "yes"'),
-        ({"kmeet": {"room": {"enable_recording": True}}}, "[kmeet.room] enable_recording = true "
-         "needs drive_id (the kDrive that receives the recordings)"),
-        ({"imap": {"hots": "x"}}, "[imap] has an unknown key 'hots'; known keys: host, port, "
-         "security, username, password, password_file, folder, processed_folder, "
-         "failed_folder, poll_interval, timeout"),
-        ({"senders": {"allow": "*@example.com"}}, '[senders] allow must be a list, got '
-         '"*@example.com"'),
-        ({"kmeet": {"api_url": "api.infomaniak.com"}}, '[kmeet] api_url must be an http(s) URL, '
-         'got "api.infomaniak.com"'),
-        ({"smtp": {"host": "smtp.example.com", "security": "plain"}}, '[smtp] security = "plain" '
-         'sends the password unencrypted; it is only allowed to a loopback host, not '
-         '"smtp.example.com". Use "ssl" or "starttls"'),
+        (
+            {"kmeet": {"timezone": "Mars/Olympus"}},
+            "[kmeet] timezone must be an IANA time zone "
+            'name such as "Europe/Zurich", got "Mars/Olympus"',
+        ),
+        (
+            {"kmeet": {"room": {"lobby_enabled": "yes"}}},
+            '[kmeet.room] lobby_enabled must be true or false, got "yes"',
+        ),
+        (
+            {"kmeet": {"room": {"enable_recording": True}}},
+            "[kmeet.room] enable_recording = true "
+            "needs drive_id (the kDrive that receives the recordings)",
+        ),
+        (
+            {"imap": {"hots": "x"}},
+            "[imap] has an unknown key 'hots'; known keys: host, port, "
+            "security, username, password, password_file, folder, processed_folder, "
+            "failed_folder, poll_interval, timeout",
+        ),
+        (
+            {"senders": {"allow": "*@example.com"}},
+            '[senders] allow must be a list, got "*@example.com"',
+        ),
+        (
+            {"kmeet": {"api_url": "api.infomaniak.com"}},
+            '[kmeet] api_url must be an http(s) URL, got "api.infomaniak.com"',
+        ),
+        (
+            {"smtp": {"host": "smtp.example.com", "security": "plain"}},
+            '[smtp] security = "plain" '
+            "sends the password unencrypted; it is only allowed to a loopback host, not "
+            '"smtp.example.com". Use "ssl" or "starttls"',
+        ),
     ],
 )
 def test_wrong_values_name_the_key(overrides: dict[str, Any], message: str) -> None:
@@ -91,8 +114,11 @@ def test_missing_required_key() -> None:
 
 def test_plain_is_accepted_on_loopback() -> None:
     settings = config.from_mapping(
-        minimal(imap={"host": "127.0.0.1", "security": "plain"},
-                smtp={"host": "localhost", "security": "plain"}), {}
+        minimal(
+            imap={"host": "127.0.0.1", "security": "plain"},
+            smtp={"host": "localhost", "security": "plain"},
+        ),
+        {},
     )
     assert settings.imap.security == "plain"
     assert settings.smtp.host == "localhost"

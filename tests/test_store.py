@@ -36,8 +36,12 @@ def test_folder_position_resets_when_uidvalidity_changes(tmp_path: Path) -> None
 def test_planning_protocol_and_doubt(tmp_path: Path) -> None:
     with Store(tmp_path / "state.db") as store:
         args = dict(
-            title="Budget", starting_at="2027-02-03 09:00:00", ending_at="2027-02-03 10:00:00",
-            timezone="Europe/Zurich", sequence=0, message_id="<m1@example.com>",
+            title="Budget",
+            starting_at="2027-02-03 09:00:00",
+            ending_at="2027-02-03 10:00:00",
+            timezone="Europe/Zurich",
+            sequence=0,
+            message_id="<m1@example.com>",
         )
         assert store.begin_planning("ics:a@example.com:uid-1:", **args) is False
         # A second begin without a finish: the first call never answered.
@@ -54,21 +58,41 @@ def test_planning_protocol_and_doubt(tmp_path: Path) -> None:
 
 def test_messages_attempts_and_due_deferred(tmp_path: Path) -> None:
     with Store(tmp_path / "state.db") as store:
-        common = dict(folder="INBOX", uidvalidity=7, message_id="<m@example.com>",
-                      sender="alice@example.com", subject="Budget")
-        store.record_message(uid=5, outcome=Outcome.DEFERRED, reason="API down",
-                             next_attempt=NOW + timedelta(minutes=1), now=NOW, **common)
-        record = store.record_message(uid=5, outcome=Outcome.DEFERRED, reason="API down",
-                                      next_attempt=NOW + timedelta(minutes=3),
-                                      now=NOW + timedelta(minutes=1), **common)
+        common = dict(
+            folder="INBOX",
+            uidvalidity=7,
+            message_id="<m@example.com>",
+            sender="alice@example.com",
+            subject="Budget",
+        )
+        store.record_message(
+            uid=5,
+            outcome=Outcome.DEFERRED,
+            reason="API down",
+            next_attempt=NOW + timedelta(minutes=1),
+            now=NOW,
+            **common,
+        )
+        record = store.record_message(
+            uid=5,
+            outcome=Outcome.DEFERRED,
+            reason="API down",
+            next_attempt=NOW + timedelta(minutes=3),
+            now=NOW + timedelta(minutes=1),
+            **common,
+        )
         assert record.attempts == 2
         assert record.first_seen == NOW
-        store.record_message(uid=6, outcome=Outcome.IGNORED, reason="no request", now=NOW,
-                             **common)
+        store.record_message(uid=6, outcome=Outcome.IGNORED, reason="no request", now=NOW, **common)
         assert store.due_deferred("INBOX", 7, NOW + timedelta(minutes=2)) == []
         assert store.due_deferred("INBOX", 7, NOW + timedelta(minutes=3)) == [5]
-        store.record_message(uid=5, outcome=Outcome.PLANNED, reason=ROOM.url,
-                             now=NOW + timedelta(minutes=4), **common)
+        store.record_message(
+            uid=5,
+            outcome=Outcome.PLANNED,
+            reason=ROOM.url,
+            now=NOW + timedelta(minutes=4),
+            **common,
+        )
         assert store.due_deferred("INBOX", 7, NOW + timedelta(hours=1)) == []
         assert store.outcome_counts() == {"planned": 1, "ignored": 1}
 
@@ -76,9 +100,17 @@ def test_messages_attempts_and_due_deferred(tmp_path: Path) -> None:
 def test_replies_are_recorded_once(tmp_path: Path) -> None:
     with Store(tmp_path / "state.db") as store:
         assert not store.reply_sent("<m1@example.com>")
-        store.record_reply("<m1@example.com>", kind="planned", recipient="a@example.com",
-                           reply_id="<r1@example.com>")
-        store.record_reply("<m1@example.com>", kind="planned", recipient="a@example.com",
-                           reply_id="<r2@example.com>")
+        store.record_reply(
+            "<m1@example.com>",
+            kind="planned",
+            recipient="a@example.com",
+            reply_id="<r1@example.com>",
+        )
+        store.record_reply(
+            "<m1@example.com>",
+            kind="planned",
+            recipient="a@example.com",
+            reply_id="<r2@example.com>",
+        )
         assert store.reply_sent("<m1@example.com>")
         assert store.reply_count() == 1
