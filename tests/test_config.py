@@ -188,7 +188,7 @@ def test_load_reports_toml_errors_and_missing_files(tmp_path: Path) -> None:
     broken.write_text("[imap\nhost = 1\n")
     with pytest.raises(ConfigError, match=r"is not valid TOML: .*line 1"):
         config.load(broken, {})
-    with pytest.raises(ConfigError, match="does not exist; copy config.example.toml"):
+    with pytest.raises(ConfigError, match=r"does not exist; copy config\.example\.toml"):
         config.load(tmp_path / "absent.toml", {})
 
 
