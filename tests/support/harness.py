@@ -1,0 +1,143 @@
+"""A whole bridge set up against the real test servers: a mailbox on Dovecot,
+the SMTP sink, the API simulator, a config file and secret files on disk."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kmeet_bridge import config
+from kmeet_bridge.config import Settings
+from tests.support.dovecot import Dovecot
+from tests.support.kmeet_simulator import KMeetSimulator
+from tests.support.smtp_sink import SmtpSink
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "corpus"
+BRIDGE_ADDRESS = "meet@example.com"
+ALLOWED = ("*@example.com", "*@example.org")
+
+
+@dataclass
+class BridgeEnv:
+    dovecot: Dovecot
+    user: str
+    password: str
+    simulator: KMeetSimulator
+    smtp: SmtpSink
+    directory: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "config.toml"
+
+    @property
+    def state_path(self) -> Path:
+        return self.directory / "state.db"
+
+    def write_config(self, **sections: dict[str, object]) -> Path:
+        """Write config.toml; `sections` override or add keys per section."""
+        (self.directory / "imap-password").write_text(self.password + "\n")
+        (self.directory / "api-token").write_text(self.simulator.token + "\n")
+        values: dict[str, dict[str, object]] = {
+            "imap": {
+                "host": self.dovecot.host,
+                "port": self.dovecot.port,
+                "security": "plain",
+                "username": self.user,
+                "password_file": "imap-password",
+                "timeout": 10,
+            },
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": self.smtp.port,
+                "security": "plain",
+                "from_address": BRIDGE_ADDRESS,
+                "from_name": "kMeet",
+                "timeout": 10,
+            },
+            "kmeet": {
+                "api_url": self.simulator.url,
+                "calendar_api_url": self.simulator.url,
+                "token_file": "api-token",
+                "calendar_id": 72618,
+                "hostname": "kmeet.infomaniak.com",
+                "timezone": "Europe/Zurich",
+                "timeout": 3,
+            },
+            "senders": {"allow": list(ALLOWED)},
+            "state": {"path": "state.db"},
+        }
+        for section, overrides in sections.items():
+            values.setdefault(section, {}).update(overrides)
+        lines: list[str] = []
+        for section, keys in values.items():
+            lines.append(f"[{section}]")
+            lines.extend(f"{key} = {_toml(value)}" for key, value in keys.items())
+            lines.append("")
+        self.config_path.write_text("\n".join(lines))
+        return self.config_path
+
+    def settings(self) -> Settings:
+        return config.load(self.config_path, {})
+
+    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
+        self.dovecot.append(self.user, self.password, folder, raw)
+
+    def deliver_corpus(self, name: str) -> bytes:
+        raw = (CORPUS / name).read_bytes()
+        self.deliver(raw)
+        return raw
+
+    def uids(self, folder: str) -> list[int]:
+        return self.dovecot.uids(self.user, self.password, self.server_folder(folder))
+
+    def folder_messages(self, folder: str) -> list[bytes]:
+        name = self.server_folder(folder)
+        return [
+            self.dovecot.fetch(self.user, self.password, name, uid) for uid in self.uids(folder)
+        ]
+
+    def server_folder(self, folder: str) -> str:
+        """`kmeet/processed` as the server names it (Dovecot's Maildir++ uses ".")."""
+        return folder.replace("/", self.dovecot.separator or ".")
+
+    def command(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run `kmeet-bridge --config <config> ARGS` as a real process."""
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
+        environ.update(env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "kmeet_bridge", "--config", str(self.config_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=environ,
+            cwd=ROOT,
+        )
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+@pytest.fixture
+def bridge_env(
+    dovecot: Dovecot, kmeet_simulator: KMeetSimulator, smtp_sink: SmtpSink, tmp_path: Path
+) -> Iterator[BridgeEnv]:
+    user, password = dovecot.add_user()
+    env = BridgeEnv(dovecot, user, password, kmeet_simulator, smtp_sink, tmp_path)
+    env.write_config()
+    yield env
