@@ -235,8 +235,9 @@ class Bridge:
             self._record(ctx, Outcome.DEFERRED, str(exc), next_attempt=self.clock())
             raise TokenRefused(str(exc)) from None
         except KMeetError as exc:
-            if getattr(exc, "status_code", None) is not None:
-                # The API answered: nothing was planned, so nothing is in doubt.
+            if not exc.in_doubt:
+                # The API clearly planned nothing: forget the attempt. Otherwise the
+                # 'planning' record stays, and the next attempt is flagged in doubt.
                 self.store.abandon_planning(meeting.key)
             if exc.transient:
                 raise _Deferral(str(exc), getattr(exc, "retry_after", None)) from None

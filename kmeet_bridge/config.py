@@ -263,6 +263,13 @@ def from_mapping(
             "[kmeet.room] enable_recording = true needs drive_id (the kDrive that receives "
             "the recordings)"
         )
+    if room["password_enabled"]:
+        # The API needs the password itself; generating one per room and sending it
+        # only to the requester is not built yet, so refuse rather than fail every plan.
+        raise ConfigError(
+            "[kmeet.room] password_enabled = true is not supported yet; use "
+            "lobby_enabled = true to control who joins"
+        )
     allow = tuple(values["senders"]["allow"])
     for pattern in allow:
         if not isinstance(pattern, str) or not pattern.strip():
