@@ -13,6 +13,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -22,6 +23,11 @@ from icalendar import Calendar, Event, Parameters
 
 from . import headers
 from .models import MeetingRequest, Room
+
+# Headers are folded only past 998 characters (RFC 5322's hard limit): at 78, the
+# email package moves a long Message-ID to a continuation line of its own, which
+# some clients fail to thread on.
+REPLY_POLICY = policy.SMTP.clone(max_line_length=998)
 
 PRODID = "-//kmeet-bridge//kMeet reply//EN"
 # Longer subjects are cut: nobody reads them, and the reply's header stays sane.
@@ -223,7 +229,7 @@ def _reply_skeleton(
         raise ValueError("the original message has no usable From address to reply to")
     domain = from_address.rpartition("@")[2] or "kmeet-bridge.invalid"
 
-    reply = EmailMessage()
+    reply = EmailMessage(policy=REPLY_POLICY)
     reply["From"] = Address(display_name=headers.one_line(from_name), addr_spec=from_address)
     reply["To"] = Address(addr_spec=recipient)
     reply["Subject"] = reply_subject(headers.subject(original), language)

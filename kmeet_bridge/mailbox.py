@@ -1,0 +1,452 @@
+"""The IMAP mailbox: new UIDs, fetch without side effects, move.
+
+This is the only module that speaks IMAP (through imap-tools and the imaplib
+client under it); the rest of the program sees `Mailbox`, `IncomingMessage` and
+the `MailboxError` family.
+
+Folder names in the configuration use "/" between levels ("kmeet/processed");
+they are translated to the server's hierarchy delimiter (Dovecot's Maildir
+default is ".", so "kmeet.processed") once the delimiter is known.
+
+Reading never changes a message: bodies are fetched with BODY.PEEK[], so an
+ignored message stays unread for the person who owns the mailbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import logging
+import re
+import socket
+import ssl
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+
+from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import UnexpectedCommandStatusError
+from imap_tools.mailbox import BaseMailBox
+from imap_tools.utils import encode_folder
+
+from .config import ImapSettings, is_loopback
+from .models import IncomingMessage
+
+log = logging.getLogger(__name__)
+
+MAX_UID = 2**32 - 1  # RFC 3501: UIDs are non-zero 32-bit numbers
+# The per-session \Recent flag says nothing about the message (and is gone in IMAP4rev2).
+SESSION_FLAGS = frozenset({"\\Recent"})
+
+
+class MailboxError(Exception):
+    """The mailbox cannot do what was asked; the message says where and why."""
+
+
+class MailboxUnavailable(MailboxError):
+    """The server cannot be reached right now (refused, dropped, timed out): try again later."""
+
+
+class LoginFailed(MailboxError):
+    """The server refused the username or password."""
+
+
+class Mailbox:
+    """One IMAP connection to the mailbox in `settings`; use as a context manager.
+
+    `ssl_context` replaces the default (system trust store, certificate and host
+    name verified). `ignore_capabilities` makes the adapter behave as if the
+    server lacked them, e.g. ("MOVE",) to exercise the COPY + EXPUNGE path.
+    """
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        ignore_capabilities: Iterable[str] = (),
+    ) -> None:
+        self.settings = settings
+        self._ssl_context = ssl_context
+        self._ignored = frozenset(name.upper() for name in ignore_capabilities)
+        self._box: BaseMailBox | None = None
+        self._capabilities: frozenset[str] = frozenset()
+        self._delimiter: str | None = None
+        self._delimiter_known = False
+        self._known_folders: set[str] = set()
+        self._selected: str | None = None
+        self._message_count = 0
+
+    # -- connection ----------------------------------------------------------------
+
+    @property
+    def where(self) -> str:
+        return f"IMAP server {self.settings.host}:{self.settings.port}"
+
+    @property
+    def connected(self) -> bool:
+        return self._box is not None
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What the logged-in server offers (upper case), minus `ignore_capabilities`."""
+        return self._capabilities - self._ignored
+
+    def connect(self) -> None:
+        """Open the connection and log in; raises MailboxUnavailable or LoginFailed."""
+        if self._box is not None:
+            return
+        settings = self.settings
+        if settings.security == "plain" and not is_loopback(settings.host):
+            # config.py refuses this already; a password must never cross a network in clear.
+            raise MailboxError(
+                f'[imap] security = "plain" is only allowed to a loopback host, '
+                f'not "{settings.host}"'
+            )
+        with self._errors("connecting"):
+            box = self._open()
+        self._box = box
+        try:
+            self._login(box)
+            with self._errors("asking for the capabilities"):
+                typ, data = box.client.capability()
+                self._check(typ, data, "CAPABILITY")
+            words = b" ".join(item for item in data if isinstance(item, bytes)).decode()
+            self._capabilities = frozenset(word.upper() for word in words.split())
+            box.client.capabilities = tuple(sorted(self._capabilities))
+        except BaseException:
+            self._drop()
+            raise
+
+    def close(self) -> None:
+        """Log out; never raises (the connection may already be gone)."""
+        if self._box is not None:
+            with contextlib.suppress(Exception):
+                self._box.logout()
+        self._drop()
+
+    def __enter__(self) -> Mailbox:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def check(self) -> str:
+        """Connect, log in and open the configured folder; a line for `check` to print."""
+        opened_here = not self.connected
+        try:
+            self.connect()
+            uidvalidity = self.select(self.settings.folder)
+            count = self._message_count
+        finally:
+            if opened_here:
+                self.close()
+        return (
+            f"{self.where} ({self.settings.security}): logged in as {self.settings.username}; "
+            f"folder {self.settings.folder}: {count} messages, UIDVALIDITY {uidvalidity}"
+        )
+
+    # -- reading -------------------------------------------------------------------
+
+    def select(self, folder: str) -> int:
+        """Open `folder` read-write (needed to move); returns its UIDVALIDITY."""
+        client = self._client()
+        name = self._server_name(folder)
+        with self._errors(f"opening folder {folder}"):
+            typ, data = client.select(_mailbox_arg(name), readonly=False)
+            if typ != "OK":
+                self._selected = None
+                raise MailboxError(
+                    f"cannot open folder {folder!r} on {self.where} as {self.settings.username}: "
+                    f"{_text(data)}; check the folder names in [imap]"
+                )
+            validity = client.untagged_responses.get("UIDVALIDITY", [None])[-1]
+        if not isinstance(validity, bytes) or not validity.isdigit():
+            raise MailboxError(f"{self.where} sent no UIDVALIDITY for folder {folder!r}")
+        self._selected = folder
+        exists = data[0] if data else None
+        self._message_count = int(exists) if isinstance(exists, bytes) and exists.isdigit() else 0
+        return int(validity)
+
+    def new_uids(self, after_uid: int) -> list[int]:
+        """UIDs greater than `after_uid` in the selected folder, in ascending order.
+
+        Two round trips whatever the folder size: a NOOP, because a server only
+        searches the messages it has already announced to this session (Dovecot
+        announces new ones when a command ends), then one UID SEARCH whose answer
+        lists only the new messages, plus at most the newest old one: "n:*"
+        always matches the highest UID, so that one is filtered out here.
+        """
+        client = self._selected_client()
+        if after_uid >= MAX_UID:
+            return []
+        with self._errors(f"searching folder {self._selected}"):
+            typ, data = client.noop()
+            self._check(typ, data, "NOOP")
+            typ, data = client.uid("SEARCH", f"UID {max(after_uid, 0) + 1}:*")
+            self._check(typ, data, "UID SEARCH")
+        found = b" ".join(item for item in data if isinstance(item, bytes))
+        return sorted(uid for uid in map(int, found.split()) if uid > after_uid)
+
+    def fetch(self, uid: int) -> IncomingMessage | None:
+        """The message with `uid` in the selected folder, unchanged; None if it is gone."""
+        client = self._selected_client()
+        with self._errors(f"fetching UID {uid} from folder {self._selected}"):
+            typ, data = client.uid("FETCH", str(uid), "(UID RFC822.SIZE FLAGS BODY.PEEK[])")
+            self._check(typ, data, "UID FETCH")
+        for index, item in enumerate(data):
+            if not isinstance(item, tuple):
+                continue
+            # A response with a literal arrives as (text up to the literal, literal),
+            # then the rest of the same response line as bytes.
+            rest = data[index + 1] if index + 1 < len(data) else b""
+            meta = item[0] + (rest if isinstance(rest, bytes) else b"")
+            if _number(meta, rb"UID") != uid:
+                continue  # an unsolicited update about another message
+            flags = tuple(
+                flag.decode()
+                for flag in imaplib.ParseFlags(meta)
+                if flag.decode() not in SESSION_FLAGS
+            )
+            raw = item[1]
+            assert self._selected is not None
+            return IncomingMessage(
+                uid=uid,
+                folder=self._selected,
+                raw=raw,
+                size=_number(meta, rb"RFC822\.SIZE") or len(raw),
+                flags=flags,
+            )
+        return None
+
+    # -- moving --------------------------------------------------------------------
+
+    def move(self, uid: int, target: str) -> None:
+        """Move one message from the selected folder to `target` (created when missing).
+
+        With MOVE: UID MOVE. Without: UID COPY, flag \\Deleted, and UID EXPUNGE of
+        that UID alone (UIDPLUS); a plain EXPUNGE would also remove messages the
+        owner marked deleted. Without UIDPLUS the original stays, flagged \\Deleted.
+        A UID that is no longer in the folder is a no-op, so a retried move is safe.
+        """
+        client = self._selected_client()
+        name = self.ensure_folder(target)
+        source = self._selected
+        with self._errors(f"moving UID {uid} from {source} to {target}"):
+            if "MOVE" in self.capabilities:
+                typ, data = client.uid("MOVE", str(uid), _mailbox_arg(name))
+                self._check(typ, data, "UID MOVE")
+                return
+            typ, data = client.uid("COPY", str(uid), _mailbox_arg(name))
+            self._check(typ, data, "UID COPY")
+            typ, data = client.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
+            self._check(typ, data, "UID STORE")
+            if "UIDPLUS" in self.capabilities:
+                typ, data = client.uid("EXPUNGE", str(uid))
+                self._check(typ, data, "UID EXPUNGE")
+            else:
+                log.warning(
+                    "%s offers neither MOVE nor UIDPLUS: UID %s was copied to %s and left in "
+                    "%s flagged \\Deleted (the bridge never expunges the whole folder)",
+                    self.where,
+                    uid,
+                    target,
+                    source,
+                )
+
+    def ensure_folder(self, folder: str) -> str:
+        """Create and subscribe `folder` unless it exists; returns the server's name for it."""
+        box = self._connected_box()
+        name = self._server_name(folder)
+        if name in self._known_folders:
+            return name
+        with self._errors(f"creating folder {folder}"):
+            if not box.folder.exists(name):
+                typ, data = box.client._simple_command("CREATE", _mailbox_arg(name))
+                # Another client may have created it in the meantime: that is fine.
+                if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(_bytes(data)):
+                    raise MailboxError(
+                        f"cannot create folder {folder!r} on {self.where}: {_text(data)}"
+                    )
+                typ, data = box.client.subscribe(_mailbox_arg(name))
+                if typ != "OK":
+                    log.warning("%s: cannot subscribe %s: %s", self.where, name, _text(data))
+        self._known_folders.add(name)
+        return name
+
+    # -- internals -----------------------------------------------------------------
+
+    def _open(self) -> BaseMailBox:
+        settings = self.settings
+        timeout = float(settings.timeout)
+        context = self._ssl_context or ssl.create_default_context()
+        if settings.security == "ssl":
+            return MailBox(settings.host, settings.port, timeout=timeout, ssl_context=context)
+        if settings.security == "starttls":
+            if settings.port == 993:
+                raise MailboxError(
+                    f'{self.where}: security = "starttls" does not work on port 993, which '
+                    'speaks TLS from the start; use security = "ssl" or port 143'
+                )
+            return MailBoxStartTls(
+                settings.host, settings.port, timeout=timeout, ssl_context=context
+            )
+        if settings.security == "plain":
+            return MailBoxUnencrypted(settings.host, settings.port, timeout=timeout)
+        raise MailboxError(f"[imap] security {settings.security!r} is not ssl, starttls or plain")
+
+    def _login(self, box: BaseMailBox) -> None:
+        user, password = self.settings.username, self.settings.password.reveal()
+        with self._errors("logging in"):
+            try:
+                if user.isascii() and password.isascii():
+                    box.login(user, password, initial_folder=None)
+                else:  # LOGIN is ASCII-only; AUTHENTICATE PLAIN carries UTF-8
+                    box.login_utf8(user, password, initial_folder=None)
+                return
+            except UnexpectedCommandStatusError as exc:
+                reason = _text(exc.command_result[1])
+            except imaplib.IMAP4.abort:
+                raise  # the connection broke: not a verdict on the password
+            except imaplib.IMAP4.error as exc:
+                reason = str(exc)
+        raise LoginFailed(
+            self._scrub(
+                f"cannot log in to {self.where} as {user}: authentication failed "
+                f'(the server said "{reason}"); check [imap] username and password'
+            )
+        )
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn library and socket errors into MailboxError with a readable message."""
+        try:
+            yield
+        except MailboxError:
+            raise
+        except imaplib.IMAP4.readonly as exc:  # a subclass of abort, but no network trouble
+            raise MailboxError(f"{self.where}: cannot write while {action}: {exc}") from exc
+        except imaplib.IMAP4.abort as exc:
+            self._drop()
+            raise MailboxUnavailable(
+                self._scrub(f"lost the connection to {self.where} while {action}: {exc}")
+            ) from exc
+        except TimeoutError as exc:
+            self._drop()
+            raise MailboxUnavailable(
+                f"{self.where} did not answer within {self.settings.timeout}s while {action}"
+            ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            self._drop()
+            raise MailboxError(
+                f"the TLS certificate of {self.where} cannot be trusted: "
+                f"{exc.verify_message or exc.reason}"
+            ) from exc
+        except ssl.SSLError as exc:
+            self._drop()
+            raise MailboxError(
+                f"TLS with {self.where} failed while {action}: {exc.reason or exc}; "
+                f'check [imap] port and security ("ssl" is usually port 993, '
+                f'"starttls" port 143)'
+            ) from exc
+        except socket.gaierror as exc:
+            self._drop()
+            raise MailboxUnavailable(
+                f"cannot find {self.where}: {exc.strerror or exc}; check [imap] host"
+            ) from exc
+        except OSError as exc:
+            self._drop()
+            verb = "connect to" if action == "connecting" else f"reach ({action})"
+            raise MailboxUnavailable(
+                f"cannot {verb} {self.where}: {(exc.strerror or str(exc)).lower()}"
+            ) from exc
+        except UnexpectedCommandStatusError as exc:
+            raise MailboxError(
+                self._scrub(f"{self.where} refused {action}: {_text(exc.command_result[1])}")
+            ) from exc
+        except imaplib.IMAP4.error as exc:
+            raise MailboxError(self._scrub(f"{self.where} refused {action}: {exc}")) from exc
+
+    def _check(self, typ: str, data: list, command: str) -> None:
+        if typ != "OK":
+            raise MailboxError(
+                self._scrub(f"{self.where} answered {command} with {typ}: {_text(data)}")
+            )
+
+    def _scrub(self, text: str) -> str:
+        password = self.settings.password.reveal()
+        return text.replace(password, "********") if password else text
+
+    def _drop(self) -> None:
+        """Forget the connection (after close or a transport failure)."""
+        box, self._box = self._box, None
+        self._capabilities = frozenset()
+        self._delimiter_known = False
+        self._known_folders.clear()
+        self._selected = None
+        if box is not None:
+            with contextlib.suppress(Exception):
+                box.client.shutdown()
+
+    def _connected_box(self) -> BaseMailBox:
+        if self._box is None:
+            raise MailboxUnavailable(f"not connected to {self.where}")
+        return self._box
+
+    def _client(self) -> imaplib.IMAP4:
+        return self._connected_box().client
+
+    def _selected_client(self) -> imaplib.IMAP4:
+        client = self._client()
+        if self._selected is None:
+            raise RuntimeError("Mailbox.select(folder) must come before reading or moving")
+        return client
+
+    def _server_name(self, folder: str) -> str:
+        """`folder` with "/" replaced by the server's hierarchy delimiter."""
+        if "/" not in folder:
+            return folder
+        delimiter = self._hierarchy_delimiter()
+        if delimiter is None:  # a flat server: the name is used as written
+            return folder
+        return delimiter.join(folder.split("/"))
+
+    def _hierarchy_delimiter(self) -> str | None:
+        if not self._delimiter_known:
+            box = self._connected_box()
+            with self._errors("asking for the hierarchy delimiter"):
+                found = box.folder.list("", "")  # LIST "" "": the root and its delimiter
+            delimiter = found[0].delim if found else "NIL"
+            self._delimiter = None if delimiter.upper() == "NIL" else delimiter
+            self._delimiter_known = True
+        return self._delimiter
+
+
+def _mailbox_arg(name: str) -> str:
+    """A folder name as a command argument: modified UTF-7, quoted (RFC 3501 5.1.3)."""
+    return encode_folder(name).decode("ascii")
+
+
+def _number(meta: bytes, item: bytes) -> int | None:
+    match = re.search(rb"\b" + item + rb" (\d+)", meta)
+    return int(match.group(1)) if match else None
+
+
+def _bytes(data: Iterable[object]) -> list[bytes]:
+    return [item for item in data if isinstance(item, bytes)]
+
+
+def _text(data: Iterable[object] | None) -> str:
+    """The server's words from a response, for an error message."""
+    parts: list[str] = []
+    for item in data or ():
+        if isinstance(item, bytes):
+            parts.append(item.decode("utf-8", "replace"))
+        elif isinstance(item, str):
+            parts.append(item)
+    return " ".join(parts).strip().rstrip(".") or "no reason given"
