@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(dovecot-imapd systemd python3-venv)
+DEBIAN_PACKAGES=(dovecot-imapd systemd openssl python3-venv)
 if command -v apt-get >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
