@@ -159,14 +159,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check_imap(settings: Settings) -> str:
-    Mailbox(settings.imap).check()
-    imap = settings.imap
-    return f"{imap.username} on {imap.host}:{imap.port}, folder {imap.folder}"
+    return Mailbox(settings.imap).check()
 
 
 def _check_smtp(settings: Settings) -> str:
-    Mailer(settings.smtp).check()
-    return f"{settings.smtp.host}:{settings.smtp.port}"
+    return Mailer(settings.smtp).check()
 
 
 def _check_api(settings: Settings) -> str:

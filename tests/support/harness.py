@@ -110,16 +110,21 @@ class BridgeEnv:
 
     def command(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run `kmeet-bridge --config <config> ARGS` as a real process."""
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
-        environ.update(env or {})
-        return subprocess.run(
-            [sys.executable, "-m", "kmeet_bridge", "--config", str(self.config_path), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=environ,
-            cwd=ROOT,
-        )
+        return run_cli("--config", str(self.config_path), *args, env=env)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `kmeet-bridge ARGS` as a real process, without any KMEET_BRIDGE_* from outside."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "kmeet_bridge", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+        cwd=ROOT,
+    )
 
 
 def _toml(value: object) -> str:
