@@ -52,6 +52,56 @@ class MeetingRequest:
     sequence: int = 0
     method: str | None = None  # iTIP METHOD of the calendar part, if any
     notes: tuple[str, ...] = ()  # how the request was read, for `parse` and replies
+    # An exception of a series (RECURRENCE-ID): the occurrence it replaces, as UTC
+    # "YYYYMMDDTHHMMSSZ", and the key of the series it belongs to.
+    recurrence_id: str | None = None
+    series_key: str | None = None
+    # A series (RRULE/RDATE): `start`/`end` are its first occurrence that has not
+    # yet ended; `rule` is the RRULE value as the invitation gives it
+    # ("FREQ=WEEKLY;BYDAY=MO;COUNT=10"), put into words by recurrence.describe_rule.
+    # A series given by RDATE only has rule "" (truthy check: use `is_series`).
+    rule: str | None = None
+    occurrences_left: int | None = None  # for a finite series: occurrences not yet ended
+
+    @property
+    def is_series(self) -> bool:
+        return self.rule is not None
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """An iTIP CANCEL: the whole meeting, or one occurrence of a series."""
+
+    key: str
+    title: str
+    uid: str
+    sequence: int = 0
+    recurrence_id: str | None = None
+    series_key: str | None = None  # for one cancelled occurrence: its series
+
+
+@dataclass(frozen=True)
+class EventProblem:
+    """An event (or calendar part) that cannot be planned, worded for its sender:
+    `subject` names it ("Budget review", "calendar part 2 (invite.ics)"),
+    `reason` says what is wrong, `hint` what to send instead."""
+
+    subject: str
+    reason: str
+    hint: str = ""
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Everything one message asks for: meetings to plan, cancellations, and
+    the events that cannot be planned. `rule` says which rule decided what the
+    message is (shown by `parse`)."""
+
+    meetings: tuple[MeetingRequest, ...] = ()
+    cancellations: tuple[Cancellation, ...] = ()
+    problems: tuple[EventProblem, ...] = ()
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +115,41 @@ class Room:
     code: str | None = None
     event_id: int | None = None
     ending_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between what was planned and an update: `what` is "title"
+    or "time"; `before`/`after` are already written for people."""
+
+    what: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class PlannedMeeting:
+    """A meeting and its room, and how this message changed it.
+
+    status: "new" (room just planned), "unchanged" (already planned: same room,
+    nothing changed), "updated" (same room, `changes` says what moved),
+    "replanned" (a fresh room: the meeting now ends after the old room's
+    settings expire; `previous_url` is the old link), "occurrence" (an
+    exception of a known series: the series' room).
+    """
+
+    meeting: MeetingRequest
+    room: Room
+    status: str = "new"
+    changes: tuple[Change, ...] = ()
+    previous_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelledMeeting:
+    cancellation: Cancellation
+    room: Room | None
+    room_removed: bool = False  # deleted through the API (delete_cancelled_rooms)
 
 
 @dataclass(frozen=True)
