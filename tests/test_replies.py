@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import html
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email import policy
@@ -14,7 +15,16 @@ import pytest
 from icalendar import Calendar, Event
 
 from kmeet_bridge import replies
-from kmeet_bridge.models import Attendee, MeetingRequest, Room
+from kmeet_bridge.models import (
+    Attendee,
+    Cancellation,
+    CancelledMeeting,
+    Change,
+    EventProblem,
+    MeetingRequest,
+    PlannedMeeting,
+    Room,
+)
 
 ZURICH = ZoneInfo("Europe/Zurich")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -101,6 +111,26 @@ def rejection(source: EmailMessage | None = None, hint: str = "Add a time.") -> 
         from_address="meet@example.com",
         from_name="kMeet",
         now=NOW,
+    )
+
+
+def reply_to(
+    *,
+    planned: list[PlannedMeeting] | None = None,
+    cancelled: list[CancelledMeeting] | None = None,
+    problems: list[EventProblem] | None = None,
+) -> EmailMessage:
+    """`compose_reply` to the usual original, serialised and parsed back."""
+    return reparse(
+        replies.compose_reply(
+            original(),
+            planned=planned or (),
+            cancelled=cancelled or (),
+            problems=problems or (),
+            from_address="meet@example.com",
+            from_name="kMeet",
+            now=NOW,
+        )
     )
 
 
@@ -477,3 +507,479 @@ def test_rejection_escapes_reason_in_html() -> None:
     assert "&quot;&lt;b&gt;&quot; is not a time" in page
     assert "Write &lt;HH:MM&gt;." in page
     assert "<b>" not in page
+
+
+# --- compose_reply: one reply for everything a message asked -----------------------
+
+OLD_URL = "https://kmeet.infomaniak.com/old-link-abc"
+SIGNATURE = "\n-- \nThis message was sent automatically by kmeet-bridge.\n"
+TIME_CHANGE = Change(
+    "time",
+    "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)",
+    "Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)",
+)
+TITLE_CHANGE = Change("title", "Budget", "Budget review")
+
+
+def weekly_series(**changes: object) -> MeetingRequest:
+    values: dict[str, object] = {
+        "start": datetime(2027, 3, 15, 10, 0, tzinfo=ZURICH),
+        "end": datetime(2027, 3, 15, 11, 0, tzinfo=ZURICH),
+        "rule": "FREQ=WEEKLY;BYDAY=MO;COUNT=10",
+        "occurrences_left": 7,
+    }
+    values.update(changes)
+    return zurich_meeting("Weekly sync", **values)
+
+
+def cancellation(title: str = "Team lunch", **changes: object) -> Cancellation:
+    values: dict[str, object] = {"key": "ics:alice@example.com:uid-9:", "title": title}
+    values["uid"] = "uid-9"
+    values.update(changes)
+    return Cancellation(**values)  # type: ignore[arg-type]
+
+
+BUDGET_BLOCK = (
+    "Budget review\n"
+    "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+    f"Join: {URL}\n"
+    "\n"
+    "To add it to your calendar, open the attached kmeet.ics.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "sentence"),
+    [
+        ("new", "Your kMeet conference is planned."),
+        ("unchanged", "This meeting was already planned: here is the same link again."),
+        ("updated", "This meeting has changed; it keeps the same link."),
+        (
+            "occurrence",
+            "This occurrence of the series uses the series' room:"
+            " the link is the same as for the other occurrences.",
+        ),
+    ],
+)
+def test_one_planned_meeting_opens_with_its_status(status: str, sentence: str) -> None:
+    reply = reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM, status)])
+    assert text_of(reply) == f"{sentence}\n\n{BUDGET_BLOCK}{SIGNATURE}"
+    assert html_of(reply).count(f"<p>{html.escape(sentence)}</p>") == 1
+    assert len(ics_parts(reply)) == 1
+
+
+def test_updated_meeting_lists_what_changed() -> None:
+    reply = reply_to(
+        planned=[PlannedMeeting(zurich_meeting(), ROOM, "updated", (TIME_CHANGE, TITLE_CHANGE))]
+    )
+    assert text_of(reply) == (
+        "This meeting has changed; it keeps the same link.\n"
+        "\n"
+        "Budget review\n"
+        "What changed:\n"
+        "- Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
+        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
+        "- Title: Budget → Budget review\n"
+        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        f"Join: {URL}\n"
+        "\n"
+        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+    )
+    assert (
+        "<p>What changed:</p>\n<ul><li>Time: Wednesday 3 February 2027, 09:00–10:00"
+        " (Europe/Zurich) → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)</li>"
+        "<li>Title: Budget → Budget review</li></ul>\n"
+    ) in html_of(reply)
+
+
+def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
+    reply = reply_to(
+        planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned", (TIME_CHANGE,), OLD_URL)]
+    )
+    assert text_of(reply) == (
+        "The link has changed: please use the new link below.\n"
+        "\n"
+        "Budget review\n"
+        "The meeting now ends after the old room's settings expire, so it has a new room.\n"
+        f"The old link {OLD_URL} no longer carries this meeting's settings;"
+        " if you shared it, please pass on the new link instead.\n"
+        "What changed:\n"
+        "- Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
+        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
+        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        f"New link: {ROOM_2.url}\n"
+        "\n"
+        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+    )
+    page = html_of(reply)
+    assert "<p><strong>The link has changed: please use the new link below.</strong></p>" in page
+    assert f'New link: <strong><a href="{ROOM_2.url}">{ROOM_2.url}</a></strong>' in page
+    # The old link is named, never offered as something to click.
+    assert f"The old link {OLD_URL} no longer" in page
+    assert f'href="{OLD_URL}"' not in page
+    (part,) = ics_parts(reply)
+    assert only_event(part)[1]["URL"] == ROOM_2.url
+
+
+def test_replanned_without_the_old_link_still_warns() -> None:
+    text = text_of(reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned")]))
+    assert text.startswith("The link has changed: please use the new link below.\n")
+    assert (
+        "The old link no longer carries this meeting's settings;"
+        " if you shared it, please pass on the new link instead.\n"
+    ) in text
+    assert f"New link: {ROOM_2.url}\n" in text
+
+
+def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
+    reply = reply_to(planned=[PlannedMeeting(weekly_series(), ROOM)])
+    assert text_of(reply) == (
+        "Your kMeet conference is planned.\n"
+        "\n"
+        "Weekly sync\n"
+        "Repeats every Monday at 10:00, 10 times\n"
+        "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+        "7 occurrences are left, the next one included.\n"
+        f"Join: {URL}\n"
+        "\n"
+        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+    )
+
+
+@pytest.mark.parametrize(
+    ("meeting", "lines"),
+    [
+        (
+            weekly_series(occurrences_left=1),
+            "Repeats every Monday at 10:00, 10 times\n"
+            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+            "This is the last occurrence of the series.\n",
+        ),
+        (
+            weekly_series(rule="FREQ=WEEKLY;INTERVAL=2", occurrences_left=None),
+            "Repeats every 2 weeks on Monday at 10:00\n"
+            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n",
+        ),
+        (
+            weekly_series(rule="", occurrences_left=3),
+            "Repeats on several dates\n"
+            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+            "3 occurrences are left, the next one included.\n",
+        ),
+        (
+            weekly_series(rule="FREQ=HOURLY;INTERVAL=2", occurrences_left=None),
+            "Repeats according to the rule FREQ=HOURLY;INTERVAL=2\n"
+            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n",
+        ),
+    ],
+)
+def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
+    text = text_of(reply_to(planned=[PlannedMeeting(meeting, ROOM)]))
+    assert f"Weekly sync\n{lines}Join: {URL}\n" in text
+
+
+@pytest.mark.parametrize(
+    ("cancelled", "heading", "line"),
+    [
+        (
+            CancelledMeeting(cancellation(), ROOM, room_removed=True),
+            "Cancelled: Team lunch",
+            "The kMeet room was removed.",
+        ),
+        (
+            CancelledMeeting(cancellation(), ROOM),
+            "Cancelled: Team lunch",
+            f"The room link {URL} is no longer needed; there is nothing else to do.",
+        ),
+        (
+            CancelledMeeting(cancellation(), None),
+            "Cancelled: Team lunch",
+            "No kMeet room was planned for it, so there is nothing to remove.",
+        ),
+        (
+            CancelledMeeting(
+                cancellation(
+                    recurrence_id="20270315T090000Z", series_key="ics:alice@example.com:uid-9:"
+                ),
+                ROOM,
+            ),
+            "Cancelled: Team lunch, the occurrence of Monday 15 March 2027, 09:00 (UTC)",
+            f"The other occurrences keep the link {URL} as before; there is nothing else to do.",
+        ),
+        (
+            CancelledMeeting(cancellation(recurrence_id="20270315"), None),
+            "Cancelled: Team lunch, the occurrence of Monday 15 March 2027",
+            "No kMeet room was planned for it, so there is nothing to remove.",
+        ),
+        (
+            CancelledMeeting(cancellation(recurrence_id="next\r\nmonday"), None),
+            "Cancelled: Team lunch, the occurrence of next monday",
+            "No kMeet room was planned for it, so there is nothing to remove.",
+        ),
+    ],
+)
+def test_cancellation(cancelled: CancelledMeeting, heading: str, line: str) -> None:
+    reply = reply_to(cancelled=[cancelled])
+    assert reply.get_content_type() == "multipart/alternative"
+    assert list(reply.iter_attachments()) == []
+    assert text_of(reply) == f"Your cancellation is noted.\n\n{heading}\n{line}\n{SIGNATURE}"
+    assert f"<h3>{heading}</h3>" in html_of(reply)
+
+
+def test_problems_are_listed_with_their_hints() -> None:
+    reply = reply_to(
+        problems=[
+            EventProblem("Budget review", "The event has no start time.", "Add a start time."),
+            EventProblem("calendar part 2 (invite.ics)", "The calendar part is unreadable."),
+        ]
+    )
+    assert list(reply.iter_attachments()) == []
+    assert text_of(reply) == (
+        "None of the 2 events in your message could be turned into a kMeet conference.\n"
+        "\n"
+        "1. Not planned: Budget review\n"
+        "   What went wrong: The event has no start time.\n"
+        "   How to fix it: Add a start time.\n"
+        "\n"
+        "2. Not planned: calendar part 2 (invite.ics)\n"
+        "   What went wrong: The calendar part is unreadable.\n" + SIGNATURE
+    )
+    page = html_of(reply)
+    assert "<h3>2. Not planned: calendar part 2 (invite.ics)</h3>" in page
+    assert "<p><strong>How to fix it:</strong> Add a start time.</p>" in page
+
+
+def test_one_problem_names_its_event() -> None:
+    reply = reply_to(problems=[EventProblem("Budget review", "No start time.", "Add one.")])
+    assert text_of(reply) == (
+        "Your message could not be turned into a kMeet conference.\n"
+        "\n"
+        "Not planned: Budget review\n"
+        "What went wrong: No start time.\n"
+        "How to fix it: Add one.\n" + SIGNATURE
+    )
+
+
+def test_rejection_is_a_reply_with_one_message_level_problem() -> None:
+    wrapped = reply_to(
+        problems=[EventProblem("", "The invitation has no start time.", "Add a time.")]
+    )
+    assert text_of(wrapped) == text_of(reparse(rejection()))
+    assert html_of(wrapped) == html_of(reparse(rejection()))
+
+
+def mixed_reply() -> EmailMessage:
+    return reply_to(
+        planned=[
+            PlannedMeeting(zurich_meeting(), ROOM),
+            PlannedMeeting(weekly_series(), ROOM_2, "replanned", (TIME_CHANGE,), OLD_URL),
+        ],
+        cancelled=[CancelledMeeting(cancellation(), ROOM, room_removed=True)],
+        problems=[EventProblem("Offsite", "The event has no end.", "Add an end time.")],
+    )
+
+
+def test_everything_in_one_reply_in_order() -> None:
+    reply = mixed_reply()
+    assert reply["Subject"] == "Re: Budget review"
+    assert reply["In-Reply-To"] == "<m1@example.com>"
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert text_of(reply) == (
+        "Here is what became of the 4 events in your message.\n"
+        "Please note: the link for “Weekly sync” has changed.\n"
+        "\n"
+        "1. Budget review\n"
+        "   Your kMeet conference is planned.\n"
+        "   Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        f"   Join: {URL}\n"
+        "\n"
+        "2. Weekly sync\n"
+        "   The link has changed: please use the new link below.\n"
+        "   The meeting now ends after the old room's settings expire, so it has a new room.\n"
+        f"   The old link {OLD_URL} no longer carries this meeting's settings;"
+        " if you shared it, please pass on the new link instead.\n"
+        "   What changed:\n"
+        "   - Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
+        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
+        "   Repeats every Monday at 10:00, 10 times\n"
+        "   Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+        "   7 occurrences are left, the next one included.\n"
+        f"   New link: {ROOM_2.url}\n"
+        "\n"
+        "3. Cancelled: Team lunch\n"
+        "   The kMeet room was removed.\n"
+        "\n"
+        "4. Not planned: Offsite\n"
+        "   What went wrong: The event has no end.\n"
+        "   How to fix it: Add an end time.\n"
+        "\n"
+        "To add them to your calendar, open the attached .ics files.\n" + SIGNATURE
+    )
+    page = html_of(reply)
+    headings = ["1. Budget review", "2. Weekly sync", "3. Cancelled: Team lunch", "4. Not planned"]
+    positions = [page.index(f"<h3>{heading}") for heading in headings]
+    assert positions == sorted(positions)
+    assert "<p><strong>Please note: the link for “Weekly sync” has changed.</strong></p>" in page
+
+
+def test_one_calendar_file_per_planned_meeting() -> None:
+    parts = ics_parts(mixed_reply())
+    assert [part.get_filename() for part in parts] == ["kmeet-1.ics", "kmeet-2.ics"]
+    assert [str(only_event(part)[1]["SUMMARY"]) for part in parts] == [
+        "Budget review",
+        "Weekly sync",
+    ]
+
+
+def test_several_replanned_links_are_all_named_up_front() -> None:
+    text = text_of(
+        reply_to(
+            planned=[
+                PlannedMeeting(zurich_meeting(), ROOM, "replanned", previous_url=OLD_URL),
+                PlannedMeeting(weekly_series(), ROOM_2, "replanned", previous_url=OLD_URL),
+            ]
+        )
+    )
+    assert text.startswith(
+        "Here is what became of the 2 events in your message.\n"
+        "Please note: the links for “Budget review” and “Weekly sync” have changed.\n\n"
+    )
+
+
+def test_planned_and_unchanged_each_say_their_status() -> None:
+    text = text_of(
+        reply_to(
+            planned=[
+                PlannedMeeting(zurich_meeting(), ROOM),
+                PlannedMeeting(new_york_meeting(), ROOM_2, "unchanged"),
+            ]
+        )
+    )
+    assert text.startswith("Here is what became of the 2 events in your message.\n\n")
+    assert "1. Budget review\n   Your kMeet conference is planned.\n" in text
+    assert (
+        "2. Launch sync\n   This meeting was already planned: here is the same link again.\n"
+    ) in text
+    assert "Please note" not in text
+
+
+def test_cancellations_only() -> None:
+    text = text_of(
+        reply_to(
+            cancelled=[
+                CancelledMeeting(cancellation(), ROOM, room_removed=True),
+                CancelledMeeting(cancellation("Offsite"), None),
+            ]
+        )
+    )
+    assert text == (
+        "Your 2 cancellations are noted.\n"
+        "\n"
+        "1. Cancelled: Team lunch\n"
+        "   The kMeet room was removed.\n"
+        "\n"
+        "2. Cancelled: Offsite\n"
+        "   No kMeet room was planned for it, so there is nothing to remove.\n" + SIGNATURE
+    )
+
+
+def test_every_value_is_escaped_in_html() -> None:
+    hostile_url = 'https://kmeet.example.com/old"><img src=x>'
+    reply = reply_to(
+        planned=[
+            PlannedMeeting(
+                weekly_series(rule="FREQ=HOURLY;X-A=<b>"),
+                ROOM,
+                "replanned",
+                (Change("<i>", "<b>before</b>", '"after" & <u>'),),
+                hostile_url,
+            )
+        ],
+        cancelled=[
+            CancelledMeeting(cancellation(HOSTILE_TITLE, recurrence_id="<em>"), None),
+            CancelledMeeting(cancellation("x"), Room(url="<s>gone</s>", name="n", hostname="h")),
+        ],
+        problems=[EventProblem("<h1>part</h1>", "<script>bad</script>", "<a href=x>fix</a>")],
+    )
+    page = html_of(reply)
+    for raw in ("<b>", "<i>", "<u>", "<img", "<script>", "<em>", "<s>", "<h1>", "<a href=x>"):
+        assert raw not in page
+    for escaped in (
+        "Repeats according to the rule FREQ=HOURLY;X-A=&lt;b&gt;<br>",
+        "<li>&lt;i&gt;: &lt;b&gt;before&lt;/b&gt; → &quot;after&quot; &amp; &lt;u&gt;</li>",
+        "The old link https://kmeet.example.com/old&quot;&gt;&lt;img src=x&gt; no longer",
+        "Cancelled: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;,"
+        " the occurrence of &lt;em&gt;</h3>",
+        "The room link &lt;s&gt;gone&lt;/s&gt; is no longer needed",
+        "<h3>4. Not planned: &lt;h1&gt;part&lt;/h1&gt;</h3>",
+        "<strong>What went wrong:</strong> &lt;script&gt;bad&lt;/script&gt;</p>",
+        "<strong>How to fix it:</strong> &lt;a href=x&gt;fix&lt;/a&gt;</p>",
+    ):
+        assert escaped in page
+    # The text part reads as written.
+    assert '- <i>: <b>before</b> → "after" & <u>\n' in text_of(reply)
+
+
+def test_unknown_status_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown status of a planned meeting: 'moved'"):
+        reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM, "moved")])
+
+
+def test_empty_reply_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one planned meeting, cancellation or problem"):
+        reply_to()
+
+
+# --- .ics of a series ---------------------------------------------------------------
+
+
+def series_event(meeting: MeetingRequest) -> Event:
+    (part,) = ics_parts(reply_to(planned=[PlannedMeeting(meeting, ROOM)]))
+    return only_event(part)[1]
+
+
+def rrule_line(event: Event) -> str:
+    return event.to_ical().decode().replace("\r\n ", "").split("RRULE:")[1].split("\r\n")[0]
+
+
+def test_ics_of_a_series_carries_its_rule() -> None:
+    (part,) = ics_parts(reply_to(planned=[PlannedMeeting(weekly_series(), ROOM)]))
+    calendar, event = only_event(part)
+    # The event starts at the next occurrence, so COUNT counts what is left.
+    assert rrule_line(event) == "FREQ=WEEKLY;COUNT=7;BYDAY=MO"
+    assert event["UID"] == "uid-1"
+    assert prop(event, "DTSTART").dt == datetime(2027, 3, 15, 10, 0, tzinfo=ZURICH)
+    # Summer time rules are there for the years the series runs.
+    assert ",20290325T030000," in part.get_content().replace("\r\n ", "")
+    assert calendar.get_missing_tzids() == set()
+
+
+@pytest.mark.parametrize(
+    ("rule", "left", "expected"),
+    [
+        ("FREQ=WEEKLY;BYDAY=MO;COUNT=10", None, "FREQ=WEEKLY;COUNT=10;BYDAY=MO"),
+        ("FREQ=WEEKLY;UNTIL=20270630T215959Z", None, "FREQ=WEEKLY;UNTIL=20270630T215959Z"),
+        # A local UNTIL beside a zoned DTSTART becomes UTC, as RFC 5545 asks.
+        ("FREQ=WEEKLY;UNTIL=20270630T235959", None, "FREQ=WEEKLY;UNTIL=20270630T215959Z"),
+        ("FREQ=WEEKLY;UNTIL=20270630", None, "FREQ=WEEKLY;UNTIL=20270630T215959Z"),
+        ("RRULE:freq=monthly;byday=1tu", 4, "FREQ=MONTHLY;BYDAY=1TU"),
+    ],
+)
+def test_ics_series_rule(rule: str, left: int | None, expected: str) -> None:
+    assert rrule_line(series_event(weekly_series(rule=rule, occurrences_left=left))) == expected
+
+
+@pytest.mark.parametrize(
+    "meeting",
+    [
+        zurich_meeting(),
+        weekly_series(rule=""),  # RDATE only: the dates are not known here
+        weekly_series(rule="FREQ=WEEKLY;COUNT=lots"),
+        weekly_series(rule="BYDAY=MO"),
+        weekly_series(rule="FREQ=WEEKLY\r\nATTENDEE:mailto:x@example.net"),
+    ],
+)
+def test_ics_without_a_usable_rule_has_no_rrule(meeting: MeetingRequest) -> None:
+    event = series_event(meeting)
+    assert "RRULE" not in event
+    assert "ATTENDEE" not in event

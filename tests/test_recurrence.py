@@ -1,0 +1,195 @@
+"""Recurrence rules in words: exact phrases, table-driven."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kmeet_bridge import recurrence
+from kmeet_bridge.recurrence import describe_rule
+
+ZURICH = ZoneInfo("Europe/Zurich")
+# Monday 1 March 2027, 10:00 in Zurich (UTC+1; summer time from 28 March).
+MONDAY = datetime(2027, 3, 1, 10, 0, tzinfo=ZURICH)
+
+
+def at(hour: int, minute: int = 0, day: int = 1, month: int = 3) -> datetime:
+    return datetime(2027, month, day, hour, minute, tzinfo=ZURICH)
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "expected"),
+    [
+        # weekly
+        ("FREQ=WEEKLY;BYDAY=MO;COUNT=10", MONDAY, "every Monday at 10:00, 10 times"),
+        ("FREQ=WEEKLY", MONDAY, "every Monday at 10:00"),
+        ("FREQ=WEEKLY;INTERVAL=1;WKST=SU", MONDAY, "every Monday at 10:00"),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270630T215959Z",
+            at(9, 30),
+            "every 2 weeks on Monday and Wednesday at 09:30, until 30 June 2027",
+        ),
+        ("FREQ=WEEKLY;INTERVAL=3", MONDAY, "every 3 weeks on Monday at 10:00"),
+        (
+            "FREQ=WEEKLY;BYDAY=FR,MO,WE",
+            MONDAY,
+            "every Monday, Wednesday and Friday at 10:00",
+        ),
+        ("FREQ=WEEKLY;BYDAY=SA,SU", at(11, day=6), "every Saturday and Sunday at 11:00"),
+        ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", at(9), "every weekday at 09:00"),
+        ("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", at(9), "every weekday at 09:00"),
+        ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU", at(9), "every day at 09:00"),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TU,WE,TH,FR",
+            at(9),
+            "every 2 weeks on Monday, Tuesday, Wednesday, Thursday and Friday at 09:00",
+        ),
+        # daily
+        ("FREQ=DAILY", at(8), "every day at 08:00"),
+        ("FREQ=DAILY;INTERVAL=2;COUNT=5", at(8), "every 2 days at 08:00, 5 times"),
+        ("FREQ=DAILY;COUNT=1", at(8), "every day at 08:00, once"),
+        # monthly
+        ("FREQ=MONTHLY", at(14, day=15), "every month on the 15th at 14:00"),
+        ("FREQ=MONTHLY;BYMONTHDAY=15", at(14, day=15), "every month on the 15th at 14:00"),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=1,2,3",
+            at(14),
+            "every month on the 1st, the 2nd and the 3rd at 14:00",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=11,22",
+            at(14, day=11),
+            "every month on the 11th and the 22nd at 14:00",
+        ),
+        ("FREQ=MONTHLY;BYMONTHDAY=-1", at(17, day=31), "every month on the last day at 17:00"),
+        ("FREQ=MONTHLY;BYDAY=1TU", at(10, day=2), "every month on the first Tuesday at 10:00"),
+        (
+            "FREQ=MONTHLY;BYDAY=TU;BYSETPOS=1",
+            at(10, day=2),
+            "every month on the first Tuesday at 10:00",
+        ),
+        ("FREQ=MONTHLY;BYDAY=-1FR", at(16, day=26), "every month on the last Friday at 16:00"),
+        (
+            "FREQ=MONTHLY;INTERVAL=3;BYDAY=+2WE,4WE",
+            at(10, day=10),
+            "every 3 months on the second Wednesday and the fourth Wednesday at 10:00",
+        ),
+        # yearly
+        ("FREQ=YEARLY", at(10, day=3, month=2), "every year on 3 February at 10:00"),
+        (
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=3",
+            at(10, day=3, month=2),
+            "every year on 3 February at 10:00",
+        ),
+        ("FREQ=YEARLY;BYMONTH=2", at(10, day=3, month=2), "every year on 3 February at 10:00"),
+        (
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+            at(10, day=28),
+            "every year on the last Sunday of March at 10:00",
+        ),
+        (
+            "FREQ=YEARLY;INTERVAL=2;COUNT=3",
+            at(10, day=3, month=2),
+            "every 2 years on 3 February at 10:00, 3 times",
+        ),
+        # names and values are case-insensitive; an "RRULE:" prefix is tolerated
+        ("freq=weekly;byday=mo;count=2", MONDAY, "every Monday at 10:00, 2 times"),
+        ("RRULE:FREQ=WEEKLY;BYDAY=MO", MONDAY, "every Monday at 10:00"),
+        # a BYHOUR/BYMINUTE that repeats the start's time says nothing new
+        ("FREQ=DAILY;BYHOUR=8;BYMINUTE=0", at(8), "every day at 08:00"),
+        # RDATE only
+        ("", MONDAY, "on several dates"),
+        ("  ", MONDAY, "on several dates"),
+    ],
+)
+def test_describe_rule(rule: str, start: datetime, expected: str) -> None:
+    assert describe_rule(rule, start) == expected
+
+
+@pytest.mark.parametrize(
+    ("until", "expected"),
+    [
+        # 30 June 21:59:59 UTC is 23:59:59 in Zurich: still 30 June there.
+        ("20270630T215959Z", "until 30 June 2027"),
+        # 30 June 22:30 UTC is already 1 July in Zurich.
+        ("20270630T223000Z", "until 1 July 2027"),
+        # Local and date-only values are on the meeting's calendar already.
+        ("20270630T235959", "until 30 June 2027"),
+        ("20270630", "until 30 June 2027"),
+    ],
+)
+def test_until_is_a_date_in_the_meetings_zone(until: str, expected: str) -> None:
+    assert (
+        describe_rule(f"FREQ=WEEKLY;UNTIL={until}", MONDAY) == f"every Monday at 10:00, {expected}"
+    )
+
+
+def test_until_in_new_york() -> None:
+    start = datetime(2027, 3, 1, 18, 0, tzinfo=ZoneInfo("America/New_York"))
+    # 1 July 03:00 UTC is still 30 June in New York.
+    assert (
+        describe_rule("FREQ=DAILY;UNTIL=20270701T030000Z", start)
+        == "every day at 18:00, until 30 June 2027"
+    )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=HOURLY",
+        "FREQ=MINUTELY;INTERVAL=15",
+        "FREQ=SECONDLY",
+        "FREQ=YEARLY;BYWEEKNO=20",
+        "FREQ=YEARLY;BYYEARDAY=100",
+        "FREQ=DAILY;BYHOUR=9,17",
+        "FREQ=DAILY;BYHOUR=11",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+        "FREQ=MONTHLY;BYMONTHDAY=15;BYSETPOS=1",
+        "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=1",
+        "FREQ=MONTHLY;BYDAY=MO",
+        "FREQ=MONTHLY;BYDAY=-3MO",
+        "FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13",
+        "FREQ=MONTHLY;BYMONTHDAY=-2",
+        "FREQ=MONTHLY;BYMONTH=1,7",
+        "FREQ=YEARLY;BYMONTH=1,7",
+        "FREQ=YEARLY;BYMONTHDAY=15",
+        "FREQ=YEARLY;BYDAY=1MO",
+        "FREQ=WEEKLY;BYDAY=1MO",
+        "FREQ=DAILY;INTERVAL=2;BYDAY=MO,FR",
+        "FREQ=DAILY;BYMONTH=7",
+        "FREQ=WEEKLY;COUNT=3;UNTIL=20270630",
+        "FREQ=WEEKLY;COUNT=0",
+        "FREQ=WEEKLY;INTERVAL=0",
+        "FREQ=WEEKLY;UNTIL=20271340",
+        "FREQ=WEEKLY;UNTIL=soon",
+        "FREQ=WEEKLY;X-NAME=1",
+        "FREQ=WEEKLY;FREQ=DAILY",
+        "FREQ=FORTNIGHTLY",
+        "BYDAY=MO",
+        "garbage",
+    ],
+)
+def test_intricate_rules_are_quoted(rule: str) -> None:
+    assert describe_rule(rule, MONDAY) == f"according to the rule {rule}"
+
+
+def test_quoted_rule_is_one_short_line() -> None:
+    rule = "FREQ=HOURLY;\n  INTERVAL=2;" + "X" * 300
+    shown = describe_rule(rule, MONDAY)
+    assert shown.startswith("according to the rule FREQ=HOURLY; INTERVAL=2;XXX")
+    assert shown.endswith("X…")
+    assert "\n" not in shown
+    assert len(shown) == len("according to the rule ") + 200
+
+
+def test_unknown_language_falls_back_to_english() -> None:
+    assert describe_rule("FREQ=DAILY", at(8), language="xx") == "every day at 08:00"
+
+
+def test_every_language_fills_every_field() -> None:
+    for wording in recurrence.WORDING.values():
+        assert len(wording.weekdays) == 7
+        assert len(wording.months) == 12
+        assert set(wording.positions) >= {1, 2, 3, 4, -1}
