@@ -19,27 +19,32 @@ import logging
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
-from kmeet_bridge import headers, invites, replies, requests
+from kmeet_bridge import headers, invites, replies, requests, updates
 from kmeet_bridge.config import Settings
 from kmeet_bridge.kmeet import KMeetError, NotAuthorised, room_body
 from kmeet_bridge.mailbox import MailboxError
 from kmeet_bridge.mailer import MailerError, MailTransient
 from kmeet_bridge.models import (
+    Cancellation,
+    CancelledMeeting,
+    EventProblem,
+    Extraction,
     IncomingMessage,
     MeetingRequest,
     NotARequest,
     Outcome,
+    PlannedMeeting,
     Room,
     Unplannable,
 )
-from kmeet_bridge.store import Store
+from kmeet_bridge.store import MeetingDetails, MeetingRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,7 @@ class MailerPort(Protocol):
 
 class PlannerPort(Protocol):
     def plan(self, body: dict) -> Room: ...
+    def delete_room(self, room_id: int) -> None: ...
 
 
 class TokenRefused(Exception):
@@ -173,11 +179,9 @@ class Bridge:
         if automatic:
             return self._ignore(ctx, automatic)
         try:
-            meetings = self.extract(ctx.message)
+            extraction = self.extract(ctx.message)
         except NotARequest as exc:
             return self._ignore(ctx, str(exc))
-        except Unplannable as exc:
-            return self._reject(mailbox, ctx, exc.reason, exc.hint)
         if ctx.sender is None or not self.settings.senders.allows(ctx.sender):
             return self._reject(
                 mailbox,
@@ -186,42 +190,97 @@ class Bridge:
                 "",
                 reply=False,
             )
+        # A cancellation is only ours to answer for a meeting this bridge planned.
+        cancellations = [c for c in extraction.cancellations if self._cancellable(c)]
+        if not (extraction.meetings or cancellations or extraction.problems):
+            return self._ignore(ctx, "cancellation of a meeting this bridge did not plan")
+        problems = list(extraction.problems)
+        planned: list[PlannedMeeting] = []
         try:
-            planned = [(meeting, self._room_for(meeting, ctx)) for meeting in meetings]
+            for meeting in extraction.meetings:
+                try:
+                    planned.append(self._plan(meeting, ctx))
+                except KMeetError as exc:  # permanent: this event, not the message
+                    problems.append(
+                        EventProblem(
+                            meeting.title,
+                            f"the kMeet API refused to plan it: {exc}",
+                            "Check the times and the title of the invitation and send it again.",
+                            meeting.key,
+                        )
+                    )
+            cancelled = [self._cancel(cancellation) for cancellation in cancellations]
         except _Deferral as deferral:
             return self._defer(mailbox, ctx, deferral)
-        except KMeetError as exc:
-            return self._reject(
-                mailbox,
-                ctx,
-                f"the kMeet API refused to plan the meeting: {exc}",
-                "Check the times and the title of the invitation and send it again.",
+        events = (
+            [(p.meeting.key, "planned", f"{p.status}: {p.room.url}") for p in planned]
+            + [(c.cancellation.key, "cancelled", _cancel_detail(c)) for c in cancelled]
+            + [(p.key or p.subject, "rejected", p.reason) for p in problems]
+        )
+        self.store.record_events(ctx.folder, ctx.uidvalidity, ctx.uid, events)
+        if not planned and not cancelled:
+            reason = "; ".join(f"{p.subject}: {p.reason}" for p in problems)
+            return self._finish(
+                mailbox, ctx, Outcome.REJECTED, reason, lambda: self._reply(ctx, (), (), problems)
             )
-        return self._answer_planned(mailbox, ctx, planned)
+        summary = "; ".join(detail for _, _, detail in events)
+        return self._finish(
+            mailbox,
+            ctx,
+            Outcome.PLANNED,
+            summary,
+            lambda: self._reply(ctx, planned, cancelled, problems),
+        )
 
-    def extract(self, message: EmailMessage) -> list[MeetingRequest]:
-        """The meetings a message asks for (pure; also used by `parse`)."""
+    def extract(self, message: EmailMessage) -> Extraction:
+        """What a message asks for (pure; also used by `parse`)."""
         return extract_meetings(message, self.settings, self.clock())
 
     # -- planning -------------------------------------------------------------
 
-    def _room_for(self, meeting: MeetingRequest, ctx: _MessageContext) -> Room:
-        """The room for a meeting: the one already planned for the same identity,
-        or a new one from the API."""
+    def _plan(self, meeting: MeetingRequest, ctx: _MessageContext) -> PlannedMeeting:
+        """The room for one meeting, and how this message changes it (updates.py)."""
         known = self.store.meeting(meeting.key)
-        if known is not None and known.status == "planned" and known.room is not None:
-            log.info("meeting %s already has room %s; reusing it", meeting.key, known.room.url)
-            return known.room
+        series = self.store.meeting(meeting.series_key) if meeting.series_key else None
         body = room_body(meeting, self.settings.kmeet)
-        in_doubt = self.store.begin_planning(
+        status, changes = updates.classify(meeting, body, known, series)
+        if status == "occurrence":
+            assert series is not None
+            return self._join_series(meeting, series, ctx)
+        if status == "new":
+            return PlannedMeeting(meeting, self._new_room(meeting, ctx), status)
+        assert known is not None and known.room is not None
+        if status == "replanned":
+            room = self._new_room(meeting, ctx)
+            log.info("meeting %s moved past its room's end: new room %s", meeting.key, room.url)
+            return PlannedMeeting(meeting, room, status, changes, known.room.url)
+        if status == "updated":
+            self.store.update_meeting(meeting.key, _details(meeting, body))
+            log.info("meeting %s updated; room %s kept", meeting.key, known.room.url)
+        else:
+            log.info("meeting %s already has room %s; reusing it", meeting.key, known.room.url)
+        return PlannedMeeting(meeting, known.room, status, changes)
+
+    def _join_series(
+        self, meeting: MeetingRequest, series: MeetingRecord, ctx: _MessageContext
+    ) -> PlannedMeeting:
+        """An occurrence of a known series: it uses the series' room."""
+        assert series.room is not None
+        body = room_body(meeting, self.settings.kmeet)
+        self.store.link_meeting(
             meeting.key,
-            title=meeting.title,
-            starting_at=body["starting_at"],
-            ending_at=body["ending_at"],
-            timezone=meeting.timezone,
-            sequence=meeting.sequence,
+            _details(meeting, body),
+            room=series.room,
+            room_ends=series.room_ends,
             message_id=ctx.message_id,
         )
+        return PlannedMeeting(meeting, series.room, "occurrence")
+
+    def _new_room(self, meeting: MeetingRequest, ctx: _MessageContext) -> Room:
+        """Plan a room through the API, recording before and after the call."""
+        body = room_body(meeting, self.settings.kmeet)
+        details = _details(meeting, body)
+        in_doubt = self.store.begin_planning(meeting.key, details, ctx.message_id)
         if in_doubt:
             log.warning(
                 "meeting %s: an earlier API call was interrupted without an answer; a second "
@@ -242,35 +301,102 @@ class Bridge:
             if exc.transient:
                 raise _Deferral(str(exc), getattr(exc, "retry_after", None)) from None
             raise
-        self.store.finish_planning(meeting.key, room)
+        self.store.finish_planning(meeting.key, room, meeting.end, details)
         log.info("meeting %s planned: %s", meeting.key, room.url)
         return room
 
+    # -- cancelling -----------------------------------------------------------
+
+    def _cancellable(self, cancellation: Cancellation) -> bool:
+        for key in (cancellation.key, cancellation.series_key):
+            known = self.store.meeting(key) if key else None
+            if known is not None and known.room is not None:
+                return known.status in ("planned", "cancelled")
+        return False
+
+    def _cancel(self, cancellation: Cancellation) -> CancelledMeeting:
+        """Record a cancellation; remove the room when configured to. One cancelled
+        occurrence of a series never removes the series' room."""
+        known = self.store.meeting(cancellation.key)
+        if known is None and cancellation.series_key:
+            series = self.store.meeting(cancellation.series_key)
+            return CancelledMeeting(cancellation, series.room if series else None)
+        assert known is not None
+        removed = False
+        if (
+            known.status == "planned"
+            and self.settings.kmeet.delete_cancelled_rooms
+            and cancellation.series_key is None  # an occurrence shares the series' room
+            and known.room is not None
+            and known.room.id is not None
+        ):
+            removed = self._delete_room(known.room)
+        if known.status != "cancelled":
+            self.store.cancel_meeting(cancellation.key)
+        return CancelledMeeting(cancellation, known.room, removed)
+
+    def _delete_room(self, room: Room) -> bool:
+        assert room.id is not None
+        try:
+            self.planner.delete_room(room.id)
+        except NotAuthorised as exc:
+            raise TokenRefused(str(exc)) from None
+        except KMeetError as exc:
+            if exc.transient:
+                raise _Deferral(f"the room could not be removed: {exc}") from None
+            if exc.status == 404:
+                return True  # already gone
+            log.warning("room %s could not be removed: %s", room.url, exc)
+            return False
+        log.info("room %s removed", room.url)
+        return True
+
     # -- outcomes -------------------------------------------------------------
 
-    def _answer_planned(
+    def _reply(
+        self,
+        ctx: _MessageContext,
+        planned: Sequence[PlannedMeeting],
+        cancelled: Sequence[CancelledMeeting],
+        problems: Sequence[EventProblem],
+    ) -> EmailMessage:
+        return replies.compose_reply(
+            ctx.message,
+            planned=planned,
+            cancelled=cancelled,
+            problems=problems,
+            from_address=self.settings.smtp.from_address,
+            from_name=self.settings.smtp.from_name,
+            now=self.clock(),
+        )
+
+    def _finish(
         self,
         mailbox: MailboxPort,
         ctx: _MessageContext,
-        planned: list[tuple[MeetingRequest, Room]],
+        outcome: Outcome,
+        reason: str,
+        reply: Callable[[], EmailMessage] | None,
     ) -> Outcome:
-        if not self.store.reply_sent(ctx.key):
-            reply = replies.compose_planned(
-                ctx.message,
-                planned,
-                from_address=self.settings.smtp.from_address,
-                from_name=self.settings.smtp.from_name,
-                now=self.clock(),
-            )
+        """Reply (once), file the message, record its outcome: in that order, so a
+        crash in between repeats no reply and loses no message."""
+        if reply is not None and not self.store.reply_sent(ctx.key):
             try:
-                self._send(ctx, reply, kind="planned")
+                self._send(ctx, reply(), kind=str(outcome))
             except _Deferral as deferral:
                 return self._defer(mailbox, ctx, deferral)
-        mailbox.move(ctx.uid, self.settings.imap.processed_folder)
-        urls = ", ".join(room.url for _, room in planned)
-        self._record(ctx, Outcome.PLANNED, urls)
-        log.info("message %s planned: %s", ctx.label, urls)
-        return Outcome.PLANNED
+        folder = (
+            self.settings.imap.processed_folder
+            if outcome == Outcome.PLANNED
+            else self.settings.imap.failed_folder
+        )
+        mailbox.move(ctx.uid, folder)
+        self._record(ctx, outcome, reason)
+        if outcome == Outcome.PLANNED:
+            log.info("message %s planned: %s", ctx.label, reason)
+        else:
+            log.warning("message %s rejected: %s", ctx.label, reason)
+        return outcome
 
     def _reject(
         self,
@@ -281,8 +407,8 @@ class Bridge:
         *,
         reply: bool = True,
     ) -> Outcome:
-        if reply and not self.store.reply_sent(ctx.key):
-            answer = replies.compose_rejection(
+        def rejection() -> EmailMessage:
+            return replies.compose_rejection(
                 ctx.message,
                 reason,
                 hint,
@@ -290,14 +416,8 @@ class Bridge:
                 from_name=self.settings.smtp.from_name,
                 now=self.clock(),
             )
-            try:
-                self._send(ctx, answer, kind="rejected")
-            except _Deferral as deferral:
-                return self._defer(mailbox, ctx, deferral)
-        mailbox.move(ctx.uid, self.settings.imap.failed_folder)
-        self._record(ctx, Outcome.REJECTED, reason)
-        log.warning("message %s rejected: %s", ctx.label, reason)
-        return Outcome.REJECTED
+
+        return self._finish(mailbox, ctx, Outcome.REJECTED, reason, rejection if reply else None)
 
     def _ignore(self, ctx: _MessageContext, reason: str) -> Outcome:
         self._record(ctx, Outcome.IGNORED, reason)
@@ -382,9 +502,7 @@ class _MessageContext:
         return f"{self.folder}:{self.uid} {self.message_id or ''}".strip()
 
 
-def extract_meetings(
-    message: EmailMessage, settings: Settings, now: datetime
-) -> list[MeetingRequest]:
+def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -> Extraction:
     """An invitation first; a plain "kmeet" request when there is none."""
     kmeet = settings.kmeet
     try:
@@ -397,9 +515,20 @@ def extract_meetings(
     except NotARequest:
         if not requests.is_request(message):
             raise
-    return requests.extract(
-        message, default_timezone=kmeet.timezone, default_duration=kmeet.default_duration, now=now
-    )
+    try:
+        meetings = requests.extract(
+            message,
+            default_timezone=kmeet.timezone,
+            default_duration=kmeet.default_duration,
+            now=now,
+        )
+    except Unplannable as exc:
+        subject = headers.subject(message) or "your request"
+        return Extraction(
+            problems=(EventProblem(subject, exc.reason, exc.hint),),
+            rule='subject names "kmeet": a plain request',
+        )
+    return Extraction(meetings=tuple(meetings), rule='subject names "kmeet": a plain request')
 
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -409,3 +538,15 @@ def retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:
     if retry_after is not None:
         delay = max(delay, retry_after)
     return timedelta(seconds=round(delay))
+
+
+def _cancel_detail(cancelled: CancelledMeeting) -> str:
+    if cancelled.room_removed and cancelled.room is not None:
+        return f"cancelled, room removed: {cancelled.room.url}"
+    return "cancelled"
+
+
+def _details(meeting: MeetingRequest, body: dict) -> MeetingDetails:
+    return MeetingDetails(
+        meeting.title, body["starting_at"], body["ending_at"], meeting.timezone, meeting.sequence
+    )

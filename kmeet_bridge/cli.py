@@ -19,14 +19,15 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from kmeet_bridge import __version__, config, headers
+from kmeet_bridge import __version__, config, headers, updates
 from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
-from kmeet_bridge.models import MeetingRequest, NotARequest, Unplannable
+from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest
+from kmeet_bridge.recurrence import describe_rule
 from kmeet_bridge.store import Store, StoreError
 
 log = logging.getLogger("kmeet_bridge")
@@ -195,7 +196,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not settings.state_path.exists():
         print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
         return EXIT_OK
-    with Store(settings.state_path) as store:
+    with Store(settings.state_path, readonly=True) as store:
         print(
             f"last pass: {store.meta('last_pass_at') or 'never'}"
             f" ({store.meta('last_pass_result') or '-'})"
@@ -219,9 +220,16 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(f"kmeet-bridge: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     config_path = args.config or config.default_config_path()
+    store = None
     if config_path.exists():
         settings = config.load(config_path, secrets=False)
         print(f"configuration: {config_path}")
+        if settings.state_path.exists():
+            # Read-only: shows whether each meeting is new or an update, changes nothing.
+            try:
+                store = Store(settings.state_path, readonly=True)
+            except StoreError as exc:
+                print(f"state: not read ({exc})")
     else:
         settings = config.from_mapping(DRY_RUN_DEFAULTS, {}, secrets=False)
         print(
@@ -230,7 +238,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
             "calendar_id 0 stands for your calendar)"
         )
     message = message_from_file(path, data)
-    print(describe(message, settings, datetime.now(UTC)))
+    try:
+        print(describe(message, settings, datetime.now(UTC), store))
+    finally:
+        if store is not None:
+            store.close()
     return EXIT_OK
 
 
@@ -262,8 +274,12 @@ def message_from_file(path: Path, data: bytes) -> EmailMessage:
     return parsed
 
 
-def describe(message: EmailMessage, settings: Settings, now: datetime) -> str:
-    """What the bridge would do with `message`: outcome, meetings, API bodies."""
+def describe(
+    message: EmailMessage, settings: Settings, now: datetime, store: Store | None = None
+) -> str:
+    """What the bridge would do with `message`: the rule that decided, the
+    outcome, each meeting (and, with a state database, whether it is new or an
+    update), cancellations, problems, and the exact API bodies."""
     lines: list[str] = []
     sender = headers.sender_address(message)
     lines.append(f"from: {sender or '(unreadable)'}")
@@ -273,25 +289,60 @@ def describe(message: EmailMessage, settings: Settings, now: datetime) -> str:
         lines.append(f"outcome: ignored ({automatic})")
         return "\n".join(lines)
     try:
-        meetings = extract_meetings(message, settings, now)
+        extraction = extract_meetings(message, settings, now)
     except NotARequest as exc:
         lines.append(f"outcome: ignored ({exc})")
         return "\n".join(lines)
-    except Unplannable as exc:
-        lines.append(f"outcome: rejected ({exc.reason})")
-        if exc.hint:
-            lines.append(f"how to fix: {exc.hint}")
-        return "\n".join(lines)
-    if sender is None or not settings.senders.allows(sender):
-        lines.append(f"outcome: rejected (sender {sender} is not in [senders] allow; no reply)")
-    else:
-        lines.append(f"outcome: planned ({len(meetings)} meeting{'s' * (len(meetings) > 1)})")
-    for meeting in meetings:
-        lines.extend(_describe_meeting(meeting))
+    lines.append(f"rule: {extraction.rule}")
+    lines.append(f"outcome: {_expected_outcome(extraction, sender, settings, store)}")
+    for meeting in extraction.meetings:
         body = room_body(meeting, settings.kmeet)
+        lines.extend(_describe_meeting(meeting))
+        if store is not None:
+            known = store.meeting(meeting.key)
+            series = store.meeting(meeting.series_key) if meeting.series_key else None
+            status, changes = updates.classify(meeting, body, known, series)
+            lines.append(f"  state: {STATUS_WORDS[status]}")
+            lines.extend(f"  change: {c.what}: {c.before} -> {c.after}" for c in changes)
         lines.append("  API request: POST /1/kmeet/rooms")
         lines.extend("    " + line for line in json.dumps(body, indent=2).splitlines())
+    for cancellation in extraction.cancellations:
+        lines.extend(["", f"cancellation: {cancellation.title}", f"  identity: {cancellation.key}"])
+        if cancellation.recurrence_id:
+            lines.append(f"  occurrence: {cancellation.recurrence_id} of {cancellation.series_key}")
+    for problem in extraction.problems:
+        lines.extend(["", f"not planned: {problem.subject}", f"  why: {problem.reason}"])
+        if problem.hint:
+            lines.append(f"  how to fix: {problem.hint}")
     return "\n".join(lines)
+
+
+STATUS_WORDS = {
+    "new": "not planned yet: a new room",
+    "unchanged": "already planned: the same room, nothing changed",
+    "updated": "already planned: the same room, with these changes",
+    "replanned": "already planned, but it now ends after its room's settings expire: a new room",
+    "occurrence": "an occurrence of a planned series: the series' room",
+}
+
+
+def _expected_outcome(
+    extraction: Extraction, sender: str | None, settings: Settings, store: Store | None
+) -> str:
+    if sender is None or not settings.senders.allows(sender):
+        return f"rejected (sender {sender} is not in [senders] allow; no reply)"
+    parts = []
+    if extraction.meetings:
+        count = len(extraction.meetings)
+        parts.append(f"{count} meeting{'s' * (count > 1)} to plan")
+    if extraction.cancellations:
+        known = "" if store is None else " (ignored unless the bridge planned the meeting)"
+        parts.append(f"{len(extraction.cancellations)} cancellation(s){known}")
+    if extraction.problems:
+        parts.append(f"{len(extraction.problems)} event(s) that cannot be planned")
+    if extraction.meetings or extraction.cancellations:
+        return "planned (" + ", ".join(parts) + ")"
+    return "rejected (" + ", ".join(parts) + "; the sender gets a reply saying why)"
 
 
 def _describe_meeting(meeting: MeetingRequest) -> list[str]:
@@ -304,6 +355,12 @@ def _describe_meeting(meeting: MeetingRequest) -> list[str]:
         f"{meeting.end.astimezone(UTC):{utc}}",
         f"  identity: {meeting.key}",
     ]
+    if meeting.is_series:
+        rule = describe_rule(meeting.rule or "", meeting.start)
+        left = "" if meeting.occurrences_left is None else f", {meeting.occurrences_left} left"
+        lines.append(f"  repeats: {rule}{left}; the room is planned for the next occurrence")
+    if meeting.series_key:
+        lines.append(f"  occurrence {meeting.recurrence_id} of the series {meeting.series_key}")
     for attendee in meeting.attendees:
         role = " (organizer)" if attendee.organizer else ""
         name = f"{attendee.name} " if attendee.name else ""

@@ -107,6 +107,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "timezone": Option(str, "Europe/Zurich", help="zone for floating times and plain requests"),
         "default_duration": Option(int, 60, help="minutes, when no end is given", minimum=1),
         "timeout": Option(int, 30, help="seconds before an API call gives up", minimum=1),
+        "delete_cancelled_rooms": Option(
+            bool, False, help="remove the room of a cancelled meeting (undocumented API call)"
+        ),
         "retry_for": Option(
             int, 86400, help="seconds a temporary failure is retried before giving up", minimum=60
         ),
@@ -186,6 +189,7 @@ class KmeetSettings:
     timezone: str
     default_duration: int
     timeout: int
+    delete_cancelled_rooms: bool
     retry_for: int
     room: RoomSettings
 

@@ -339,6 +339,14 @@ class KMeetClient:
         # automatic retry could plan the same meeting twice.
         return self._room(data, body, result)
 
+    def delete_room(self, room_id: int) -> None:
+        """Remove a planned room (`DELETE /1/kmeet/rooms/{id}`).
+
+        Not in the reference documentation, only seen in public client code, so
+        the bridge calls it only with `[kmeet] delete_cancelled_rooms = true`.
+        A 404 (already gone) raises KMeetError with status 404."""
+        self._call("DELETE", self._settings.api_url, f"{ROOMS_PATH}/{int(room_id)}")
+
     def list_calendars(self) -> list[Calendar]:
         """The calendars the token can see (`GET /api/pim/calendar`)."""
         _, data = self._call("GET", self._settings.calendar_api_url, CALENDARS_PATH)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kmeet_bridge.models import Outcome, Room
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS folders (
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE TABLE IF NOT EXISTS meetings (
     key         TEXT PRIMARY KEY,
-    status      TEXT NOT NULL,          -- planning, planned
+    status      TEXT NOT NULL,          -- planning, planned, cancelled
     in_doubt    INTEGER NOT NULL DEFAULT 0,
     title       TEXT NOT NULL,
     starting_at TEXT NOT NULL,
@@ -60,8 +60,19 @@ CREATE TABLE IF NOT EXISTS meetings (
     timezone    TEXT NOT NULL,
     sequence    INTEGER NOT NULL DEFAULT 0,
     room        TEXT,                   -- JSON of models.Room
+    room_ends   TEXT,                   -- UTC instant the room's settings may expire
     message_id  TEXT,
     updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS message_events (
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    event       TEXT NOT NULL,          -- meeting key, or what the sender would call it
+    outcome     TEXT NOT NULL,          -- planned, rejected, cancelled, ignored
+    detail      TEXT NOT NULL,
+    PRIMARY KEY (folder, uidvalidity, uid, position)
 );
 CREATE TABLE IF NOT EXISTS replies (
     message_key TEXT PRIMARY KEY,       -- Message-ID, or folder:uidvalidity:uid
@@ -98,6 +109,20 @@ class MessageRecord:
 
 
 @dataclass(frozen=True)
+class MeetingDetails:
+    """What a room was planned for: the API body's values and the SEQUENCE."""
+
+    title: str
+    starting_at: str
+    ending_at: str
+    timezone: str
+    sequence: int = 0
+
+    def values(self) -> tuple[str, str, str, str, int]:
+        return (self.title, self.starting_at, self.ending_at, self.timezone, self.sequence)
+
+
+@dataclass(frozen=True)
 class MeetingRecord:
     key: str
     status: str
@@ -108,6 +133,11 @@ class MeetingRecord:
     timezone: str
     sequence: int
     room: Room | None
+    room_ends: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "planned" and self.room is not None
 
 
 def _now() -> datetime:
@@ -125,9 +155,17 @@ def _parse(value: str | None) -> datetime | None:
 class Store:
     """The state database. One connection, used from one thread at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """Open (and create or upgrade) the database; `readonly` opens an existing
+        one without writing anything (for `parse` and `status`)."""
         self.path = path
         try:
+            if readonly:
+                self._db = sqlite3.connect(
+                    f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None
+                )
+                self._db.execute("SELECT 1 FROM meetings LIMIT 1")
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             # The daemon opens the store in the main thread and runs passes in the
             # scheduler's worker thread, one pass at a time (daemon.py serialises them).
@@ -137,12 +175,19 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state database {path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(meetings)")}
+        if "room_ends" not in columns:  # added in schema version 2
+            self._db.execute("ALTER TABLE meetings ADD COLUMN room_ends TEXT")
+        self._db.execute(
+            "INSERT INTO meta(name, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -275,7 +320,7 @@ class Store:
     def meeting(self, key: str) -> MeetingRecord | None:
         row = self._db.execute(
             "SELECT key, status, in_doubt, title, starting_at, ending_at, timezone, sequence, "
-            "room FROM meetings WHERE key = ?",
+            "room, room_ends FROM meetings WHERE key = ?",
             (key,),
         ).fetchone()
         if row is None:
@@ -291,27 +336,20 @@ class Store:
             timezone=row[6],
             sequence=int(row[7]),
             room=room,
+            room_ends=_parse(row[9]),
         )
 
     def meetings(self) -> list[MeetingRecord]:
         keys = [row[0] for row in self._db.execute("SELECT key FROM meetings ORDER BY key")]
         return [record for key in keys if (record := self.meeting(key)) is not None]
 
-    def begin_planning(
-        self,
-        key: str,
-        *,
-        title: str,
-        starting_at: str,
-        ending_at: str,
-        timezone: str,
-        sequence: int,
-        message_id: str | None,
-    ) -> bool:
+    def begin_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
         """Record that the API is about to be called for `key`.
 
-        Returns True when an earlier attempt was interrupted during its call
-        (the meeting is then in doubt: a room may already exist)."""
+        A meeting that already has a room (a reschedule that needs a fresh one)
+        keeps its details and room until the new room is there, so a failed call
+        leaves it as it was. Returns True when an earlier attempt was interrupted
+        during its call (the meeting is then in doubt: a room may already exist)."""
         with self._transaction() as db:
             row = db.execute("SELECT status FROM meetings WHERE key = ?", (key,)).fetchone()
             in_doubt = row is not None and row[0] == "planning"
@@ -320,35 +358,114 @@ class Store:
                 "timezone, sequence, room, message_id, updated_at) "
                 "VALUES (?, 'planning', ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET status = 'planning', "
-                "in_doubt = MAX(meetings.in_doubt, excluded.in_doubt), title = excluded.title, "
+                "in_doubt = MAX(meetings.in_doubt, excluded.in_doubt), "
+                "title = IIF(meetings.room IS NULL, excluded.title, meetings.title), "
+                "starting_at = IIF(meetings.room IS NULL, excluded.starting_at, "
+                "meetings.starting_at), "
+                "ending_at = IIF(meetings.room IS NULL, excluded.ending_at, meetings.ending_at), "
+                "timezone = IIF(meetings.room IS NULL, excluded.timezone, meetings.timezone), "
+                "sequence = IIF(meetings.room IS NULL, excluded.sequence, meetings.sequence), "
+                "message_id = excluded.message_id, updated_at = excluded.updated_at",
+                (key, int(in_doubt), *details.values(), message_id, _iso(_now())),
+            )
+        return in_doubt
+
+    def finish_planning(
+        self, key: str, room: Room, room_ends: datetime, details: MeetingDetails
+    ) -> None:
+        """The API answered with `room`; its settings may expire after `room_ends`."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE meetings SET status = 'planned', room = ?, room_ends = ?, title = ?, "
+                "starting_at = ?, ending_at = ?, timezone = ?, sequence = ?, updated_at = ? "
+                "WHERE key = ?",
+                (json.dumps(asdict(room)), _iso(room_ends), *details.values(), _iso(_now()), key),
+            )
+
+    def abandon_planning(self, key: str) -> None:
+        """The API answered that nothing was planned: forget the attempt (a meeting
+        that already had a room keeps it)."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM meetings WHERE key = ? AND status = 'planning' AND room IS NULL",
+                (key,),
+            )
+            db.execute(
+                "UPDATE meetings SET status = 'planned' WHERE key = ? AND status = 'planning'",
+                (key,),
+            )
+
+    def update_meeting(self, key: str, details: MeetingDetails) -> None:
+        """An update that keeps the room: remember the new details."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE meetings SET title = ?, starting_at = ?, ending_at = ?, timezone = ?, "
+                "sequence = ?, updated_at = ? WHERE key = ?",
+                (*details.values(), _iso(_now()), key),
+            )
+
+    def link_meeting(
+        self,
+        key: str,
+        details: MeetingDetails,
+        *,
+        room: Room,
+        room_ends: datetime | None,
+        message_id: str | None,
+    ) -> None:
+        """Record a meeting that uses a room planned for another (an occurrence
+        of a known series uses the series' room)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO meetings(key, status, in_doubt, title, starting_at, ending_at, "
+                "timezone, sequence, room, room_ends, message_id, updated_at) "
+                "VALUES (?, 'planned', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET status = 'planned', title = excluded.title, "
                 "starting_at = excluded.starting_at, ending_at = excluded.ending_at, "
                 "timezone = excluded.timezone, sequence = excluded.sequence, "
-                "message_id = excluded.message_id, updated_at = excluded.updated_at",
+                "room = excluded.room, room_ends = excluded.room_ends, "
+                "updated_at = excluded.updated_at",
                 (
                     key,
-                    int(in_doubt),
-                    title,
-                    starting_at,
-                    ending_at,
-                    timezone,
-                    sequence,
+                    *details.values(),
+                    json.dumps(asdict(room)),
+                    _iso(room_ends) if room_ends else None,
                     message_id,
                     _iso(_now()),
                 ),
             )
-        return in_doubt
 
-    def finish_planning(self, key: str, room: Room) -> None:
+    def cancel_meeting(self, key: str) -> None:
         with self._transaction() as db:
             db.execute(
-                "UPDATE meetings SET status = 'planned', room = ?, updated_at = ? WHERE key = ?",
-                (json.dumps(asdict(room)), _iso(_now()), key),
+                "UPDATE meetings SET status = 'cancelled', updated_at = ? WHERE key = ?",
+                (_iso(_now()), key),
             )
 
-    def abandon_planning(self, key: str) -> None:
-        """The API answered that nothing was planned: forget the attempt."""
+    # -- the events of one message -------------------------------------------
+
+    def record_events(
+        self, folder: str, uidvalidity: int, uid: int, events: list[tuple[str, str, str]]
+    ) -> None:
+        """What became of each event of a message: (event, outcome, detail)."""
         with self._transaction() as db:
-            db.execute("DELETE FROM meetings WHERE key = ? AND status = 'planning'", (key,))
+            db.execute(
+                "DELETE FROM message_events WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                (folder, uidvalidity, uid),
+            )
+            db.executemany(
+                "INSERT INTO message_events(folder, uidvalidity, uid, position, event, outcome, "
+                "detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(folder, uidvalidity, uid, n, *event) for n, event in enumerate(events)],
+            )
+
+    def events(self, folder: str, uidvalidity: int, uid: int) -> list[tuple[str, str, str]]:
+        rows = self._db.execute(
+            "SELECT event, outcome, detail FROM message_events WHERE folder = ? AND "
+            "uidvalidity = ? AND uid = ? ORDER BY position",
+            (folder, uidvalidity, uid),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
 
     # -- replies --------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dovecot import Dovecot
-from tests.support.harness import ROOT, BridgeEnv, run_cli
+from tests.support.harness import ROOT, BridgeEnv, invitation, run_cli
 from tests.support.kmeet_simulator import KMeetSimulator
 from tests.support.smtp_sink import SmtpSink
 
@@ -31,7 +31,8 @@ def test_parse_dry_run_without_any_configuration(tmp_path: Path) -> None:
         "configuration: none found, using the defaults (timezone Europe/Zurich, 60 minutes; "
         "calendar_id 0 stands for your calendar)"
     )
-    assert "outcome: planned (1 meeting)" in lines
+    assert "rule: calendar part with METHOD:REQUEST: an invitation to plan" in lines
+    assert "outcome: planned (1 meeting to plan)" in lines
     assert "meeting: Website relaunch kick-off" in lines
     assert (
         "  when: 2027-05-06 10:00 - 2027-05-06 11:00 (Europe/Berlin); "
@@ -234,3 +235,23 @@ def test_once_without_imap_server_fails_in_one_line(bridge_env: BridgeEnv) -> No
     [line] = [line for line in result.stderr.splitlines() if line.startswith("kmeet-bridge: ")]
     assert f"127.0.0.1:{port}" in line
     assert "Traceback" not in result.stderr
+
+
+def test_parse_with_state_tells_an_update_from_a_new_meeting(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    env.deliver(invitation(uid="q1@example.com", start="20270315T140000", end="20270315T150000"))
+    assert env.command("once").returncode == 0
+    update = env.directory / "update.eml"
+    update.write_bytes(
+        invitation(uid="q1@example.com", start="20270315T130000", end="20270315T140000", sequence=1)
+    )
+    result = env.command("parse", str(update))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "  state: already planned: the same room, with these changes" in lines
+    assert (
+        "  change: time: 2027-03-15 14:00–15:00 (Europe/Zurich) -> "
+        "2027-03-15 13:00–14:00 (Europe/Zurich)"
+    ) in lines
+    # parse reads the state without changing it
+    assert env.command("once").stdout.strip() == "pass finished: nothing new"

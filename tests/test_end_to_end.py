@@ -182,7 +182,12 @@ def test_unreadable_invitation_is_rejected_with_an_explanation(bridge_env: Bridg
     assert reply.message["In-Reply-To"] == original["Message-ID"]
     [(outcome, reason)] = rows(env, "SELECT outcome, reason FROM messages")
     assert outcome == "rejected"
-    assert reason in text_of(reply.message)
+    problem = (
+        'The calendar in the attachment "steering.ics" could not be read: DTSTART (line 8): '
+        "Wrong datetime format: 2027-06-15 10:00."
+    )
+    assert reason == f"Steering committee: {problem}"
+    assert f"What went wrong: {problem}" in text_of(reply.message)
 
 
 def test_token_refused_stops_the_pass_and_keeps_the_message(bridge_env: BridgeEnv) -> None:
@@ -213,7 +218,7 @@ def test_validation_error_rejects_with_the_apis_explanation(bridge_env: BridgeEn
     [reply] = env.smtp.messages
     [(outcome, reason)] = rows(env, "SELECT outcome, reason FROM messages")
     assert outcome == "rejected"
-    assert reason.startswith("the kMeet API refused to plan the meeting: ")
+    assert reason.startswith("Quarterly planning review: the kMeet API refused to plan it: ")
     assert "The given data was invalid" in text_of(reply.message)
 
 

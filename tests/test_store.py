@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kmeet_bridge.models import Outcome, Room
-from kmeet_bridge.store import Store
+from kmeet_bridge.store import MeetingDetails, Store
 
 ROOM = Room(
     url="https://kmeet.infomaniak.com/abc-defg-hij",
@@ -34,26 +34,51 @@ def test_folder_position_resets_when_uidvalidity_changes(tmp_path: Path) -> None
 
 
 def test_planning_protocol_and_doubt(tmp_path: Path) -> None:
+    details = MeetingDetails(
+        "Budget", "2027-02-03 09:00:00", "2027-02-03 10:00:00", "Europe/Zurich", 0
+    )
+    ends = datetime(2027, 2, 3, 9, 0, tzinfo=UTC)
     with Store(tmp_path / "state.db") as store:
-        args = dict(
-            title="Budget",
-            starting_at="2027-02-03 09:00:00",
-            ending_at="2027-02-03 10:00:00",
-            timezone="Europe/Zurich",
-            sequence=0,
-            message_id="<m1@example.com>",
-        )
-        assert store.begin_planning("ics:a@example.com:uid-1:", **args) is False
+        key = "ics:a@example.com:uid-1:"
+        assert store.begin_planning(key, details, "<m1@example.com>") is False
         # A second begin without a finish: the first call never answered.
-        assert store.begin_planning("ics:a@example.com:uid-1:", **args) is True
-        store.finish_planning("ics:a@example.com:uid-1:", ROOM)
-        record = store.meeting("ics:a@example.com:uid-1:")
+        assert store.begin_planning(key, details, "<m1@example.com>") is True
+        store.finish_planning(key, ROOM, ends, details)
+        record = store.meeting(key)
         assert record is not None
-        assert (record.status, record.in_doubt, record.room) == ("planned", True, ROOM)
+        assert (record.status, record.in_doubt, record.room, record.room_ends) == (
+            "planned",
+            True,
+            ROOM,
+            ends,
+        )
 
-        assert store.begin_planning("ics:a@example.com:uid-2:", **args) is False
+        assert store.begin_planning("ics:a@example.com:uid-2:", details, None) is False
         store.abandon_planning("ics:a@example.com:uid-2:")
         assert store.meeting("ics:a@example.com:uid-2:") is None
+
+
+def test_a_failed_replan_keeps_the_old_room_and_details(tmp_path: Path) -> None:
+    details = MeetingDetails(
+        "Budget", "2027-02-03 09:00:00", "2027-02-03 10:00:00", "Europe/Zurich", 0
+    )
+    moved = MeetingDetails(
+        "Budget", "2027-02-10 09:00:00", "2027-02-10 10:00:00", "Europe/Zurich", 1
+    )
+    with Store(tmp_path / "state.db") as store:
+        key = "ics:a@example.com:uid-1:"
+        store.begin_planning(key, details, None)
+        store.finish_planning(key, ROOM, datetime(2027, 2, 3, 9, tzinfo=UTC), details)
+        store.begin_planning(key, moved, None)
+        store.abandon_planning(key)
+        record = store.meeting(key)
+        assert record is not None
+        assert (record.status, record.room, record.starting_at, record.sequence) == (
+            "planned",
+            ROOM,
+            "2027-02-03 09:00:00",
+            0,
+        )
 
 
 def test_messages_attempts_and_due_deferred(tmp_path: Path) -> None:

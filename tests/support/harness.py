@@ -21,7 +21,7 @@ from tests.support.smtp_sink import SmtpSink
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
 BRIDGE_ADDRESS = "meet@example.com"
-ALLOWED = ("*@example.com", "*@example.org")
+ALLOWED = ("*@example.com", "*@example.org", "*@example.net")
 
 
 @dataclass
@@ -146,3 +146,54 @@ def bridge_env(
     env = BridgeEnv(dovecot, user, password, kmeet_simulator, smtp_sink, tmp_path)
     env.write_config()
     yield env
+
+
+def invitation(
+    *,
+    uid: str,
+    start: str,
+    end: str,
+    title: str = "Budget review",
+    zone: str = "Europe/Zurich",
+    sequence: int = 0,
+    method: str = "REQUEST",
+    organizer: str = "alice@example.com",
+    message_id: str | None = None,
+    extra: str = "",
+) -> bytes:
+    """A small invitation as a calendar server sends it: `start`/`end` are
+    iCalendar local times (20270315T140000) in `zone`; `extra` adds VEVENT lines."""
+    ics = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//Example Corp//Calendar 1.0//EN",
+            f"METHOD:{method}",
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            f"SEQUENCE:{sequence}",
+            "DTSTAMP:20261201T080000Z",
+            f"DTSTART;TZID={zone}:{start}",
+            f"DTEND;TZID={zone}:{end}",
+            f"SUMMARY:{title}",
+            f"ORGANIZER;CN=Alice Example:mailto:{organizer}",
+            "ATTENDEE;PARTSTAT=NEEDS-ACTION;CN=Bob Example:mailto:bob@example.org",
+            *([extra] if extra else []),
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )
+    local = uid.replace("@", ".")
+    message_id = message_id or f"<{local}-{sequence}-{method.lower()}@example.com>"
+    return (
+        f"From: Alice Example <{organizer}>\r\n"
+        "To: meet@example.com\r\n"
+        f"Subject: {title}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "Date: Tue, 01 Dec 2026 08:00:00 +0000\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: text/calendar; charset="utf-8"; method={method}\r\n'
+        "Content-Transfer-Encoding: 8bit\r\n"
+        "\r\n" + ics
+    ).encode()
