@@ -31,6 +31,21 @@ class Attendee:
 
 
 @dataclass(frozen=True)
+class RoomOptions:
+    """Per-request room settings that override `[kmeet.room]`; None keeps the
+    configured value. A request can turn recording off, never on (it needs a
+    drive the administrator chose)."""
+
+    lobby_enabled: bool | None = None
+    password_enabled: bool | None = None
+    e2ee_enabled: bool | None = None
+    enable_recording: bool | None = None
+
+
+LANGUAGES = ("en", "fr", "de", "it")
+
+
+@dataclass(frozen=True)
 class MeetingRequest:
     """One meeting to plan, however it was asked for.
 
@@ -62,6 +77,8 @@ class MeetingRequest:
     # A series given by RDATE only has rule "" (truthy check: use `is_series`).
     rule: str | None = None
     occurrences_left: int | None = None  # for a finite series: occurrences not yet ended
+    options: RoomOptions = RoomOptions()
+    language: str | None = None  # one of LANGUAGES: what the request is written in
 
     @property
     def is_series(self) -> bool:
@@ -90,6 +107,11 @@ class EventProblem:
     reason: str
     hint: str = ""
     key: str | None = None
+    # A stable name for the kind of problem ("all_day", "ended", "unreadable",
+    # "no_time", ...) so a reply can word it in the sender's language; `reason`
+    # and `hint` stay the English fallback.
+    code: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
