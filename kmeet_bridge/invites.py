@@ -1,31 +1,75 @@
-"""Calendar invitations in an email -> MeetingRequest (pure: no I/O).
+"""Calendar invitations in an email -> what the message asks for (pure: no I/O).
 
 `calendar_parts` finds every iCalendar body in a message, wherever it sits in
-the MIME tree. `extract` reads the events in them and returns one
-`MeetingRequest` per distinct meeting, or raises `NotARequest` (nothing to plan:
-no calendar, an iTIP answer) or `Unplannable` (a request that cannot be planned,
-with a reason and a hint worded for the sender).
+the MIME tree. `extract` reads the events in them and returns an `Extraction`:
+
+- meetings to plan, one per distinct meeting (the same event in an inline part
+  and an attached .ics is one meeting; the highest SEQUENCE wins). A repeating
+  event (RRULE/RDATE) is ONE meeting, placed at its first occurrence that has
+  not ended yet; a changed occurrence sent on its own (RECURRENCE-ID) is a
+  meeting of its own that names its series;
+- cancellations: every event of a METHOD:CANCEL calendar, and any event marked
+  STATUS:CANCELLED (some clients cancel with a METHOD:REQUEST);
+- problems: each event (or calendar part) that cannot be planned, with a
+  reason and a hint worded for its sender. Other events of the same message
+  are still planned.
+
+It raises `NotARequest` only when the message asks for nothing: no calendar
+part at all, or only iTIP answers (REPLY, COUNTER, DECLINECOUNTER, REFRESH).
+Whether a meeting is new, changed or already planned is for the caller (with
+its state) to decide: this module only reads what the message says.
 
 Time zones: see `kmeet_bridge.timezones`. In short, the instant is always the
 one the invitation means; the zone only decides how it is shown.
+
+Repeating events are expanded with recurring-ical-events (RRULE, RDATE, EXDATE,
+changed and cancelled occurrences carried in the same calendar); each
+occurrence is then placed in time by the same rules as a single event, and
+lasts what RFC 5545 says (DTEND: the same exact length; DURATION: whole days
+as calendar days). The work stays bounded whatever an invitation says: rules
+are checked before they are followed (no INTERVAL=0, nothing more often than
+hourly, no series with hundreds of thousands of past occurrences), occurrences
+are looked for up to 100 years ahead, and at most 2000 are counted (a longer
+series has `occurrences_left=None`, like an open-ended one).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import unicodedata
 import warnings
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.message import EmailMessage, Message
 from typing import Any
 
 import icalendar
+import recurring_ical_events
+from dateutil.rrule import rrulestr
 
-from .models import ATTENDEE_STATES, Attendee, MeetingRequest, NotARequest, Unplannable
-from .timezones import UTC_NAMES, iana_zone_for, to_utc, zone_for_definition, zones_named_in
+from .models import (
+    ATTENDEE_STATES,
+    Attendee,
+    Cancellation,
+    EventProblem,
+    Extraction,
+    MeetingRequest,
+    NotARequest,
+)
+from .timezones import (
+    UTC_NAMES,
+    iana_zone_for,
+    in_gap,
+    is_ambiguous,
+    names_one_instant,
+    to_utc,
+    zone_for_definition,
+    zones_named_in,
+)
 
 try:  # icalendar 7 warns when it strips a vendor prefix from a TZID; the notes of
     # the MeetingRequest already say how each zone was read.
@@ -41,11 +85,15 @@ CALENDAR_TYPES = frozenset(
     {"text/calendar", "text/x-vcalendar", "application/ics", "application/x-ics"}
 )
 PLANNED_METHODS = frozenset({"REQUEST", "PUBLISH"})  # and no METHOD at all
-# Properties without which an event cannot be placed in time: a broken one rejects.
-TIME_PROPERTIES = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
+CANCEL_METHOD = "CANCEL"
+# Properties without which an event cannot be placed in time: a broken one makes
+# the event unplannable (a problem), it is never silently skipped.
+TIME_PROPERTIES = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "RRULE", "RDATE", "EXDATE")
 
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:.]+$")
 _MAILTO = re.compile(r"^\s*mailto:", re.IGNORECASE)
+# Outlook and Exchange put this before the title of a cancelled meeting.
+_CANCELLED_PREFIX = re.compile(r"^\s*(?:canceled|cancelled)\s*:\s*", re.IGNORECASE)
 
 _UNREADABLE_HINT = (
     "Export the event from your calendar program again and forward the invitation "
@@ -54,6 +102,50 @@ _UNREADABLE_HINT = (
 _TIME_HINT = (
     "Give the event a start and an end time in your calendar program and send the invitation again."
 )
+_PAST_HINT = "Check the date of the event; only meetings that are still to come can be planned."
+_SERIES_PAST_HINT = (
+    "Check the dates of the series; only meetings that are still to come can be planned."
+)
+_REPEAT_HINT = "Check how the event repeats in your calendar program and send the invitation again."
+# A repeating event is expanded from a little before `now`: enough for any
+# disagreement between the expansion's idea of a floating or custom zone and
+# ours (at most a day); each occurrence is then placed by our own rules.
+_EXPANSION_MARGIN = timedelta(days=2)
+# How far ahead occurrences are looked for, and how many are counted: the work
+# stays bounded whatever a rule says. A longer series counts as open-ended.
+_HORIZON = timedelta(days=366 * 100)
+_COUNT_LIMIT = 2000
+# RFC 5545, 3.3.10: the allowed values of each numeric rule part.
+_RULE_RANGES = {
+    "BYSECOND": (0, 60),
+    "BYMINUTE": (0, 59),
+    "BYHOUR": (0, 23),
+    "BYMONTHDAY": (-31, 31),
+    "BYYEARDAY": (-366, 366),
+    "BYWEEKNO": (-53, 53),
+    "BYMONTH": (1, 12),
+    "BYSETPOS": (-366, 366),
+}
+_PLANNABLE_FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_PERIOD = {
+    "HOURLY": timedelta(hours=1),
+    "DAILY": timedelta(days=1),
+    "WEEKLY": timedelta(weeks=1),
+    "MONTHLY": timedelta(days=28),
+    "YEARLY": timedelta(days=365),
+}
+# Occurrences a rule may have produced since its start: expanding a series means
+# walking all of them, so a denser one is refused rather than left to hang.
+_PAST_LIMIT = 200_000
+
+
+class _Problem(Exception):
+    """An event or calendar part that cannot be planned; becomes an EventProblem."""
+
+    def __init__(self, reason: str, hint: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.hint = hint
 
 
 # --- finding the calendar parts -------------------------------------------------
@@ -64,6 +156,7 @@ class _Part:
     data: bytes  # UTF-8
     label: str  # for notes and errors: 'inline part', 'attachment "invite.ics"'
     mime_method: str | None  # the Content-Type method= parameter, if any
+    filename: str | None = None
 
 
 def _is_calendar(part: Message) -> bool:
@@ -81,6 +174,8 @@ def _decode(part: Message) -> bytes:
     if not isinstance(raw, bytes):
         raw = str(part.get_payload()).encode("utf-8", "replace")
     charsets = [part.get_content_charset(), "utf-8", "cp1252"]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        charsets.insert(0, "utf-16")  # some Exchange exports; the BOM says so
     for charset in filter(None, charsets):
         try:
             text = raw.decode(charset)
@@ -117,6 +212,7 @@ def _find_parts(message: Message, nested: bool = False) -> list[_Part]:
                 data=_decode(message),
                 label=_label(message, nested),
                 mime_method=str(method).upper() if isinstance(method, str) else None,
+                filename=message.get_filename(),
             )
         )
     return found
@@ -206,7 +302,7 @@ def _parse(part: _Part) -> list[icalendar.Component]:
     where = f"The calendar in the {part.label} could not be read"
     problem = _structure_problem(text)
     if problem:
-        raise Unplannable(f"{where}: {problem}.", _UNREADABLE_HINT)
+        raise _Problem(f"{where}: {problem}.", _UNREADABLE_HINT)
     try:
         components = icalendar.Calendar.from_ical(text, multiple=True)
     except ValueError as error:
@@ -214,9 +310,9 @@ def _parse(part: _Part) -> list[icalendar.Component]:
         quoted = re.search(r"'([^']+)'", detail)
         line = _line_containing(text, quoted.group(1)) if quoted else None
         at = f"line {line}: " if line else ""
-        raise Unplannable(f"{where}: {at}{_shorten(detail, 160)}.", _UNREADABLE_HINT) from error
+        raise _Problem(f"{where}: {at}{_shorten(detail, 160)}.", _UNREADABLE_HINT) from error
     if not components:
-        raise Unplannable(f"{where}: it holds no calendar data.", _UNREADABLE_HINT)
+        raise _Problem(f"{where}: it holds no calendar data.", _UNREADABLE_HINT)
     return components
 
 
@@ -229,7 +325,8 @@ def _method(component: icalendar.Component, part: _Part) -> str | None:
 
 
 def _check_event_errors(event: icalendar.Component, text: str, part: _Part) -> list[str]:
-    """Reject broken time properties; return notes for other lines icalendar skipped."""
+    """Refuse broken time and repeat properties; return notes for other lines icalendar
+    skipped."""
     notes = []
     for name, message in event.errors:
         if name is None:  # a content line that could not even be split into parts
@@ -239,7 +336,7 @@ def _check_event_errors(event: icalendar.Component, text: str, part: _Part) -> l
             if snippet.upper().startswith(TIME_PROPERTIES):
                 prop = re.split(r"[;:]", snippet, maxsplit=1)[0].upper()
                 at = f" (line {line})" if line else ""
-                raise Unplannable(
+                raise _Problem(
                     f"The calendar in the {part.label} could not be read: {prop}{at}: "
                     f"{_shorten(message, 160)}.",
                     _UNREADABLE_HINT,
@@ -251,7 +348,7 @@ def _check_event_errors(event: icalendar.Component, text: str, part: _Part) -> l
         line = _line_of_property(text, name, str(raw) if raw is not None else "")
         if name.upper() in TIME_PROPERTIES:
             at = f" (line {line})" if line else ""
-            raise Unplannable(
+            raise _Problem(
                 f"The calendar in the {part.label} could not be read: {name}{at}: "
                 f"{_shorten(message, 160)}.",
                 _UNREADABLE_HINT,
@@ -272,6 +369,9 @@ class _Context:
     calendar_zone: str | None  # X-WR-TIMEZONE, when it names a zone
     definitions: dict[str, icalendar.Component]  # TZID -> this calendar's VTIMEZONE
     notes: list[str] = field(default_factory=list)
+    # tzinfos built from `definitions`, shared by copies of the context: a series
+    # reads the same TZID once per occurrence.
+    built: dict[str, tzinfo | None] = field(default_factory=dict)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -306,11 +406,14 @@ def _own_definition(tzid: str, context: _Context) -> tzinfo | None:
     component = context.definitions.get(tzid)
     if component is None:
         return None
-    try:
-        return component.to_tz(lookup_tzid=False)
-    except Exception:  # a broken definition: treated as an unknown zone below
+    if tzid not in context.built:
+        try:
+            context.built[tzid] = component.to_tz(lookup_tzid=False)
+        except Exception:  # a broken definition: treated as an unknown zone below
+            context.built[tzid] = None
+    if context.built[tzid] is None:
         context.note(f'the definition of time zone "{tzid}" could not be read')
-        return None
+    return context.built[tzid]
 
 
 def _read_time(value: datetime, tzid: str | None, context: _Context) -> _Time:
@@ -497,6 +600,7 @@ def _derived_uid(start_utc: datetime, event: icalendar.Component, organizer: str
 
 
 def _recurrence_stamp(event: icalendar.Component, context: _Context) -> str:
+    """RECURRENCE-ID as UTC "YYYYMMDDTHHMMSSZ" ("YYYYMMDD" for a date), or ""."""
     prop = event.get("RECURRENCE-ID")
     if prop is None:
         return ""
@@ -513,21 +617,74 @@ def _sequence(event: icalendar.Component) -> int:
         return 0
 
 
-def _event(
+def _status(event: icalendar.Component) -> str:
+    return str(event.get("STATUS", "")).strip().upper()
+
+
+def _key(organizer: str, uid: str, stamp: str = "") -> str:
+    """The identity of an invitation: organizer + UID + RECURRENCE-ID (design.md)."""
+    return f"ics:{organizer}:{uid}:{stamp}"
+
+
+def _organizer(attendees: Iterable[Attendee]) -> str:
+    return next((person.address.lower() for person in attendees if person.organizer), "")
+
+
+def _known_key(event: icalendar.Component, context: _Context) -> str | None:
+    """The event's key when it can be told without reading its times (for problems)."""
+    uid = fold_title(event.get("UID"))
+    if not uid:
+        return None
+    try:
+        stamp = _recurrence_stamp(event, replace(context, notes=[]))
+    except (AttributeError, TypeError, ValueError):  # a RECURRENCE-ID that cannot be read
+        return None
+    return _key(_organizer(_attendees(event)), uid, stamp)
+
+
+@dataclass(frozen=True)
+class _Length:
+    """How long each occurrence lasts (RFC 5545, 3.8.5.3): DTEND gives an exact
+    duration; DURATION counts whole days as calendar days (a day across a DST
+    change keeps the wall-clock time)."""
+
+    exact: timedelta | None = None
+    nominal: timedelta | None = None
+
+    def end(self, start: datetime) -> datetime:
+        """The UTC end of an occurrence starting at the aware wall-clock `start`."""
+        if self.nominal is not None:
+            return _add_duration(start, self.nominal)
+        return to_utc(start) + (self.exact or timedelta(0))
+
+
+@dataclass(frozen=True)
+class _Span:
+    """An event's (or occurrence's) times as the invitation gives them."""
+
+    start: _Time
+    end: _Time | None  # DTEND as written, when there is one
+    length: _Length
+    start_utc: datetime
+    end_utc: datetime
+
+
+def _span(
     event: icalendar.Component,
-    method: str | None,
+    title: str,
     context: _Context,
     *,
     default_duration: int,
-    now: datetime,
-) -> MeetingRequest:
-    title = _event_title(event)
+    inherited: _Length | None = None,
+) -> _Span:
+    """Read DTSTART and DTEND/DURATION. `inherited` is the length a changed
+    occurrence without an end of its own keeps from its series."""
     start_prop = event.get("DTSTART")
     if start_prop is None:
-        raise Unplannable(f'The event "{title}" has no start time (DTSTART).', _TIME_HINT)
+        raise _Problem(f'The event "{title}" has no start time (DTSTART).', _TIME_HINT)
     start_value = start_prop.dt
     if not isinstance(start_value, datetime):
-        raise Unplannable(
+        raise _Problem(
             f'The event "{title}" is an all-day event ({start_value.isoformat()}); '
             "a video conference needs a start and an end time.",
             _TIME_HINT,
@@ -536,63 +693,119 @@ def _event(
     start_utc = to_utc(start.local)
 
     end_prop, duration_prop = event.get("DTEND"), event.get("DURATION")
+    end: _Time | None = None
     if end_prop is not None:
         end_value = end_prop.dt
         if not isinstance(end_value, datetime):
-            raise Unplannable(
+            raise _Problem(
                 f'The event "{title}" ends on a date without a time ({end_value.isoformat()}).',
                 _TIME_HINT,
             )
-        end_utc = to_utc(_read_time(end_value, _tzid_param(end_prop), context).local)
+        end = _read_time(end_value, _tzid_param(end_prop), context)
+        length = _Length(exact=to_utc(end.local) - start_utc)
     elif duration_prop is not None and isinstance(duration_prop.dt, timedelta):
-        end_utc = _add_duration(start.local, duration_prop.dt)
+        length = _Length(nominal=duration_prop.dt)
         context.note(f"end computed from DURATION {duration_prop.to_ical().decode()}")
+    elif inherited is not None:
+        length = inherited
     else:
         # RFC 5545 makes a DATE-TIME start without end or duration a zero-length
         # event; a conference needs a length, so the configured default is used.
-        end_utc = start_utc + timedelta(minutes=default_duration)
+        length = _Length(exact=timedelta(minutes=default_duration))
         context.note(f"no end given: default duration of {default_duration} minutes")
+    return _Span(start, end, length, start_utc, length.end(start.local))
 
+
+def _note_wall_clock(what: str, time: _Time, context: _Context) -> None:
+    """Say how a wall-clock time that a DST change skips or repeats was read."""
+    if time.kind == "utc":
+        return
+    local = time.local
+    where = time.zone or (f'time zone "{time.tzid}"' if time.tzid else context.default_zone)
+    if in_gap(local):
+        moved = to_utc(local).astimezone(local.tzinfo)
+        context.note(
+            f"{what} {_wall(local)} does not exist in {where} (the clocks go forward): "
+            f"read as {moved:%H:%M}"
+        )
+    elif is_ambiguous(local):
+        context.note(
+            f"{what} {_wall(local)} happens twice in {where} (the clocks go back): "
+            "the first one is meant"
+        )
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Start and end as shown: in `zone`, the meeting's IANA zone."""
+
+    zone: str
+    start: datetime
+    end: datetime
+
+
+def _place(
+    start: _Time,
+    end: _Time | None,
+    start_utc: datetime,
+    end_utc: datetime,
+    title: str,
+    context: _Context,
+) -> _Placed:
+    """Choose the zone the meeting is shown in; refuse an end that is not after the start."""
+    _note_wall_clock("start", start, context)
+    if end is not None:
+        _note_wall_clock("end", end, context)
     zone_name = _display_zone(start, end_utc, context)
     zone = zoneinfo.ZoneInfo(zone_name)
+    repeated = [at for at in (start_utc, end_utc) if not names_one_instant(at, zone)]
+    if repeated:
+        # The API takes a wall-clock time and a zone name, which means the first
+        # pass through a repeated hour: UTC is the only way to name the second.
+        context.note(
+            f"{_wall(repeated[0].astimezone(zone))} happens twice in {zone_name} (the clocks "
+            "go back): times shown in UTC so that the moment is unambiguous"
+        )
+        zone_name, zone = "UTC", zoneinfo.ZoneInfo("UTC")
     start_at, end_at = start_utc.astimezone(zone), end_utc.astimezone(zone)
     if end_utc <= start_utc:
-        raise Unplannable(
+        raise _Problem(
             f'The event "{title}" ends ({_wall(end_at)}) before or when it starts '
             f"({_wall(start_at)}, {zone_name}).",
             _TIME_HINT,
         )
-    if end_utc <= now:
-        repeats = (
-            " It repeats, but for now only its first occurrence can be planned."
-            if event.get("RRULE") is not None
-            else ""
-        )
-        raise Unplannable(
-            f'The event "{title}" already ended ({_wall(end_at)}, {zone_name}).{repeats}',
-            "Check the date of the event; only meetings that are still to come can be planned.",
-        )
+    return _Placed(zone_name, start_at, end_at)
 
-    attendees = _attendees(event)
-    organizer = next((person.address.lower() for person in attendees if person.organizer), "")
+
+def _uid(event: icalendar.Component, start_utc: datetime, organizer: str, context: _Context) -> str:
     uid = fold_title(event.get("UID"))
     if not uid:
         uid = _derived_uid(start_utc, event, organizer)
         context.note("no UID in the invitation: one was derived from start, title and organizer")
-    if event.get("RRULE") is not None:
-        context.note(
-            f"repeating event: only the occurrence on {_wall(start_at)} is planned "
-            "(series support comes later)"
-        )
+    return uid
+
+
+def _meeting(
+    event: icalendar.Component,
+    method: str | None,
+    context: _Context,
+    placed: _Placed,
+    start_utc: datetime,
+    **fields: Any,
+) -> MeetingRequest:
+    """The MeetingRequest for `event` shown as `placed`; `fields` adds series fields."""
+    attendees = _attendees(event)
+    organizer = _organizer(attendees)
+    uid = _uid(event, start_utc, organizer, context)
+    stamp = _recurrence_stamp(event, context)
     if not fold_title(event.get("SUMMARY")):
         context.note(f'no title given: "{DEFAULT_TITLE}" used')
-
     return MeetingRequest(
-        key=f"ics:{organizer}:{uid}:{_recurrence_stamp(event, context)}",
-        title=title,
-        start=start_at,
-        end=end_at,
-        timezone=zone_name,
+        key=_key(organizer, uid, stamp),
+        title=_event_title(event),
+        start=placed.start,
+        end=placed.end,
+        timezone=placed.zone,
         description=clean_description(event.get("DESCRIPTION")),
         attendees=attendees,
         source="invite",
@@ -600,6 +813,393 @@ def _event(
         sequence=_sequence(event),
         method=method,
         notes=tuple(context.notes),
+        recurrence_id=stamp or None,
+        series_key=_key(organizer, uid) if stamp else None,
+        **fields,
+    )
+
+
+def _single(
+    event: icalendar.Component,
+    method: str | None,
+    context: _Context,
+    *,
+    default_duration: int,
+    now: datetime,
+) -> MeetingRequest:
+    """A meeting that happens once (or one changed occurrence of a series)."""
+    title = _event_title(event)
+    span = _span(event, title, context, default_duration=default_duration)
+    placed = _place(span.start, span.end, span.start_utc, span.end_utc, title, context)
+    if span.end_utc <= now:
+        raise _Problem(
+            f'The event "{title}" already ended ({_wall(placed.end)}, {placed.zone}).', _PAST_HINT
+        )
+    return _meeting(event, method, context, placed, span.start_utc)
+
+
+# --- repeating events -----------------------------------------------------------
+
+
+def _is_series(event: icalendar.Component) -> bool:
+    return event.get("RRULE") is not None or event.get("RDATE") is not None
+
+
+def _rule_text(rule: icalendar.vRecur) -> str:
+    """RRULE value in the order the invitation wrote its parts, names upper-cased."""
+    return ";".join(
+        icalendar.vRecur({name: value}).to_ical().decode() for name, value in rule.items()
+    )
+
+
+def _rule_fault(rule: Any) -> str | None:
+    """What makes an RRULE unusable, or None. The expansion trusts its input (an
+    INTERVAL of 0 never ends), so every numeric part is checked here first."""
+    if not isinstance(rule, icalendar.vRecur) or not rule.get("FREQ"):
+        return "it names no frequency (FREQ)"
+    frequency = str(rule["FREQ"][0]).upper()
+    if frequency not in _PLANNABLE_FREQUENCIES:
+        return f"a meeting that repeats {frequency.lower()} cannot be planned"
+    if "COUNT" in rule and "UNTIL" in rule:
+        return "it has both COUNT and UNTIL"
+    for name, low in (("INTERVAL", 1), ("COUNT", 1)):
+        for value in rule.get(name, []):
+            if not isinstance(value, int) or value < low:
+                return f"{name}={value} is not a positive number"
+    for name, (low, high) in _RULE_RANGES.items():
+        for value in rule.get(name, []):
+            zero = value == 0 and low != 0  # negative parts count from the end; 0 is none
+            if not isinstance(value, int) or not low <= value <= high or zero:
+                return f"{name}={value} is out of range"
+    return None
+
+
+def _rule(event: icalendar.Component, title: str, context: _Context) -> tuple[str, bool]:
+    """The RRULE as written ("" for an RDATE-only series) and whether every
+    occurrence can be counted (COUNT or UNTIL, or RDATE alone)."""
+    rules = _as_list(event.get("RRULE"))
+    if not rules:
+        return "", True  # RDATE alone lists every occurrence
+    for rule in rules:
+        fault = _rule_fault(rule)
+        if fault:
+            raw = rule.to_ical().decode() if hasattr(rule, "to_ical") else str(rule)
+            written = f"RRULE:{_shorten(raw, 120)}" if raw else "RRULE"
+            raise _Problem(
+                f'The event "{title}" repeats by a rule that cannot be used ({written}): {fault}.',
+                _REPEAT_HINT,
+            )
+    if len(rules) > 1:
+        context.note(f"{len(rules)} repeat rules (RRULE): the first is shown, all are followed")
+    return _rule_text(rules[0]), all("COUNT" in rule or "UNTIL" in rule for rule in rules)
+
+
+def _too_dense(event: icalendar.Component, start_utc: datetime, now: datetime) -> str | None:
+    """Why the series has too many occurrences to walk from its start, or None.
+
+    An upper bound: periods since DTSTART times what the BY parts can multiply
+    each period into (BYDAY=MO,TU,WE is up to three occurrences a week).
+    """
+    elapsed = max(now - start_utc, timedelta(0)) + timedelta(days=366)
+    for rule in _as_list(event.get("RRULE")):
+        interval = rule.get("INTERVAL", [1])[0]
+        periods = elapsed / (_PERIOD[str(rule["FREQ"][0]).upper()] * interval)
+        spread = 1
+        for name in ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYHOUR"):
+            spread *= max(1, len(rule.get(name, [])))
+        count = rule.get("COUNT", [None])[0]
+        estimate = periods * spread if count is None else min(periods * spread, count)
+        if estimate > _PAST_LIMIT:
+            return f"it would have to be followed through about {int(estimate):,} occurrences"
+    return None
+
+
+def _matches_no_day(rule: icalendar.vRecur) -> bool:
+    """Whether the rule's date parts name no day that exists (BYMONTH=2;BYMONTHDAY=30).
+
+    dateutil follows such a rule period by period until the year 9999: seconds
+    for a daily rule, on every look. The days named by a yearly rule with the
+    same date parts are the same days, and a yearly rule is followed in a moment.
+    """
+    names = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY")
+    parts = {name: rule[name] for name in names if name in rule}
+    if not parts:
+        return False
+    frequency = str(rule["FREQ"][0]).upper()
+    numbered = any(re.match(r"^[+-]?\d", str(day)) for day in rule.get("BYDAY", []))
+    probe = "MONTHLY" if numbered and frequency == "MONTHLY" else "YEARLY"
+    if "BYSETPOS" in rule:
+        if probe != frequency:
+            return False  # positions within a week or a day: no yearly equivalent
+        parts["BYSETPOS"] = rule["BYSETPOS"]
+    text = icalendar.vRecur({"FREQ": [probe], **parts}).to_ical().decode()
+    first = datetime(2000, 1, 1)  # 400 years hold every pattern of the calendar
+    try:
+        return rrulestr(text, dtstart=first).after(first, inc=True) is None
+    except ValueError:  # left for the expansion to report
+        return False
+
+
+def _instant_key(value: date | datetime) -> date | datetime:
+    """RECURRENCE-ID values compared as instants, whatever zone each is written in."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    start: _Time
+    end: _Time | None  # a changed occurrence's own DTEND
+    start_utc: datetime
+    end_utc: datetime
+    changed: bool  # carried in the invitation with its own RECURRENCE-ID
+
+
+@dataclass
+class _Series:
+    """A repeating event and the changed occurrences that travel with it."""
+
+    master: icalendar.Component
+    changes: list[icalendar.Component]
+    span: _Span
+    title: str
+    default_duration: int
+    context: _Context  # a scratch context: occurrences add no notes
+
+    def __post_init__(self) -> None:
+        # A cancelled or unreadable change still replaces its occurrence: its
+        # RECURRENCE-ID maps to None and the occurrence is left out.
+        self.changed: dict[date | datetime, icalendar.Component | None] = {}
+        kept = []
+        for change in self.changes:
+            rid = change.get("RECURRENCE-ID")
+            try:
+                key = _instant_key(rid.dt)
+            except AttributeError:  # an unreadable RECURRENCE-ID replaces nothing
+                continue
+            cancelled = _status(change) == "CANCELLED"
+            readable = not cancelled and not _broken_times(change)
+            self.changed[key] = change if readable else None
+            if readable or cancelled:
+                kept.append(change)
+        self.periods = self._period_ends()
+        self._kept = kept
+        self._query: Any = None
+
+    @staticmethod
+    def _calendar(master: icalendar.Component, changes: list[icalendar.Component]) -> Any:
+        calendar = icalendar.Calendar()
+        for component in (master, *changes):
+            calendar.add_component(component)
+        return calendar
+
+    def _expansion(self) -> Any:
+        """The expansion of the series, built once: dateutil caches what it found."""
+        if self._query is None:
+            master = self.master
+            dead = [rule for rule in _as_list(master.get("RRULE")) if _matches_no_day(rule)]
+            if dead:
+                # RFC 5545: DTSTART is an occurrence whatever the rule says.
+                master = copy.copy(master)
+                alive = [rule for rule in _as_list(master.pop("RRULE")) if rule not in dead]
+                if alive:
+                    master["RRULE"] = alive if len(alive) > 1 else alive[0]
+            self._query = recurring_ical_events.of(self._calendar(master, self._kept))
+        return self._query
+
+    def _period_ends(self) -> dict[date | datetime, datetime]:
+        """RDATE;VALUE=PERIOD gives some occurrences an end of their own."""
+        ends: dict[date | datetime, datetime] = {}
+        for rdates in _as_list(self.master.get("RDATE")):
+            for value in getattr(rdates, "dts", []):
+                period = value.dt
+                if not (isinstance(period, tuple) and isinstance(period[0], datetime)):
+                    continue
+                first, last = period
+                tzid = _tzid_param(value) or _tzid_param(rdates)
+                start = _read_time(first, tzid, self.context)
+                if isinstance(last, timedelta):
+                    ends[_instant_key(first)] = _add_duration(start.local, last)
+                else:
+                    ends[_instant_key(first)] = to_utc(_read_time(last, tzid, self.context).local)
+        return ends
+
+    def between(self, earliest: datetime, latest: datetime) -> list[_Occurrence]:
+        """The occurrences that overlap [earliest, latest], in order of start."""
+        try:
+            components = self._expansion().between(earliest, latest)
+        except Exception as error:  # dateutil and the library raise many kinds
+            rule = _as_list(self.master.get("RRULE"))
+            what = f"(RRULE:{_rule_text(rule[0])})" if rule else "(RDATE)"
+            # The library re-raises dateutil's complaint in words of its own.
+            cause = error.__context__ if isinstance(error.__context__, ValueError) else error
+            raise _Problem(
+                f'The event "{self.title}" repeats by a rule that cannot be followed {what}: '
+                f"{_shorten(str(cause).rstrip('.'), 160)}.",
+                _REPEAT_HINT,
+            ) from error
+        found = []
+        for component in components:
+            rid = component.get("RECURRENCE-ID")
+            key = _instant_key(rid.dt) if rid is not None else None
+            if key in self.changed:
+                change = self.changed[key]
+                if change is not None:
+                    found += self._changed(change)
+                continue
+            value = component["DTSTART"].dt
+            if not isinstance(value, datetime):
+                continue
+            start = _read_time(value, self.span.start.tzid, self.context)
+            end_utc = self.periods.get(_instant_key(value)) or self.span.length.end(start.local)
+            found.append(_Occurrence(start, None, to_utc(start.local), end_utc, False))
+        return sorted(found, key=lambda occurrence: occurrence.start_utc)
+
+    def _changed(self, change: icalendar.Component) -> list[_Occurrence]:
+        try:
+            span = _span(
+                change,
+                self.title,
+                self.context,
+                default_duration=self.default_duration,
+                inherited=self.span.length,
+            )
+        except _Problem:  # e.g. moved to an all-day slot: nothing to plan there
+            return []
+        return [_Occurrence(span.start, span.end, span.start_utc, span.end_utc, True)]
+
+
+def _broken_times(event: icalendar.Component) -> bool:
+    return any(name in TIME_PROPERTIES for name, _ in event.errors if name)
+
+
+def _series(
+    master: icalendar.Component,
+    changes: list[icalendar.Component],
+    method: str | None,
+    context: _Context,
+    *,
+    default_duration: int,
+    now: datetime,
+) -> MeetingRequest:
+    """A repeating event: one meeting, placed at its first occurrence not yet ended."""
+    title = _event_title(master)
+    span = _span(master, title, context, default_duration=default_duration)
+    scratch = replace(context, notes=[])
+    # The series' own times must make sense, whichever occurrence is planned.
+    _place(span.start, span.end, span.start_utc, span.end_utc, title, scratch)
+    rule, finite = _rule(master, title, context)
+    dense = _too_dense(master, span.start_utc, now)
+    if dense:
+        raise _Problem(
+            f'The event "{title}" repeats too often to be read (RRULE:{rule}): {dense}.',
+            _REPEAT_HINT,
+        )
+    series = _Series(master, changes, span, title, default_duration, scratch)
+
+    upcoming, complete = _upcoming(series, now, finite)
+    if not upcoming:
+        raise _Problem(_series_over(series, now, finite), _SERIES_PAST_HINT)
+
+    first = upcoming[0]
+    placed = _place(first.start, first.end, first.start_utc, first.end_utc, title, context)
+    moved = ", as changed in the invitation" if first.changed else ""
+    context.note(
+        f"repeating event: planned for its next occurrence, {_wall(placed.start)} "
+        f"({placed.zone}){moved}"
+    )
+    _note_changes(changes, context)
+    return _meeting(
+        master,
+        method,
+        context,
+        placed,
+        span.start_utc,
+        rule=rule,
+        occurrences_left=len(upcoming) if complete else None,
+    )
+
+
+def _upcoming(series: _Series, now: datetime, finite: bool) -> tuple[list[_Occurrence], bool]:
+    """The occurrences not yet ended at `now`, in order of start, and whether that
+    list is complete (a finite series with at most _COUNT_LIMIT of them left).
+
+    The expansion window starts small and grows, so an open-ended series costs
+    one short expansion and a long one is never expanded further than needed.
+    """
+    earliest, horizon = now - _EXPANSION_MARGIN, now + _HORIZON
+    length = timedelta(hours=1)
+    while True:
+        latest = min(earliest + length, horizon)
+        upcoming = [o for o in series.between(earliest, latest) if o.end_utc > now]
+        if latest >= horizon:
+            return upcoming, finite
+        if upcoming and not finite:
+            return upcoming[:1], False
+        if len(upcoming) > _COUNT_LIMIT:
+            return upcoming, False
+        length *= 4
+
+
+def _series_over(series: _Series, now: datetime, finite: bool) -> str:
+    text = f'The repeating event "{series.title}" is over: all its occurrences have ended'
+    if finite:
+        # Look back in growing windows: the first one that holds occurrences holds
+        # the last, and a dense series is never expanded over its whole past.
+        latest, length = now + _EXPANSION_MARGIN, timedelta(hours=1)
+        while True:
+            earliest = max(latest - length, now - _HORIZON)
+            past = series.between(earliest, latest)
+            if past or earliest <= now - _HORIZON:
+                break
+            length *= 4
+        if past:
+            last = max(past, key=lambda occurrence: occurrence.end_utc)
+            shown = _place(last.start, last.end, last.start_utc, last.end_utc, "", series.context)
+            text += f", the last one on {_wall(shown.start)} ({shown.zone})"
+    return text + "."
+
+
+def _note_changes(changes: list[icalendar.Component], context: _Context) -> None:
+    cancelled = sum(1 for change in changes if _status(change) == "CANCELLED")
+    moved = len(changes) - cancelled
+    said = []
+    if moved:
+        said.append(f"changes {moved} occurrence{'s' if moved > 1 else ''}")
+    if cancelled:
+        said.append(f"cancels {cancelled} occurrence{'s' if cancelled > 1 else ''}")
+    if said:
+        context.note(f"the invitation also {' and '.join(said)} of the series: taken into account")
+
+
+# --- cancellations --------------------------------------------------------------
+
+
+def _cancellation(event: icalendar.Component, context: _Context) -> Cancellation:
+    """The meeting (or one occurrence of a series) an event cancels."""
+    title = _CANCELLED_PREFIX.sub("", fold_title(event.get("SUMMARY"))) or DEFAULT_TITLE
+    organizer = _organizer(_attendees(event))
+    uid = fold_title(event.get("UID"))
+    if not uid:
+        # Only a meeting whose UID was derived the same way can match.
+        start_prop = event.get("DTSTART")
+        if start_prop is None or not isinstance(start_prop.dt, datetime):
+            raise _Problem(
+                f'The cancellation of "{title}" does not say which event it cancels '
+                "(it has no UID and no start time).",
+                _UNREADABLE_HINT,
+            )
+        start = _read_time(start_prop.dt, _tzid_param(start_prop), context)
+        uid = _derived_uid(to_utc(start.local), event, organizer)
+    stamp = _recurrence_stamp(event, context)
+    return Cancellation(
+        key=_key(organizer, uid, stamp),
+        title=title,
+        uid=uid,
+        sequence=_sequence(event),
+        recurrence_id=stamp or None,
+        series_key=_key(organizer, uid) if stamp else None,
     )
 
 
@@ -616,39 +1216,224 @@ def _context(calendar: icalendar.Component, default_timezone: str) -> _Context:
     return _Context(default_timezone, calendar_zone, definitions)
 
 
-def _not_a_request(methods: list[str | None]) -> NotARequest:
-    if "CANCEL" in methods:
-        # Cancellations will delete or update the planned room; until that exists
-        # they are left alone like any other message that asks for nothing.
-        return NotARequest("cancellation (METHOD:CANCEL): cancellations are not handled yet")
+def _not_a_request(methods: list[str]) -> NotARequest:
     names = ", ".join(sorted({f"METHOD:{m}" for m in methods if m}))
     return NotARequest(f"the calendar is an answer or update, not a request ({names})")
 
 
-def _dedupe(found: list[tuple[MeetingRequest, str]]) -> list[MeetingRequest]:
-    """One meeting per identity key: the highest SEQUENCE wins, ties keep the first."""
-    groups: dict[str, list[tuple[MeetingRequest, str]]] = {}
-    for request, label in found:
-        groups.setdefault(request.key, []).append((request, label))
-    result = []
-    for copies in groups.values():
-        best = max(copies, key=lambda item: item[0].sequence)  # max keeps the first of equals
-        request = best[0]
-        if len(copies) > 1:
-            times = "twice" if len(copies) == 2 else f"{len(copies)} times"
-            labels = list(dict.fromkeys(label for _, label in copies))
-            where = " and ".join(labels)
+def _part_subject(number: int, part: _Part) -> str:
+    """How a calendar part is named to its sender: 'calendar part 2 (invite.ics)'."""
+    return f"calendar part {number}" + (f" ({part.filename})" if part.filename else "")
+
+
+@dataclass
+class _Found:
+    """One event's outcome in one calendar part, before duplicates are merged."""
+
+    label: str  # the part, for the note on duplicates
+    method: str | None
+    sequence: int
+    key: str | None
+    meeting: MeetingRequest | None = None
+    cancellation: Cancellation | None = None
+    problem: EventProblem | None = None
+    by_status: bool = False  # a cancellation by STATUS:CANCELLED, not METHOD:CANCEL
+    part_level: bool = False  # a problem with a whole calendar part, not one event
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """What reading each event needs: the part, the configuration and `now`."""
+
+    part: _Part
+    subject: str  # the part, as named in problems
+    text: str
+    default_timezone: str
+    default_duration: int
+    now: datetime
+
+    def problem(
+        self, event: icalendar.Component, method: str | None, error: _Problem, context: _Context
+    ) -> _Found:
+        subject = fold_title(event.get("SUMMARY")) or f"an untitled event in {self.subject}"
+        key = _known_key(event, context)
+        problem = EventProblem(subject, error.reason, error.hint, key)
+        return _Found(self.part.label, method, _sequence(event), key, problem=problem)
+
+    def cancellation(
+        self, event: icalendar.Component, method: str | None, context: _Context
+    ) -> _Found:
+        try:
+            cancellation = _cancellation(event, context)
+        except _Problem as error:
+            return self.problem(event, method, error, context)
+        return _Found(
+            self.part.label,
+            method,
+            cancellation.sequence,
+            cancellation.key,
+            cancellation=cancellation,
+            by_status=method != CANCEL_METHOD,
+        )
+
+    def meeting(
+        self,
+        event: icalendar.Component,
+        method: str | None,
+        calendar: icalendar.Component,
+        changes: list[icalendar.Component] | None = None,
+    ) -> _Found:
+        """A meeting from `event`; `changes` makes it a series with those changed occurrences."""
+        context = _context(calendar, self.default_timezone)
+        try:
+            context.notes += _check_event_errors(event, self.text, self.part)
+            if changes is not None:
+                request = _series(
+                    event,
+                    changes,
+                    method,
+                    context,
+                    default_duration=self.default_duration,
+                    now=self.now,
+                )
+            else:
+                request = _single(
+                    event, method, context, default_duration=self.default_duration, now=self.now
+                )
+        except _Problem as error:
+            return self.problem(event, method, error, context)
+        return _Found(self.part.label, method, request.sequence, request.key, meeting=request)
+
+    def calendar(self, calendar: icalendar.Component, method: str | None) -> list[_Found]:
+        events = calendar.walk("VEVENT")
+        if not events:
+            reason = f"The calendar in the {self.part.label} holds no event (VEVENT)."
+            problem = EventProblem(self.subject, reason, _UNREADABLE_HINT)
+            return [_Found(self.part.label, method, 0, None, problem=problem, part_level=True)]
+        if method == CANCEL_METHOD:
+            return [
+                self.cancellation(event, method, _context(calendar, self.default_timezone))
+                for event in events
+            ]
+        found: list[_Found] = []
+        for group in _by_uid(events):
+            masters = [event for event in group if event.get("RECURRENCE-ID") is None]
+            changes = [event for event in group if event.get("RECURRENCE-ID") is not None]
+            if masters:
+                master = max(masters, key=_sequence)  # max keeps the first of equals
+                if _status(master) == "CANCELLED":
+                    # The whole meeting (or series) is off: its changes do not matter.
+                    context = _context(calendar, self.default_timezone)
+                    found.append(self.cancellation(master, method, context))
+                    continue
+                if _is_series(master):
+                    # Changed occurrences sent with their series belong to it.
+                    found.append(self.meeting(master, method, calendar, changes))
+                    continue
+                found.append(self.meeting(master, method, calendar))
+            for change in changes:  # a changed occurrence sent on its own
+                if _status(change) == "CANCELLED":
+                    context = _context(calendar, self.default_timezone)
+                    found.append(self.cancellation(change, method, context))
+                else:
+                    found.append(self.meeting(change, method, calendar))
+        return found
+
+
+def _by_uid(events: list[icalendar.Component]) -> list[list[icalendar.Component]]:
+    """Events grouped by UID, in order of appearance; an event without UID stands alone."""
+    groups: dict[str, list[icalendar.Component]] = {}
+    for index, event in enumerate(events):
+        uid = fold_title(event.get("UID")) or f"#{index}"
+        groups.setdefault(uid, []).append(event)
+    return list(groups.values())
+
+
+def _merge(found: list[_Found]) -> tuple[list[_Found], int]:
+    """One outcome per identity key: the highest SEQUENCE wins (a meeting or a
+    cancellation over a problem of the same SEQUENCE, else the first). Returns
+    the winners and how many copies the most repeated event had."""
+    groups: dict[str, list[_Found]] = {}
+    for index, item in enumerate(found):
+        groups.setdefault(item.key or f"#{index}", []).append(item)
+    winners, copies = [], 1
+    for group in groups.values():
+        best = max(group, key=lambda item: (item.sequence, item.problem is None))
+        if len(group) > 1 and best.problem is None:
+            copies = max(copies, len(group))
+        if len(group) > 1 and best.meeting is not None:
+            times = "twice" if len(group) == 2 else f"{len(group)} times"
+            where = " and ".join(dict.fromkeys(item.label for item in group))
             note = f"same event found {times} in the message ({where}): planned once"
-            sequences = {item[0].sequence for item in copies}
-            if len(sequences) > 1:
-                note += f", using its latest version (SEQUENCE {request.sequence})"
-            request = _with_note(request, note)
-        result.append(request)
-    return result
+            if len({item.sequence for item in group}) > 1:
+                note += f", using its latest version (SEQUENCE {best.sequence})"
+            best.meeting = _with_note(best.meeting, note)
+        winners.append(best)
+    # A changed occurrence sent in another part than its series is part of that series.
+    series = {item.key for item in winners if item.meeting is not None and item.meeting.is_series}
+    winners = [
+        item for item in winners if item.meeting is None or item.meeting.series_key not in series
+    ]
+    return winners, copies
 
 
 def _with_note(request: MeetingRequest, note: str) -> MeetingRequest:
     return replace(request, notes=(*request.notes, note))
+
+
+def _method_phrase(methods: Iterable[str | None]) -> str:
+    names = list(dict.fromkeys(f"METHOD:{m}" if m else "no METHOD" for m in methods))
+    return " and ".join(names)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _rule_sentence(winners: list[_Found], answers: list[str], copies: int) -> str:
+    """One sentence for `parse`: which rule decided what the message is."""
+    meetings = [item for item in winners if item.meeting is not None]
+    cancellations = [item for item in winners if item.cancellation is not None]
+    problems = [item for item in winners if item.problem is not None]
+    if meetings:
+        methods = list(dict.fromkeys(item.method for item in meetings))
+        if methods == ["REQUEST"]:
+            main = "calendar part with METHOD:REQUEST: an invitation to plan"
+        elif methods == ["PUBLISH"]:
+            main = "calendar part with METHOD:PUBLISH: a published event, planned"
+        elif methods == [None]:
+            main = "no METHOD: treated as PUBLISH, planned"
+        else:
+            main = f"calendar parts with {_method_phrase(methods)}: events to plan"
+    elif cancellations:
+        by_status = [item for item in cancellations if item.by_status]
+        if not by_status:
+            main = "METHOD:CANCEL: a cancellation"
+        elif len(by_status) == len(cancellations):
+            phrase = _method_phrase(item.method for item in by_status)
+            main = f"event with STATUS:CANCELLED ({phrase}): a cancellation"
+        else:
+            main = "METHOD:CANCEL and STATUS:CANCELLED: cancellations"
+    elif all(item.part_level for item in problems):
+        main = "calendar part that cannot be read: nothing to plan"
+    else:
+        phrase = _method_phrase(item.method for item in problems)
+        main = f"calendar part with {phrase}, but none of its events can be planned"
+
+    clauses = []
+    if meetings and cancellations:
+        clauses.append(f"with {_plural(len(cancellations), 'cancellation')}")
+    if (meetings or cancellations) and problems:
+        clauses.append(f"{_plural(len(problems), 'event')} cannot be planned")
+    if copies > 1:
+        count = "two" if copies == 2 else str(copies)
+        done = "planned" if meetings else "read"
+        clauses.append(f"{count} calendar parts with the same event: {done} once")
+    if answers:
+        names = list(dict.fromkeys(f"METHOD:{m}" for m in answers))
+        are = "parts are" if len(names) > 1 else "part is"
+        clauses.append(f"the {' and '.join(names)} {are} ignored")
+    return "; ".join([main, *clauses])
 
 
 def extract(
@@ -657,13 +1442,13 @@ def extract(
     default_timezone: str,
     default_duration: int,
     now: datetime,
-) -> list[MeetingRequest]:
-    """The meetings a message's calendar invitations ask for.
+) -> Extraction:
+    """What a message's calendar invitations ask for: meetings, cancellations, problems.
 
     Raises NotARequest when there is no calendar part, or every calendar part is
-    an iTIP answer (REPLY, COUNTER, DECLINECOUNTER, REFRESH) or a cancellation;
-    raises Unplannable when an invitation cannot be read or has no usable time.
-    `now` should be aware; a naive value is taken as UTC.
+    an iTIP answer (REPLY, COUNTER, DECLINECOUNTER, REFRESH). Anything else is
+    returned, an unreadable part or an event without a usable time included (as
+    an EventProblem). `now` should be aware; a naive value is taken as UTC.
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -671,34 +1456,31 @@ def extract(
     if not parts:
         raise NotARequest("no calendar invitation (text/calendar part or .ics file) in the message")
 
-    found: list[tuple[MeetingRequest, str]] = []
-    other_methods: list[str | None] = []
-    planned_any = False
-    for part in parts:
+    found: list[_Found] = []
+    answers: list[str] = []
+    for number, part in enumerate(parts, start=1):
+        subject = _part_subject(number, part)
+        try:
+            components = _parse(part)
+        except _Problem as error:
+            problem = EventProblem(subject, error.reason, error.hint)
+            found.append(_Found(part.label, None, 0, None, problem=problem, part_level=True))
+            continue
         text = part.data.decode("utf-8")
-        for component in _parse(part):
+        reader = _Reader(part, subject, text, default_timezone, default_duration, now)
+        for component in components:
             method = _method(component, part)
-            if method is not None and method not in PLANNED_METHODS:
-                other_methods.append(method)
+            if method is not None and method not in PLANNED_METHODS | {CANCEL_METHOD}:
+                answers.append(method)
                 continue
-            events = component.walk("VEVENT")
-            if not events:
-                raise Unplannable(
-                    f"The calendar in the {part.label} holds no event (VEVENT).",
-                    _UNREADABLE_HINT,
-                )
-            planned_any = True
-            for event in events:
-                context = _context(component, default_timezone)
-                context.notes += _check_event_errors(event, text, part)
-                request = _event(
-                    event,
-                    method,
-                    context,
-                    default_duration=default_duration,
-                    now=now,
-                )
-                found.append((request, part.label))
-    if not planned_any:
-        raise _not_a_request(other_methods)
-    return _dedupe(found)
+            found += reader.calendar(component, method)
+    if not found:
+        raise _not_a_request(answers)
+
+    winners, copies = _merge(found)
+    return Extraction(
+        meetings=tuple(item.meeting for item in winners if item.meeting is not None),
+        cancellations=tuple(item.cancellation for item in winners if item.cancellation),
+        problems=tuple(item.problem for item in winners if item.problem is not None),
+        rule=_rule_sentence(winners, answers, copies),
+    )

@@ -226,6 +226,34 @@ def to_utc(value: datetime) -> datetime:
     return (value.replace(tzinfo=None) - before).replace(tzinfo=UTC)
 
 
+def in_gap(value: datetime) -> bool:
+    """Whether an aware wall-clock time does not exist: the clocks jumped over it
+    (a DST change forward). Such a time means the one `to_utc` gives (RFC 5545)."""
+    if value.tzinfo is None:
+        raise ValueError("in_gap needs an aware datetime")
+    back = value.astimezone(UTC).astimezone(value.tzinfo)
+    return back.replace(tzinfo=None) != value.replace(tzinfo=None)
+
+
+def is_ambiguous(value: datetime) -> bool:
+    """Whether an aware wall-clock time happens twice (the clocks go back over it).
+
+    RFC 5545 reads such a time as its first occurrence, which `to_utc` does.
+    """
+    if value.tzinfo is None:
+        raise ValueError("is_ambiguous needs an aware datetime")
+    first, second = value.replace(fold=0).utcoffset(), value.replace(fold=1).utcoffset()
+    return first != second and not in_gap(value)
+
+
+def names_one_instant(instant: datetime, zone: tzinfo) -> bool:
+    """Whether `instant` written as wall-clock time in `zone` can only be read back
+    as that instant. The second pass through a repeated hour cannot: a wall-clock
+    time plus a zone name (what the kMeet API takes) means the first one."""
+    local = instant.astimezone(zone)
+    return local.replace(fold=0).astimezone(UTC) == instant.astimezone(UTC)
+
+
 def _offset_in(zone: tzinfo, instant: datetime) -> timedelta | None:
     return instant.astimezone(zone).utcoffset()
 

@@ -11,6 +11,9 @@ import pytest
 from kmeet_bridge.timezones import (
     ZoneChoice,
     iana_zone_for,
+    in_gap,
+    is_ambiguous,
+    names_one_instant,
     to_utc,
     zone_for_definition,
     zones_named_in,
@@ -161,6 +164,56 @@ def test_utc_instant_just_after_the_spring_change_is_half_past_three_in_zurich()
     instant = datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
     wall = instant.astimezone(ZoneInfo("Europe/Zurich"))
     assert wall.strftime("%Y-%m-%d %H:%M:%S %z") == "2027-03-28 03:30:00 +0200"
+
+
+# --- gaps and repeated hours ---------------------------------------------------------
+
+# Central Europe in 2027: 02:00 -> 03:00 on 28 March, 03:00 -> 02:00 on 31 October.
+WALL_CLOCKS = [
+    # (wall clock, in a gap, happens twice)
+    (datetime(2027, 3, 28, 1, 59), False, False),
+    (datetime(2027, 3, 28, 2, 0), True, False),
+    (datetime(2027, 3, 28, 2, 30), True, False),
+    (datetime(2027, 3, 28, 3, 0), False, False),
+    (datetime(2027, 10, 31, 1, 59), False, False),
+    (datetime(2027, 10, 31, 2, 0), False, True),
+    (datetime(2027, 10, 31, 2, 59), False, True),
+    (datetime(2027, 10, 31, 3, 0), False, False),
+    (datetime(2027, 7, 1, 12, 0), False, False),
+]
+
+
+@pytest.mark.parametrize("source", ["zoneinfo", "vtimezone"])
+@pytest.mark.parametrize(("wall", "gap", "twice"), WALL_CLOCKS)
+def test_gaps_and_repeated_hours(source: str, wall: datetime, gap: bool, twice: bool) -> None:
+    tz = ZoneInfo("Europe/Zurich") if source == "zoneinfo" else definition("Custom", EU_RULES)
+    assert in_gap(wall.replace(tzinfo=tz)) is gap
+    assert is_ambiguous(wall.replace(tzinfo=tz)) is twice
+
+
+def test_gap_and_repeat_checks_need_an_aware_time() -> None:
+    with pytest.raises(ValueError):
+        in_gap(datetime(2027, 3, 28, 2, 30))
+    with pytest.raises(ValueError):
+        is_ambiguous(datetime(2027, 10, 31, 2, 30))
+
+
+@pytest.mark.parametrize(
+    ("instant", "zone", "expected"),
+    [
+        # 00:30 UTC is 02:30 CEST, the first 02:30 of 31 October: the wall clock names it
+        (datetime(2027, 10, 31, 0, 30, tzinfo=UTC), "Europe/Zurich", True),
+        # 01:30 UTC is 02:30 CET, the second one: "02:30 Europe/Zurich" means 00:30 UTC
+        (datetime(2027, 10, 31, 1, 30, tzinfo=UTC), "Europe/Zurich", False),
+        (datetime(2027, 10, 31, 2, 0, tzinfo=UTC), "Europe/Zurich", True),  # 03:00 CET
+        (datetime(2027, 10, 31, 1, 30, tzinfo=UTC), "UTC", True),
+        # New York goes back on 7 November 2027: 06:30 UTC is the second 01:30 (EST)
+        (datetime(2027, 11, 7, 6, 30, tzinfo=UTC), "America/New_York", False),
+        (datetime(2027, 11, 7, 5, 30, tzinfo=UTC), "America/New_York", True),
+    ],
+)
+def test_names_one_instant(instant: datetime, zone: str, expected: bool) -> None:
+    assert names_one_instant(instant, ZoneInfo(zone)) is expected
 
 
 # --- zone_for_definition ------------------------------------------------------------
