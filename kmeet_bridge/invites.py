@@ -142,10 +142,24 @@ _PAST_LIMIT = 200_000
 class _Problem(Exception):
     """An event or calendar part that cannot be planned; becomes an EventProblem."""
 
-    def __init__(self, reason: str, hint: str) -> None:
+    def __init__(
+        self, reason: str, hint: str, code: str = "", params: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.hint = hint
+        self.code = code  # EventProblem.code: lets a reply word it in the sender's language
+        self.params = params
+
+
+def _unreadable(label: str, detail: str) -> _Problem:
+    """A calendar part that cannot be read: `detail` says where it broke."""
+    return _Problem(
+        f"The calendar in the {label} could not be read: {detail}.",
+        _UNREADABLE_HINT,
+        "unreadable",
+        (("where", label), ("detail", detail)),
+    )
 
 
 # --- finding the calendar parts -------------------------------------------------
@@ -299,10 +313,9 @@ def _shorten(text: str, limit: int = 80) -> str:
 
 def _parse(part: _Part) -> list[icalendar.Component]:
     text = part.data.decode("utf-8")
-    where = f"The calendar in the {part.label} could not be read"
     problem = _structure_problem(text)
     if problem:
-        raise _Problem(f"{where}: {problem}.", _UNREADABLE_HINT)
+        raise _unreadable(part.label, problem)
     try:
         components = icalendar.Calendar.from_ical(text, multiple=True)
     except ValueError as error:
@@ -310,9 +323,9 @@ def _parse(part: _Part) -> list[icalendar.Component]:
         quoted = re.search(r"'([^']+)'", detail)
         line = _line_containing(text, quoted.group(1)) if quoted else None
         at = f"line {line}: " if line else ""
-        raise _Problem(f"{where}: {at}{_shorten(detail, 160)}.", _UNREADABLE_HINT) from error
+        raise _unreadable(part.label, f"{at}{_shorten(detail, 160)}") from error
     if not components:
-        raise _Problem(f"{where}: it holds no calendar data.", _UNREADABLE_HINT)
+        raise _unreadable(part.label, "it holds no calendar data")
     return components
 
 
@@ -336,11 +349,7 @@ def _check_event_errors(event: icalendar.Component, text: str, part: _Part) -> l
             if snippet.upper().startswith(TIME_PROPERTIES):
                 prop = re.split(r"[;:]", snippet, maxsplit=1)[0].upper()
                 at = f" (line {line})" if line else ""
-                raise _Problem(
-                    f"The calendar in the {part.label} could not be read: {prop}{at}: "
-                    f"{_shorten(message, 160)}.",
-                    _UNREADABLE_HINT,
-                )
+                raise _unreadable(part.label, f"{prop}{at}: {_shorten(message, 160)}")
             at = f"line {line}" if line else "a line"
             notes.append(f"{at} of the calendar could not be read and was ignored")
             continue
@@ -348,11 +357,7 @@ def _check_event_errors(event: icalendar.Component, text: str, part: _Part) -> l
         line = _line_of_property(text, name, str(raw) if raw is not None else "")
         if name.upper() in TIME_PROPERTIES:
             at = f" (line {line})" if line else ""
-            raise _Problem(
-                f"The calendar in the {part.label} could not be read: {name}{at}: "
-                f"{_shorten(message, 160)}.",
-                _UNREADABLE_HINT,
-            )
+            raise _unreadable(part.label, f"{name}{at}: {_shorten(message, 160)}")
         at = f" on line {line}" if line else ""
         notes.append(f"{name}{at} could not be read and was ignored")
     return notes
@@ -681,13 +686,14 @@ def _span(
     occurrence without an end of its own keeps from its series."""
     start_prop = event.get("DTSTART")
     if start_prop is None:
-        raise _Problem(f'The event "{title}" has no start time (DTSTART).', _TIME_HINT)
+        raise _Problem(f'The event "{title}" has no start time (DTSTART).', _TIME_HINT, "no_start")
     start_value = start_prop.dt
     if not isinstance(start_value, datetime):
         raise _Problem(
             f'The event "{title}" is an all-day event ({start_value.isoformat()}); '
             "a video conference needs a start and an end time.",
             _TIME_HINT,
+            "all_day",
         )
     start = _read_time(start_value, _tzid_param(start_prop), context)
     start_utc = to_utc(start.local)
@@ -700,6 +706,7 @@ def _span(
             raise _Problem(
                 f'The event "{title}" ends on a date without a time ({end_value.isoformat()}).',
                 _TIME_HINT,
+                "all_day",
             )
         end = _read_time(end_value, _tzid_param(end_prop), context)
         length = _Length(exact=to_utc(end.local) - start_utc)
@@ -773,6 +780,7 @@ def _place(
             f'The event "{title}" ends ({_wall(end_at)}) before or when it starts '
             f"({_wall(start_at)}, {zone_name}).",
             _TIME_HINT,
+            "end_before_start",
         )
     return _Placed(zone_name, start_at, end_at)
 
@@ -833,7 +841,9 @@ def _single(
     placed = _place(span.start, span.end, span.start_utc, span.end_utc, title, context)
     if span.end_utc <= now:
         raise _Problem(
-            f'The event "{title}" already ended ({_wall(placed.end)}, {placed.zone}).', _PAST_HINT
+            f'The event "{title}" already ended ({_wall(placed.end)}, {placed.zone}).',
+            _PAST_HINT,
+            "ended",
         )
     return _meeting(event, method, context, placed, span.start_utc)
 
@@ -888,6 +898,8 @@ def _rule(event: icalendar.Component, title: str, context: _Context) -> tuple[st
             raise _Problem(
                 f'The event "{title}" repeats by a rule that cannot be used ({written}): {fault}.',
                 _REPEAT_HINT,
+                "bad_rule",
+                (("detail", f"{written}: {fault}"),),
             )
     if len(rules) > 1:
         context.note(f"{len(rules)} repeat rules (RRULE): the first is shown, all are followed")
@@ -1038,6 +1050,8 @@ class _Series:
                 f'The event "{self.title}" repeats by a rule that cannot be followed {what}: '
                 f"{_shorten(str(cause).rstrip('.'), 160)}.",
                 _REPEAT_HINT,
+                "bad_rule",
+                (("detail", _shorten(str(cause).rstrip("."), 160)),),
             ) from error
         found = []
         for component in components:
@@ -1095,12 +1109,14 @@ def _series(
         raise _Problem(
             f'The event "{title}" repeats too often to be read (RRULE:{rule}): {dense}.',
             _REPEAT_HINT,
+            "bad_rule",
+            (("detail", f"RRULE:{rule}: {dense}"),),
         )
     series = _Series(master, changes, span, title, default_duration, scratch)
 
     upcoming, complete = _upcoming(series, now, finite)
     if not upcoming:
-        raise _Problem(_series_over(series, now, finite), _SERIES_PAST_HINT)
+        raise _Problem(_series_over(series, now, finite), _SERIES_PAST_HINT, "series_ended")
 
     first = upcoming[0]
     placed = _place(first.start, first.end, first.start_utc, first.end_utc, title, context)
@@ -1189,6 +1205,8 @@ def _cancellation(event: icalendar.Component, context: _Context) -> Cancellation
                 f'The cancellation of "{title}" does not say which event it cancels '
                 "(it has no UID and no start time).",
                 _UNREADABLE_HINT,
+                "unreadable",
+                (("where", "the cancellation"), ("detail", "no UID and no start time")),
             )
         start = _read_time(start_prop.dt, _tzid_param(start_prop), context)
         uid = _derived_uid(to_utc(start.local), event, organizer)
@@ -1257,7 +1275,7 @@ class _Reader:
     ) -> _Found:
         subject = fold_title(event.get("SUMMARY")) or f"an untitled event in {self.subject}"
         key = _known_key(event, context)
-        problem = EventProblem(subject, error.reason, error.hint, key)
+        problem = EventProblem(subject, error.reason, error.hint, key, error.code, error.params)
         return _Found(self.part.label, method, _sequence(event), key, problem=problem)
 
     def cancellation(
@@ -1308,7 +1326,14 @@ class _Reader:
         events = calendar.walk("VEVENT")
         if not events:
             reason = f"The calendar in the {self.part.label} holds no event (VEVENT)."
-            problem = EventProblem(self.subject, reason, _UNREADABLE_HINT)
+            problem = EventProblem(
+                self.subject,
+                reason,
+                _UNREADABLE_HINT,
+                None,
+                "unreadable",
+                (("where", self.part.label), ("detail", reason)),
+            )
             return [_Found(self.part.label, method, 0, None, problem=problem, part_level=True)]
         if method == CANCEL_METHOD:
             return [
@@ -1463,7 +1488,9 @@ def extract(
         try:
             components = _parse(part)
         except _Problem as error:
-            problem = EventProblem(subject, error.reason, error.hint)
+            problem = EventProblem(
+                subject, error.reason, error.hint, None, error.code, error.params
+            )
             found.append(_Found(part.label, None, 0, None, problem=problem, part_level=True))
             continue
         text = part.data.decode("utf-8")

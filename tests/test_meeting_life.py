@@ -259,3 +259,47 @@ def test_several_events_each_get_an_outcome_in_one_reply(bridge_env: BridgeEnv) 
         "planned",
         "rejected",
     ]
+
+
+def test_an_outlook_meeting_edited_then_cancelled(bridge_env: BridgeEnv) -> None:
+    """The corpus life-cycle files of outlook_request.eml, one pass each."""
+    env = bridge_env
+    steps = [
+        ("outlook_request.eml", ("2027-03-15 14:00:00", "2027-03-15 15:30:00")),
+        ("update_request.eml", ("2027-03-15 16:00:00", "2027-03-15 17:30:00")),
+        ("reschedule_request.eml", ("2027-03-22 14:00:00", "2027-03-22 15:30:00")),
+    ]
+    for name, _ in steps:
+        env.deliver_corpus(name)
+        once(env, "1 planned")
+    # Both edits end later than the room they had: each got a fresh room.
+    assert [(b["starting_at"], b["ending_at"]) for b in env.simulator.planned_bodies] == [
+        times for _, times in steps
+    ]
+    assert all(b["timezone"] == "Europe/Berlin" for b in env.simulator.planned_bodies)
+    env.deliver_corpus("cancel_request.eml")
+    once(env, "1 planned")
+    texts = [text_of(r.message) for r in env.smtp.messages]
+    assert "The link has changed" in texts[1] and "The link has changed" in texts[2]
+    assert "Cancelled: Quarterly planning review" in texts[3]
+    assert rows(env, "SELECT status FROM meetings") == [("cancelled",)]
+    assert len(env.uids("kmeet/processed")) == 4
+
+
+def test_a_google_series_and_its_moved_occurrence(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    env.deliver_corpus("series_request.eml")
+    once(env, "1 planned")
+    env.deliver_corpus("series_exception.eml")
+    once(env, "1 planned")
+
+    [body] = env.simulator.planned_bodies
+    assert (body["starting_at"], body["ending_at"], body["timezone"]) == (
+        "2027-03-01 10:00:00",
+        "2027-03-01 11:00:00",
+        "Europe/Zurich",
+    )
+    first, second = (text_of(r.message) for r in env.smtp.messages)
+    assert "Repeats every Monday at 10:00, 10 times" in first
+    assert room_url(env, 0) in second
+    assert "This occurrence of the series uses the series' room" in second
