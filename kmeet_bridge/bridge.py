@@ -28,7 +28,13 @@ from typing import Protocol
 
 from kmeet_bridge import headers, invites, replies, requests, updates
 from kmeet_bridge.config import Settings
-from kmeet_bridge.kmeet import KMeetError, NotAuthorised, room_body
+from kmeet_bridge.kmeet import (
+    KMeetError,
+    NotAuthorised,
+    effective_room,
+    new_room_password,
+    room_body,
+)
 from kmeet_bridge.mailbox import MailboxError
 from kmeet_bridge.mailer import MailerError, MailTransient
 from kmeet_bridge.models import (
@@ -248,12 +254,13 @@ class Bridge:
             assert series is not None
             return self._join_series(meeting, series, ctx)
         if status == "new":
-            return PlannedMeeting(meeting, self._new_room(meeting, ctx), status)
+            room, password = self._new_room(meeting, ctx)
+            return PlannedMeeting(meeting, room, status, password=password)
         assert known is not None and known.room is not None
         if status == "replanned":
-            room = self._new_room(meeting, ctx)
+            room, password = self._new_room(meeting, ctx)
             log.info("meeting %s moved past its room's end: new room %s", meeting.key, room.url)
-            return PlannedMeeting(meeting, room, status, changes, known.room.url)
+            return PlannedMeeting(meeting, room, status, changes, known.room.url, password)
         if status == "updated":
             self.store.update_meeting(meeting.key, _details(meeting, body))
             log.info("meeting %s updated; room %s kept", meeting.key, known.room.url)
@@ -276,9 +283,13 @@ class Bridge:
         )
         return PlannedMeeting(meeting, series.room, "occurrence")
 
-    def _new_room(self, meeting: MeetingRequest, ctx: _MessageContext) -> Room:
-        """Plan a room through the API, recording before and after the call."""
-        body = room_body(meeting, self.settings.kmeet)
+    def _new_room(self, meeting: MeetingRequest, ctx: _MessageContext) -> tuple[Room, str | None]:
+        """Plan a room through the API, recording before and after the call. Returns
+        the room and, for a password-protected one, its password (kept only in
+        memory, for the reply)."""
+        protected = effective_room(meeting, self.settings.kmeet).password_enabled
+        password = new_room_password() if protected else None
+        body = room_body(meeting, self.settings.kmeet, password=password)
         details = _details(meeting, body)
         in_doubt = self.store.begin_planning(meeting.key, details, ctx.message_id)
         if in_doubt:
@@ -303,7 +314,7 @@ class Bridge:
             raise
         self.store.finish_planning(meeting.key, room, meeting.end, details)
         log.info("meeting %s planned: %s", meeting.key, room.url)
-        return room
+        return room, password
 
     # -- cancelling -----------------------------------------------------------
 

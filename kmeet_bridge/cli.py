@@ -23,7 +23,7 @@ from kmeet_bridge import __version__, config, headers, updates
 from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
-from kmeet_bridge.kmeet import KMeetClient, KMeetError, room_body
+from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest
@@ -296,7 +296,9 @@ def describe(
     lines.append(f"rule: {extraction.rule}")
     lines.append(f"outcome: {_expected_outcome(extraction, sender, settings, store)}")
     for meeting in extraction.meetings:
-        body = room_body(meeting, settings.kmeet)
+        # The real password is made when the room is planned and sent to the requester only.
+        protected = effective_room(meeting, settings.kmeet).password_enabled
+        body = room_body(meeting, settings.kmeet, password=PASSWORD_SHOWN if protected else None)
         lines.extend(_describe_meeting(meeting))
         if store is not None:
             known = store.meeting(meeting.key)
@@ -316,6 +318,8 @@ def describe(
             lines.append(f"  how to fix: {problem.hint}")
     return "\n".join(lines)
 
+
+PASSWORD_SHOWN = "(generated when the room is planned)"
 
 STATUS_WORDS = {
     "new": "not planned yet: a new room",

@@ -106,6 +106,10 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "hostname": Option(str, "kmeet.infomaniak.com", help="the kMeet instance"),
         "timezone": Option(str, "Europe/Zurich", help="zone for floating times and plain requests"),
         "default_duration": Option(int, 60, help="minutes, when no end is given", minimum=1),
+        "language": Option(
+            str, "en", help="language of replies when the request's own is unclear",
+            choices=("en", "fr", "de", "it"),
+        ),
         "timeout": Option(int, 30, help="seconds before an API call gives up", minimum=1),
         "delete_cancelled_rooms": Option(
             bool, False, help="remove the room of a cancelled meeting (undocumented API call)"
@@ -121,7 +125,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "enable_moderator_video": Option(bool, True, help="moderator video on"),
         "start_audio_only": Option(bool, False, help="join with audio only"),
         "lobby_enabled": Option(bool, False, help="participants wait in a lobby"),
-        "password_enabled": Option(bool, False, help="room needs a password"),
+        "password_enabled": Option(
+            bool, False, help="room needs a password (generated, sent to the requester only)"
+        ),
         "e2ee_enabled": Option(bool, True, help="end-to-end encryption"),
     },
     "senders": {
@@ -188,6 +194,7 @@ class KmeetSettings:
     hostname: str
     timezone: str
     default_duration: int
+    language: str
     timeout: int
     delete_cancelled_rooms: bool
     retry_for: int
@@ -266,13 +273,6 @@ def from_mapping(
         raise ConfigError(
             "[kmeet.room] enable_recording = true needs drive_id (the kDrive that receives "
             "the recordings)"
-        )
-    if room["password_enabled"]:
-        # The API needs the password itself; generating one per room and sending it
-        # only to the requester is not built yet, so refuse rather than fail every plan.
-        raise ConfigError(
-            "[kmeet.room] password_enabled = true is not supported yet; use "
-            "lobby_enabled = true to control who joins"
         )
     allow = tuple(values["senders"]["allow"])
     for pattern in allow:

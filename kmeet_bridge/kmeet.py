@@ -18,9 +18,10 @@ import email.utils
 import logging
 import math
 import re
+import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from kmeet_bridge import __version__
-from kmeet_bridge.config import KmeetSettings
+from kmeet_bridge.config import KmeetSettings, RoomSettings
 from kmeet_bridge.models import ATTENDEE_STATES, MeetingRequest, Room, Unplannable
 
 log = logging.getLogger(__name__)
@@ -226,8 +227,37 @@ def room_body(
     attendees = _attendees(meeting)
     if attendees:
         body["attendees"] = attendees
-    body["options"] = [_options(meeting.title, settings, password)]
+    body["options"] = [_options(meeting.title, effective_room(meeting, settings), password)]
     return body
+
+
+# No look-alike characters (0/O, 1/l/I): people read it from an email and type it.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_room_password() -> str:
+    """A strong room password: 16 characters (about 92 bits) from `secrets`, in
+    four groups so it can be read out and typed."""
+    chars = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
+    return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
+
+
+def effective_room(meeting: MeetingRequest, settings: KmeetSettings) -> RoomSettings:
+    """`[kmeet.room]` with the meeting's own choices on top. Recording can only be
+    turned off by a request: turning it on needs the drive the administrator chose."""
+    wanted = meeting.options
+    room = settings.room
+    return replace(
+        room,
+        lobby_enabled=_choose(wanted.lobby_enabled, room.lobby_enabled),
+        password_enabled=_choose(wanted.password_enabled, room.password_enabled),
+        e2ee_enabled=_choose(wanted.e2ee_enabled, room.e2ee_enabled),
+        enable_recording=room.enable_recording and wanted.enable_recording is not False,
+    )
+
+
+def _choose(wanted: bool | None, configured: bool) -> bool:
+    return configured if wanted is None else wanted
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -270,8 +300,7 @@ def _attendees(meeting: MeetingRequest) -> list[dict[str, Any]]:
     return attendees
 
 
-def _options(title: str, settings: KmeetSettings, password: str | None) -> dict[str, Any]:
-    room = settings.room
+def _options(title: str, room: RoomSettings, password: str | None) -> dict[str, Any]:
     options: dict[str, Any] = {"subject": title}
     for flag in ROOM_FLAGS:
         options[flag] = bool(getattr(room, flag))

@@ -165,6 +165,9 @@ class PlannedMeeting:
     status: str = "new"
     changes: tuple[Change, ...] = ()
     previous_url: str | None = None
+    # The room's password when this message planned a password-protected room:
+    # sent in the reply to the requester only, never logged or stored.
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
