@@ -55,7 +55,12 @@ class RuleWording:
     """
 
     weekdays: tuple[str, ...]  # Monday first, as datetime.weekday()
+    # The weekdays as a weekly rule with an interval lists them ("le lundi",
+    # "montags"): some languages need an article or an adverb there.
+    weekdays_on: tuple[str, ...]
     months: tuple[str, ...]  # January first
+    # Day numbers a language writes as ordinals ("1er", "1º"); others are digits.
+    day_numbers: dict[int, str]
     list_separator: str  # between items of a list but the last two
     list_last: str  # between the last two items
     time: str  # {hour:02d}, {minute:02d}
@@ -70,19 +75,28 @@ class RuleWording:
     last_month_day: str
     nth_weekday: str  # {position}, {weekday}
     positions: dict[int, str]  # BYDAY ordinals: 1 the first, -1 the last
+    # Weekdays whose name is feminine (Italian "domenica") take these positions.
+    feminine_weekdays: frozenset[int]
+    positions_feminine: dict[int, str]
     weekday_in_month: str  # {weekday}: an nth_weekday phrase, {month}
+    weekday_in_month_special: dict[int, str]  # by month: elisions ("d’avril")
     year_day: str  # {day}, {month}
+    year_day_special: dict[int, str]  # by day: elisions ("l’8 {month}")
     at_time: str  # {rule}, {time}
     with_end: str  # {rule}, {end}
     times: Plural  # {n}: how many occurrences in all
     until: str  # {date}
+    until_special: dict[int, str]  # by day of the last date: elisions ("fino all’{date}")
     several_dates: str
     fallback: str  # {rule}: the rule's own text
 
 
+_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 WORDING: dict[str, RuleWording] = {
     "en": RuleWording(
-        weekdays=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        weekdays=_EN_WEEKDAYS,
+        weekdays_on=_EN_WEEKDAYS,
         months=(
             "January",
             "February",
@@ -97,6 +111,7 @@ WORDING: dict[str, RuleWording] = {
             "November",
             "December",
         ),
+        day_numbers={},
         list_separator=", ",
         list_last=" and ",
         time="{hour:02d}:{minute:02d}",
@@ -127,20 +142,242 @@ WORDING: dict[str, RuleWording] = {
             -1: "last",
             -2: "second-to-last",
         },
+        feminine_weekdays=frozenset(),
+        positions_feminine={},
         weekday_in_month="{weekday} of {month}",
+        weekday_in_month_special={},
         year_day="{day} {month}",
+        year_day_special={},
         at_time="{rule} at {time}",
         with_end="{rule}, {end}",
         times=("once", "{n} times"),
         until="until {date}",
+        until_special={},
         several_dates="on several dates",
         fallback="according to the rule {rule}",
+    ),
+    "fr": RuleWording(
+        weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+        weekdays_on=(
+            "le lundi",
+            "le mardi",
+            "le mercredi",
+            "le jeudi",
+            "le vendredi",
+            "le samedi",
+            "le dimanche",
+        ),
+        months=(
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ),
+        day_numbers={1: "1er"},
+        list_separator=", ",
+        list_last=" et ",
+        time="{hour:02d}:{minute:02d}",
+        date="{day} {month} {year}",
+        every_day=("tous les jours", "tous les {n} jours"),
+        every_weekday="du lundi au vendredi",
+        every_week=("chaque {days}", "toutes les {n} semaines {days}"),
+        every_month=("tous les mois {on}", "tous les {n} mois {on}"),
+        every_year=("tous les ans {on}", "tous les {n} ans {on}"),
+        month_day="le {day}",
+        month_day_special={},
+        last_month_day="le dernier jour",
+        # The positions carry their article, which elides before "avant-dernier".
+        nth_weekday="{position} {weekday}",
+        positions={
+            1: "le premier",
+            2: "le deuxième",
+            3: "le troisième",
+            4: "le quatrième",
+            5: "le cinquième",
+            -1: "le dernier",
+            -2: "l’avant-dernier",
+        },
+        feminine_weekdays=frozenset(),
+        positions_feminine={},
+        weekday_in_month="{weekday} de {month}",
+        weekday_in_month_special={
+            4: "{weekday} d’{month}",
+            8: "{weekday} d’{month}",
+            10: "{weekday} d’{month}",
+        },
+        year_day="le {day} {month}",
+        year_day_special={},
+        at_time="{rule} à {time}",
+        with_end="{rule}, {end}",
+        times=("une fois", "{n} fois"),
+        until="jusqu’au {date}",
+        until_special={},
+        several_dates="à plusieurs dates",
+        fallback="selon la règle {rule}",
+    ),
+    "de": RuleWording(
+        weekdays=(
+            "Montag",
+            "Dienstag",
+            "Mittwoch",
+            "Donnerstag",
+            "Freitag",
+            "Samstag",
+            "Sonntag",
+        ),
+        weekdays_on=(
+            "montags",
+            "dienstags",
+            "mittwochs",
+            "donnerstags",
+            "freitags",
+            "samstags",
+            "sonntags",
+        ),
+        months=(
+            "Januar",
+            "Februar",
+            "März",
+            "April",
+            "Mai",
+            "Juni",
+            "Juli",
+            "August",
+            "September",
+            "Oktober",
+            "November",
+            "Dezember",
+        ),
+        day_numbers={},
+        list_separator=", ",
+        list_last=" und ",
+        time="{hour:02d}:{minute:02d} Uhr",
+        date="{day}. {month} {year}",
+        every_day=("täglich", "alle {n} Tage"),
+        every_weekday="montags bis freitags",
+        every_week=("jeden {days}", "alle {n} Wochen {days}"),
+        every_month=("jeden Monat am {on}", "alle {n} Monate am {on}"),
+        every_year=("jedes Jahr am {on}", "alle {n} Jahre am {on}"),
+        month_day="{day}.",
+        month_day_special={},
+        last_month_day="letzten Tag",
+        nth_weekday="{position} {weekday}",
+        # Dative, after "am": "am ersten Dienstag".
+        positions={
+            1: "ersten",
+            2: "zweiten",
+            3: "dritten",
+            4: "vierten",
+            5: "fünften",
+            -1: "letzten",
+            -2: "vorletzten",
+        },
+        feminine_weekdays=frozenset(),
+        positions_feminine={},
+        weekday_in_month="{weekday} im {month}",
+        weekday_in_month_special={},
+        year_day="{day}. {month}",
+        year_day_special={},
+        at_time="{rule} um {time}",
+        with_end="{rule}, {end}",
+        times=("einmal", "{n}-mal"),
+        until="bis zum {date}",
+        until_special={},
+        several_dates="an mehreren Terminen",
+        fallback="nach der Regel {rule}",
+    ),
+    "it": RuleWording(
+        weekdays=("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
+        weekdays_on=(
+            "il lunedì",
+            "il martedì",
+            "il mercoledì",
+            "il giovedì",
+            "il venerdì",
+            "il sabato",
+            "la domenica",
+        ),
+        months=(
+            "gennaio",
+            "febbraio",
+            "marzo",
+            "aprile",
+            "maggio",
+            "giugno",
+            "luglio",
+            "agosto",
+            "settembre",
+            "ottobre",
+            "novembre",
+            "dicembre",
+        ),
+        day_numbers={1: "1º"},
+        list_separator=", ",
+        list_last=" e ",
+        time="{hour:02d}:{minute:02d}",
+        date="{day} {month} {year}",
+        every_day=("ogni giorno", "ogni {n} giorni"),
+        every_weekday="dal lunedì al venerdì",
+        every_week=("ogni {days}", "ogni {n} settimane {days}"),
+        every_month=("ogni mese {on}", "ogni {n} mesi {on}"),
+        every_year=("ogni anno {on}", "ogni {n} anni {on}"),
+        month_day="il {day}",
+        # "otto" and "undici" begin with a vowel: the article elides.
+        month_day_special={8: "l’8", 11: "l’11"},
+        last_month_day="l’ultimo giorno",
+        # The positions carry their article, which elides before "ultimo".
+        nth_weekday="{position} {weekday}",
+        positions={
+            1: "il primo",
+            2: "il secondo",
+            3: "il terzo",
+            4: "il quarto",
+            5: "il quinto",
+            -1: "l’ultimo",
+            -2: "il penultimo",
+        },
+        feminine_weekdays=frozenset({6}),
+        positions_feminine={
+            1: "la prima",
+            2: "la seconda",
+            3: "la terza",
+            4: "la quarta",
+            5: "la quinta",
+            -1: "l’ultima",
+            -2: "la penultima",
+        },
+        weekday_in_month="{weekday} di {month}",
+        weekday_in_month_special={},
+        year_day="il {day} {month}",
+        year_day_special={8: "l’8 {month}", 11: "l’11 {month}"},
+        at_time="{rule} alle {time}",
+        with_end="{rule}, {end}",
+        times=("una volta", "{n} volte"),
+        until="fino al {date}",
+        until_special={8: "fino all’{date}", 11: "fino all’{date}"},
+        several_dates="in più date",
+        fallback="secondo la regola {rule}",
     ),
 }
 
 
-def _wording(language: str) -> RuleWording:
-    return WORDING.get(language, WORDING["en"])
+def language_code(language: str | None) -> str:
+    """The WORDING key for `language`: "fr-CH" and "FR" are "fr"; a language
+    without wording of its own (or none at all) is answered in English."""
+    code = (language or "").strip().lower().replace("_", "-").partition("-")[0]
+    return code if code in WORDING else "en"
+
+
+def _wording(language: str | None) -> RuleWording:
+    return WORDING[language_code(language)]
 
 
 class _Unsayable(Exception):
@@ -158,7 +395,7 @@ def _join(items: Sequence[str], wording: RuleWording) -> str:
     return wording.list_separator.join(items[:-1]) + wording.list_last + items[-1]
 
 
-def join_list(items: Sequence[str], language: str = "en") -> str:
+def join_list(items: Sequence[str], language: str | None = "en") -> str:
     """`items` as a sentence lists them: "Monday, Wednesday and Friday"."""
     return _join(items, _wording(language))
 
@@ -241,19 +478,39 @@ def _check_time_parts(parts: dict[str, str], start: datetime) -> None:
             raise _Unsayable(name)
 
 
+def _day_number(day: int, wording: RuleWording) -> str:
+    return wording.day_numbers.get(day, str(day))
+
+
+def format_date(day: date, language: str | None = "en") -> str:
+    """A date without its weekday, as `language` writes it: "1er juillet 2027"."""
+    return _date(day, _wording(language))
+
+
+def _date(day: date, wording: RuleWording) -> str:
+    return wording.date.format(
+        day=_day_number(day.day, wording), month=wording.months[day.month - 1], year=day.year
+    )
+
+
 def _month_day(day: int, wording: RuleWording) -> str:
     if day == -1:
         return wording.last_month_day
     if not 1 <= day <= 31:
         raise _Unsayable(str(day))
-    return wording.month_day_special.get(day, wording.month_day.format(day=day))
+    return wording.month_day_special.get(
+        day, wording.month_day.format(day=_day_number(day, wording))
+    )
 
 
 def _nth_weekday(ordinal: int | None, weekday: int, wording: RuleWording) -> str:
-    if ordinal is None or ordinal not in wording.positions:
+    positions = (
+        wording.positions_feminine if weekday in wording.feminine_weekdays else wording.positions
+    )
+    if ordinal is None or ordinal not in positions:
         raise _Unsayable(f"{ordinal}{_WEEKDAY_CODES[weekday]}")
     return wording.nth_weekday.format(
-        position=wording.positions[ordinal], weekday=wording.weekdays[weekday]
+        position=positions[ordinal], weekday=wording.weekdays[weekday]
     )
 
 
@@ -262,8 +519,9 @@ def _weekly(days: set[int], interval: int, wording: RuleWording) -> str:
         return plural(wording.every_day, 1)
     if interval == 1 and days == _WORKING_DAYS:
         return wording.every_weekday
-    names = [wording.weekdays[day] for day in sorted(days)]
-    return plural(wording.every_week, interval).format(n=interval, days=_join(names, wording))
+    names = wording.weekdays if interval == 1 else wording.weekdays_on
+    listed = _join([names[day] for day in sorted(days)], wording)
+    return plural(wording.every_week, interval).format(n=interval, days=listed)
 
 
 def _ordinal_days(parts: dict[str, str]) -> list[tuple[int | None, int]]:
@@ -328,7 +586,8 @@ def _phrase(parts: dict[str, str], start: datetime, wording: RuleWording) -> str
             if "BYMONTH" not in has or "BYMONTHDAY" in has or len(days) != 1:
                 raise _Unsayable("BYDAY")
             weekday = _nth_weekday(days[0][0], days[0][1], wording)
-            on = wording.weekday_in_month.format(weekday=weekday, month=month_name)
+            template = wording.weekday_in_month_special.get(month, wording.weekday_in_month)
+            on = template.format(weekday=weekday, month=month_name)
         else:
             # Without BYMONTH, a yearly BYMONTHDAY picks that day of every month.
             if "BYMONTHDAY" in has and "BYMONTH" not in has:
@@ -336,7 +595,8 @@ def _phrase(parts: dict[str, str], start: datetime, wording: RuleWording) -> str
             day = _single_int(parts["BYMONTHDAY"]) if "BYMONTHDAY" in has else start.day
             if not 1 <= day <= 31:
                 raise _Unsayable("BYMONTHDAY")
-            on = wording.year_day.format(day=day, month=month_name)
+            template = wording.year_day_special.get(day, wording.year_day)
+            on = template.format(day=_day_number(day, wording), month=month_name)
         return plural(wording.every_year, interval).format(n=interval, on=on)
 
     # HOURLY, MINUTELY, SECONDLY, or no known frequency at all.
@@ -355,11 +615,7 @@ def _describe(rule: str, start: datetime, wording: RuleWording) -> str:
         end = plural(wording.times, count).format(n=count)
     elif "UNTIL" in parts:
         last = _until(parts["UNTIL"], start)
-        end = wording.until.format(
-            date=wording.date.format(
-                day=last.day, month=wording.months[last.month - 1], year=last.year
-            )
-        )
+        end = wording.until_special.get(last.day, wording.until).format(date=_date(last, wording))
     time = wording.time.format(hour=start.hour, minute=start.minute)
     text = wording.at_time.format(rule=_phrase(parts, start, wording), time=time)
     if end is not None:
@@ -367,13 +623,14 @@ def _describe(rule: str, start: datetime, wording: RuleWording) -> str:
     return text
 
 
-def describe_rule(rule: str, start: datetime, language: str = "en") -> str:
+def describe_rule(rule: str, start: datetime, language: str | None = "en") -> str:
     """The series' recurrence in words: "every Monday at 10:00, 10 times".
 
     `rule` is the RRULE value ("FREQ=WEEKLY;BYDAY=MO;COUNT=10"), or "" for a
     series given by RDATE only. `start` is an occurrence in the meeting's own
     zone: it gives the time of day, and the day a rule without BYDAY or
     BYMONTHDAY falls on. A rule too intricate to say simply is quoted as given.
+    `language` is one of WORDING's keys; any other is answered in English.
     """
     wording = _wording(language)
     if not rule.strip():

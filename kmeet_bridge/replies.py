@@ -4,12 +4,17 @@ Pure functions: everything, the clock included, comes in as arguments, and the
 result is an `EmailMessage` ready for the mailer. Values taken from the incoming
 message or the meeting are never trusted: they are folded to one line before
 they reach a header, and escaped before they reach the HTML part.
+
+A reply is written in one of models.LANGUAGES (`WORDING`; any other language is
+answered in English), dates included; problems the bridge names by a code are
+worded from the same table (`problem_text`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,11 +53,22 @@ _SERIES_TIMEZONE_SPAN = timedelta(days=3653)
 
 @dataclass(frozen=True)
 class Wording:
-    """Everything a reply says in one language. Dates are formatted from these
-    names, never through the process locale. Templates name their fields."""
+    """Everything a reply says in one language. Templates name their fields.
 
-    weekdays: tuple[str, ...]  # Monday first, as datetime.weekday()
-    months: tuple[str, ...]  # January first
+    Dates are written from recurrence.WORDING's names and day numbers (one
+    source for both modules), never through the process locale, so a reply
+    reads the same on every host.
+    """
+
+    # "{label}: {value}" as the language punctuates it (French: a no-break
+    # space before the colon).
+    colon: str
+    day: str  # {weekday}, {date}: a day with its weekday
+    same_day: str  # {day}, {start}, {end}: a meeting within one day
+    across_days: str  # {day}, {start}, {end_day}, {end}
+    at_utc: str  # {day}, {time}: a cancelled occurrence, in UTC
+    # Kept as "Re: " in every language: it is what keeps replies threaded in
+    # every client, whatever its own language.
     reply_prefix: str
     no_subject: str
     # The opening sentence, chosen by what the message asked for.
@@ -89,15 +105,35 @@ class Wording:
     not_planned: str  # {subject}
     reason: str
     hint: str
+    # Problems the bridge names by EventProblem.code: (reason, hint) templates.
+    # {where} is a `place_*` phrase or "", {detail} the colon and the detail or
+    # "", {hours} an `hours` phrase (see problem_text).
+    problems: dict[str, tuple[str, str]]
+    # Where an unreadable calendar was, with its preposition.
+    place_named: str  # {name}: the attachment's file name
+    place_attachment: str
+    place_inline: str
+    place_forwarded: str  # {place}: one of the above, inside a forwarded message
+    place_other: str  # {where}: a place worded elsewhere, shown as it came
+    hours: Plural  # {n}
+    decimal_separator: str
+    # French counts below two as singular ("1,5 heure"); the others only one.
+    singular_below_two: bool
     calendar_one: str  # {filename}
     calendar_many: str
+    ics_description: str  # {url}: the first line of the .ics DESCRIPTION
     signature: str
 
 
+NBSP = "\u00a0"
+
 WORDING: dict[str, Wording] = {
     "en": Wording(
-        weekdays=recurrence.WORDING["en"].weekdays,
-        months=recurrence.WORDING["en"].months,
+        colon=": ",
+        day="{weekday} {date}",
+        same_day="{day}, {start}–{end}",
+        across_days="{day}, {start} – {end_day}, {end}",
+        at_utc="{day}, {time} (UTC)",
         reply_prefix="Re: ",
         no_subject="your kMeet request",
         planned_one="Your kMeet conference is planned.",
@@ -157,17 +193,595 @@ WORDING: dict[str, Wording] = {
         not_planned="Not planned: {subject}",
         reason="What went wrong",
         hint="How to fix it",
+        problems={
+            "all_day": (
+                "The event lasts all day; a video conference needs a start and an end time.",
+                "Give the event a start and an end time in your calendar program"
+                " and send the invitation again.",
+            ),
+            "ended": (
+                "The event has already ended.",
+                "Check the date of the event; only meetings that are still to come can be planned.",
+            ),
+            "series_ended": (
+                "The repeating event is over: all its occurrences have ended.",
+                "Check the dates of the series;"
+                " only meetings that are still to come can be planned.",
+            ),
+            "unreadable": (
+                "The calendar{where} could not be read{detail}",
+                "Export the event from your calendar program again and forward the invitation"
+                " unchanged (or attach the .ics file it produces).",
+            ),
+            "end_before_start": (
+                "The event ends before or when it starts.",
+                "Give the event a start and an end time in your calendar program"
+                " and send the invitation again.",
+            ),
+            "no_start": (
+                "The event has no start time (DTSTART).",
+                "Give the event a start and an end time in your calendar program"
+                " and send the invitation again.",
+            ),
+            "bad_rule": (
+                "The event repeats by a rule that cannot be used{detail}",
+                "Check how the event repeats in your calendar program"
+                " and send the invitation again.",
+            ),
+            "api_refused": (
+                "kMeet refused to plan the meeting{detail}",
+                "Check the times and the title of the invitation and send it again.",
+            ),
+            "retry_exhausted": (
+                "Planning the meeting kept failing for {hours}{detail}",
+                "Please send the request again later.",
+            ),
+            "internal": (
+                "An internal error occurred in kmeet-bridge.",
+                "Please send the message again later;"
+                " if the problem persists, contact your IT support.",
+            ),
+        },
+        place_named='in the attachment "{name}"',
+        place_attachment="in the attachment",
+        place_inline="in the inline part",
+        place_forwarded="{place} of the forwarded message",
+        place_other="in {where}",
+        hours=("{n} hour", "{n} hours"),
+        decimal_separator=".",
+        singular_below_two=False,
         calendar_one="To add it to your calendar, open the attached {filename}.",
         calendar_many="To add them to your calendar, open the attached .ics files.",
+        ics_description="kMeet: {url}",
         signature="This message was sent automatically by kmeet-bridge.",
+    ),
+    # French as written in Switzerland and France alike: a no-break space before
+    # ":", ";", "?" and "!", typographic apostrophes, guillemets.
+    "fr": Wording(
+        colon=f"{NBSP}: ",
+        day="{weekday} {date}",
+        same_day="{day}, {start}–{end}",
+        across_days="{day}, {start} – {end_day}, {end}",
+        at_utc="{day}, {time} (UTC)",
+        reply_prefix="Re: ",
+        no_subject="votre demande kMeet",
+        planned_one="Votre visioconférence kMeet est planifiée.",
+        planned_many="Vos {count} visioconférences kMeet sont planifiées.",
+        cancelled_one="Votre annulation a bien été prise en compte.",
+        cancelled_many="Vos {count} annulations ont bien été prises en compte.",
+        rejected="Votre message n’a pas pu être transformé en visioconférence kMeet.",
+        rejected_many=(
+            "Aucun des {count} événements de votre message n’a pu être transformé"
+            " en visioconférence kMeet."
+        ),
+        mixed="Voici ce qu’il est advenu des {count} événements de votre message.",
+        links_changed=(
+            f"Attention{NBSP}: le lien de la réunion {{titles}} a changé.",
+            f"Attention{NBSP}: les liens des réunions {{titles}} ont changé.",
+        ),
+        quoted=f"«{NBSP}{{title}}{NBSP}»",
+        status={
+            "new": "Votre visioconférence kMeet est planifiée.",
+            "unchanged": (
+                f"Cette réunion était déjà planifiée{NBSP}: voici à nouveau le même lien."
+            ),
+            "updated": f"Cette réunion a été modifiée{NBSP}; elle garde le même lien.",
+            "replanned": (f"Le lien a changé{NBSP}: veuillez utiliser le nouveau lien ci-dessous."),
+            "occurrence": (
+                f"Cette date de la série utilise la salle de la série{NBSP}:"
+                " le lien est le même que pour les autres dates."
+            ),
+        },
+        replanned_why=(
+            "La réunion se termine désormais après l’expiration des réglages de l’ancienne"
+            f" salle{NBSP}; elle a donc une nouvelle salle."
+        ),
+        replanned_old=(
+            f"L’ancien lien {{url}} ne porte plus les réglages de cette réunion{NBSP};"
+            " si vous l’avez communiqué, veuillez transmettre le nouveau lien à la place."
+        ),
+        replanned_old_unknown=(
+            f"L’ancien lien ne porte plus les réglages de cette réunion{NBSP};"
+            " si vous l’avez communiqué, veuillez transmettre le nouveau lien à la place."
+        ),
+        changed=f"Ce qui a changé{NBSP}:",
+        change_labels={"time": "Horaire", "title": "Titre"},
+        change=f"{{label}}{NBSP}: {{before}} → {{after}}",
+        series="Se répète {rule}",
+        next_occurrence=f"Prochaine date{NBSP}: {{when}}",
+        occurrences_left=(
+            "C’est la dernière date de la série.",
+            "Il reste {n} dates, la prochaine comprise.",
+        ),
+        join="Rejoindre",
+        join_new="Nouveau lien",
+        cancelled=f"Annulé{NBSP}: {{title}}",
+        cancelled_occurrence=f"Annulé{NBSP}: {{title}}, le {{when}}",
+        room_removed="La salle kMeet a été supprimée.",
+        room_unneeded=(
+            f"Le lien de la salle {{url}} n’est plus nécessaire{NBSP};"
+            " vous n’avez rien d’autre à faire."
+        ),
+        series_room_kept=(
+            f"Les autres dates de la série gardent le lien {{url}}{NBSP};"
+            " vous n’avez rien d’autre à faire."
+        ),
+        no_room=(
+            "Aucune salle kMeet n’avait été planifiée pour cette réunion,"
+            " il n’y a donc rien à supprimer."
+        ),
+        not_planned=f"Non planifié{NBSP}: {{subject}}",
+        reason="Ce qui ne va pas",
+        hint="Comment y remédier",
+        problems={
+            "all_day": (
+                f"L’événement dure toute la journée{NBSP}; une visioconférence a besoin"
+                " d’une heure de début et d’une heure de fin.",
+                "Indiquez une heure de début et une heure de fin pour l’événement dans votre"
+                " agenda, puis renvoyez l’invitation.",
+            ),
+            "ended": (
+                "L’événement est déjà terminé.",
+                f"Vérifiez la date de l’événement{NBSP}; seules les réunions à venir peuvent"
+                " être planifiées.",
+            ),
+            "series_ended": (
+                f"La série est terminée{NBSP}: toutes ses dates sont passées.",
+                f"Vérifiez les dates de la série{NBSP}; seules les réunions à venir peuvent"
+                " être planifiées.",
+            ),
+            "unreadable": (
+                "Le calendrier{where} n’a pas pu être lu{detail}",
+                "Exportez à nouveau l’événement depuis votre agenda et transférez l’invitation"
+                " sans la modifier (ou joignez le fichier .ics obtenu).",
+            ),
+            "end_before_start": (
+                "L’heure de fin de l’événement n’est pas postérieure à son heure de début.",
+                "Indiquez une heure de début et une heure de fin pour l’événement dans votre"
+                " agenda, puis renvoyez l’invitation.",
+            ),
+            "no_start": (
+                "L’événement n’a pas d’heure de début (DTSTART).",
+                "Indiquez une heure de début et une heure de fin pour l’événement dans votre"
+                " agenda, puis renvoyez l’invitation.",
+            ),
+            "bad_rule": (
+                "L’événement se répète selon une règle inutilisable{detail}",
+                "Vérifiez la périodicité de l’événement dans votre agenda,"
+                " puis renvoyez l’invitation.",
+            ),
+            "api_refused": (
+                "kMeet a refusé de planifier la réunion{detail}",
+                "Vérifiez les horaires et le titre de l’invitation, puis renvoyez-la.",
+            ),
+            "retry_exhausted": (
+                "La planification de la réunion a échoué pendant {hours}{detail}",
+                "Veuillez renvoyer la demande plus tard.",
+            ),
+            "internal": (
+                "Une erreur interne s’est produite dans kmeet-bridge.",
+                f"Veuillez renvoyer le message plus tard{NBSP}; si le problème persiste,"
+                " contactez votre support informatique.",
+            ),
+        },
+        place_named=f"dans la pièce jointe «{NBSP}{{name}}{NBSP}»",
+        place_attachment="dans la pièce jointe",
+        place_inline="dans le message lui-même",
+        place_forwarded="{place} du message transféré",
+        place_other="({where})",
+        hours=("{n} heure", "{n} heures"),
+        decimal_separator=",",
+        singular_below_two=True,
+        calendar_one="Pour l’ajouter à votre agenda, ouvrez le fichier joint {filename}.",
+        calendar_many="Pour les ajouter à votre agenda, ouvrez les fichiers .ics joints.",
+        ics_description=f"Visioconférence kMeet{NBSP}: {{url}}",
+        signature="Ce message a été envoyé automatiquement par kmeet-bridge.",
+    ),
+    # German as written in Switzerland: "ss" is the same in both spellings, so
+    # the words chosen need no "ß".
+    "de": Wording(
+        colon=": ",
+        day="{weekday}, {date}",
+        same_day="{day}, {start}–{end} Uhr",
+        across_days="{day}, {start} Uhr – {end_day}, {end} Uhr",
+        at_utc="{day}, {time} Uhr (UTC)",
+        reply_prefix="Re: ",
+        no_subject="Ihre kMeet-Anfrage",
+        planned_one="Ihre kMeet-Videokonferenz ist geplant.",
+        planned_many="Ihre {count} kMeet-Videokonferenzen sind geplant.",
+        cancelled_one="Ihre Absage wurde vermerkt.",
+        cancelled_many="Ihre {count} Absagen wurden vermerkt.",
+        rejected="Aus Ihrer Nachricht konnte keine kMeet-Videokonferenz erstellt werden.",
+        rejected_many=(
+            "Aus keinem der {count} Termine in Ihrer Nachricht konnte eine"
+            " kMeet-Videokonferenz erstellt werden."
+        ),
+        mixed="Hier sehen Sie, was aus den {count} Terminen in Ihrer Nachricht geworden ist.",
+        links_changed=(
+            "Bitte beachten Sie: Der Link für {titles} hat sich geändert.",
+            "Bitte beachten Sie: Die Links für {titles} haben sich geändert.",
+        ),
+        quoted="„{title}“",
+        status={
+            "new": "Ihre kMeet-Videokonferenz ist geplant.",
+            "unchanged": (
+                "Diese Besprechung war bereits geplant: Hier ist noch einmal derselbe Link."
+            ),
+            "updated": "Diese Besprechung wurde geändert; der Link bleibt derselbe.",
+            "replanned": "Der Link hat sich geändert: Bitte verwenden Sie den neuen Link unten.",
+            "occurrence": (
+                "Dieser Termin der Serie nutzt den Raum der Serie:"
+                " Der Link ist derselbe wie für die anderen Termine."
+            ),
+        },
+        replanned_why=(
+            "Die Besprechung endet jetzt erst nach Ablauf der Einstellungen des alten Raums"
+            " und hat deshalb einen neuen Raum erhalten."
+        ),
+        replanned_old=(
+            "Für den alten Link {url} gelten die Einstellungen dieser Besprechung nicht mehr;"
+            " falls Sie ihn weitergegeben haben, geben Sie bitte stattdessen den neuen Link"
+            " weiter."
+        ),
+        replanned_old_unknown=(
+            "Für den alten Link gelten die Einstellungen dieser Besprechung nicht mehr;"
+            " falls Sie ihn weitergegeben haben, geben Sie bitte stattdessen den neuen Link"
+            " weiter."
+        ),
+        changed="Was sich geändert hat:",
+        change_labels={"time": "Zeit", "title": "Titel"},
+        change="{label}: {before} → {after}",
+        series="Wiederholung: {rule}",
+        next_occurrence="Nächster Termin: {when}",
+        occurrences_left=(
+            "Dies ist der letzte Termin der Serie.",
+            "Es bleiben {n} Termine, der nächste eingeschlossen.",
+        ),
+        join="Teilnehmen",
+        join_new="Neuer Link",
+        cancelled="Abgesagt: {title}",
+        cancelled_occurrence="Abgesagt: {title} am {when}",
+        room_removed="Der kMeet-Raum wurde gelöscht.",
+        room_unneeded="Der Raumlink {url} wird nicht mehr benötigt; Sie müssen nichts weiter tun.",
+        series_room_kept=(
+            "Die anderen Termine der Serie behalten den Link {url}; Sie müssen nichts weiter tun."
+        ),
+        no_room="Dafür war kein kMeet-Raum geplant, es gibt also nichts zu löschen.",
+        not_planned="Nicht geplant: {subject}",
+        reason="Was nicht stimmt",
+        hint="So beheben Sie es",
+        problems={
+            "all_day": (
+                "Der Termin dauert den ganzen Tag; eine Videokonferenz braucht eine Start-"
+                " und eine Endzeit.",
+                "Geben Sie dem Termin in Ihrem Kalenderprogramm eine Start- und eine Endzeit"
+                " und senden Sie die Einladung erneut.",
+            ),
+            "ended": (
+                "Der Termin ist bereits vorbei.",
+                "Prüfen Sie das Datum des Termins; nur künftige Besprechungen können geplant"
+                " werden.",
+            ),
+            "series_ended": (
+                "Die Serie ist abgeschlossen: Alle ihre Termine sind vorbei.",
+                "Prüfen Sie die Daten der Serie; nur künftige Besprechungen können geplant werden.",
+            ),
+            "unreadable": (
+                "Der Kalender{where} konnte nicht gelesen werden{detail}",
+                "Exportieren Sie den Termin erneut aus Ihrem Kalenderprogramm und leiten Sie"
+                " die Einladung unverändert weiter (oder hängen Sie die erzeugte .ics-Datei an).",
+            ),
+            "end_before_start": (
+                "Das Ende des Termins liegt nicht nach seinem Beginn.",
+                "Geben Sie dem Termin in Ihrem Kalenderprogramm eine Start- und eine Endzeit"
+                " und senden Sie die Einladung erneut.",
+            ),
+            "no_start": (
+                "Der Termin hat keine Startzeit (DTSTART).",
+                "Geben Sie dem Termin in Ihrem Kalenderprogramm eine Start- und eine Endzeit"
+                " und senden Sie die Einladung erneut.",
+            ),
+            "bad_rule": (
+                "Der Termin wiederholt sich nach einer Regel, die nicht verwendet werden"
+                " kann{detail}",
+                "Prüfen Sie die Wiederholung des Termins in Ihrem Kalenderprogramm und senden"
+                " Sie die Einladung erneut.",
+            ),
+            "api_refused": (
+                "kMeet hat die Planung der Besprechung abgelehnt{detail}",
+                "Prüfen Sie Zeiten und Titel der Einladung und senden Sie sie erneut.",
+            ),
+            "retry_exhausted": (
+                "Die Planung der Besprechung ist {hours} lang fehlgeschlagen{detail}",
+                "Bitte senden Sie die Anfrage später erneut.",
+            ),
+            "internal": (
+                "In kmeet-bridge ist ein interner Fehler aufgetreten.",
+                "Bitte senden Sie die Nachricht später erneut; falls der Fehler bestehen"
+                " bleibt, wenden Sie sich an Ihren IT-Support.",
+            ),
+        },
+        place_named="im Anhang „{name}“",
+        place_attachment="im Anhang",
+        place_inline="in der Nachricht selbst",
+        place_forwarded="{place} der weitergeleiteten Nachricht",
+        place_other="({where})",
+        hours=("{n} Stunde", "{n} Stunden"),
+        decimal_separator=",",
+        singular_below_two=False,
+        calendar_one=(
+            "Um den Termin in Ihren Kalender aufzunehmen, öffnen Sie die angehängte Datei"
+            " {filename}."
+        ),
+        calendar_many=(
+            "Um die Termine in Ihren Kalender aufzunehmen, öffnen Sie die angehängten .ics-Dateien."
+        ),
+        ics_description="kMeet-Videokonferenz: {url}",
+        signature="Diese Nachricht wurde automatisch von kmeet-bridge gesendet.",
+    ),
+    # Italian addresses the reader formally (Lei), as Swiss services do.
+    "it": Wording(
+        colon=": ",
+        day="{weekday} {date}",
+        same_day="{day}, {start}–{end}",
+        across_days="{day}, {start} – {end_day}, {end}",
+        at_utc="{day}, {time} (UTC)",
+        reply_prefix="Re: ",
+        no_subject="la sua richiesta kMeet",
+        planned_one="La sua videoconferenza kMeet è stata pianificata.",
+        planned_many="Le sue {count} videoconferenze kMeet sono state pianificate.",
+        cancelled_one="Il suo annullamento è stato registrato.",
+        cancelled_many="I suoi {count} annullamenti sono stati registrati.",
+        rejected="Non è stato possibile creare una videoconferenza kMeet dal suo messaggio.",
+        rejected_many=(
+            "Da nessuno dei {count} eventi del suo messaggio è stato possibile creare"
+            " una videoconferenza kMeet."
+        ),
+        mixed="Ecco che cosa è successo ai {count} eventi del suo messaggio.",
+        links_changed=(
+            "Attenzione: il link della riunione {titles} è cambiato.",
+            "Attenzione: i link delle riunioni {titles} sono cambiati.",
+        ),
+        quoted="«{title}»",
+        status={
+            "new": "La sua videoconferenza kMeet è stata pianificata.",
+            "unchanged": "Questa riunione era già pianificata: ecco di nuovo lo stesso link.",
+            "updated": "Questa riunione è stata modificata; il link resta lo stesso.",
+            "replanned": "Il link è cambiato: utilizzi il nuovo link indicato qui sotto.",
+            "occurrence": (
+                "Questa data della serie usa la sala della serie:"
+                " il link è lo stesso delle altre date."
+            ),
+        },
+        replanned_why=(
+            "Ora la riunione termina dopo la scadenza delle impostazioni della vecchia sala,"
+            " per cui le è stata assegnata una nuova sala."
+        ),
+        replanned_old=(
+            "Il vecchio link {url} non ha più le impostazioni di questa riunione;"
+            " se lo ha condiviso, trasmetta invece il nuovo link."
+        ),
+        replanned_old_unknown=(
+            "Il vecchio link non ha più le impostazioni di questa riunione;"
+            " se lo ha condiviso, trasmetta invece il nuovo link."
+        ),
+        changed="Che cosa è cambiato:",
+        change_labels={"time": "Orario", "title": "Titolo"},
+        change="{label}: {before} → {after}",
+        series="Si ripete {rule}",
+        next_occurrence="Prossima data: {when}",
+        occurrences_left=(
+            "Questa è l’ultima data della serie.",
+            "Restano {n} date, compresa la prossima.",
+        ),
+        join="Partecipa",
+        join_new="Nuovo link",
+        cancelled="Annullato: {title}",
+        cancelled_occurrence="Annullato: {title}, la data di {when}",
+        room_removed="La sala kMeet è stata eliminata.",
+        room_unneeded="Il link della sala {url} non serve più; non deve fare nient’altro.",
+        series_room_kept=(
+            "Le altre date della serie mantengono il link {url}; non deve fare nient’altro."
+        ),
+        no_room="Non era stata pianificata alcuna sala kMeet, quindi non c’è nulla da eliminare.",
+        not_planned="Non pianificato: {subject}",
+        reason="Che cosa non va",
+        hint="Come risolvere",
+        problems={
+            "all_day": (
+                "L’evento dura tutto il giorno; una videoconferenza richiede un orario di inizio"
+                " e uno di fine.",
+                "Indichi un orario di inizio e uno di fine per l’evento nel suo programma di"
+                " calendario e invii di nuovo l’invito.",
+            ),
+            "ended": (
+                "L’evento è già terminato.",
+                "Controlli la data dell’evento; si possono pianificare solo riunioni future.",
+            ),
+            "series_ended": (
+                "La serie è conclusa: tutte le sue date sono passate.",
+                "Controlli le date della serie; si possono pianificare solo riunioni future.",
+            ),
+            "unreadable": (
+                "Il calendario{where} non è leggibile{detail}",
+                "Esporti di nuovo l’evento dal suo programma di calendario e inoltri l’invito"
+                " senza modificarlo (oppure alleghi il file .ics generato).",
+            ),
+            "end_before_start": (
+                "L’orario di fine dell’evento non è successivo a quello di inizio.",
+                "Indichi un orario di inizio e uno di fine per l’evento nel suo programma di"
+                " calendario e invii di nuovo l’invito.",
+            ),
+            "no_start": (
+                "L’evento non ha un orario di inizio (DTSTART).",
+                "Indichi un orario di inizio e uno di fine per l’evento nel suo programma di"
+                " calendario e invii di nuovo l’invito.",
+            ),
+            "bad_rule": (
+                "L’evento si ripete secondo una regola non utilizzabile{detail}",
+                "Controlli la ricorrenza dell’evento nel suo programma di calendario e invii"
+                " di nuovo l’invito.",
+            ),
+            "api_refused": (
+                "kMeet ha rifiutato di pianificare la riunione{detail}",
+                "Controlli gli orari e il titolo dell’invito e lo invii di nuovo.",
+            ),
+            "retry_exhausted": (
+                "La pianificazione della riunione non è riuscita per {hours}{detail}",
+                "Invii di nuovo la richiesta più tardi.",
+            ),
+            "internal": (
+                "Si è verificato un errore interno in kmeet-bridge.",
+                "Invii di nuovo il messaggio più tardi; se il problema persiste, contatti il"
+                " supporto informatico.",
+            ),
+        },
+        place_named="nell’allegato «{name}»",
+        place_attachment="nell’allegato",
+        place_inline="nel messaggio stesso",
+        place_forwarded="{place} del messaggio inoltrato",
+        place_other="({where})",
+        hours=("{n} ora", "{n} ore"),
+        decimal_separator=",",
+        singular_below_two=False,
+        calendar_one="Per aggiungerla al suo calendario, apra il file allegato {filename}.",
+        calendar_many="Per aggiungerle al suo calendario, apra i file .ics allegati.",
+        ics_description="Videoconferenza kMeet: {url}",
+        signature="Questo messaggio è stato inviato automaticamente da kmeet-bridge.",
     ),
 }
 
 STATUSES = ("new", "unchanged", "updated", "replanned", "occurrence")
 
 
-def _wording(language: str) -> Wording:
-    return WORDING.get(language, WORDING["en"])
+def _wording(language: str | None) -> Wording:
+    return WORDING[recurrence.language_code(language)]
+
+
+@dataclass(frozen=True)
+class _ProblemParams:
+    """The params a problem code's wording uses: `required` must be given and
+    non-empty; any name outside `allowed` means the problem says more than the
+    table can, and keeps its own words."""
+
+    allowed: frozenset[str] = frozenset()
+    required: frozenset[str] = frozenset()
+
+
+# The codes the bridge sets on an EventProblem whose wording lives in WORDING.
+# Other codes (a plain request's "no_time", "past", ...) come with `reason` and
+# `hint` already written in the sender's language, and are shown as given. A
+# plain request's "end_before_start" carries the times it read (and its
+# "language"), so it too keeps its own, more precise, words.
+PROBLEM_CODES: dict[str, _ProblemParams] = {
+    "all_day": _ProblemParams(),
+    "ended": _ProblemParams(),
+    "series_ended": _ProblemParams(),
+    "unreadable": _ProblemParams(frozenset({"where", "detail"})),
+    "end_before_start": _ProblemParams(),
+    "no_start": _ProblemParams(),
+    "bad_rule": _ProblemParams(frozenset({"detail"})),
+    "api_refused": _ProblemParams(frozenset({"detail"})),
+    "retry_exhausted": _ProblemParams(frozenset({"hours", "detail"}), frozenset({"hours"})),
+    "internal": _ProblemParams(),
+}
+
+# The places invites.py names a calendar part by: 'the attachment "x.ics"',
+# "attachment", "inline part", each maybe "... of the forwarded message".
+_PLACE = re.compile(
+    r'(?:the\s+)?(?:attachment(?:\s+"(?P<name>[^"]*)")?|(?P<inline>inline\s+part))'
+    r"(?P<forwarded>\s+of\s+the\s+forwarded\s+message)?",
+    re.IGNORECASE,
+)
+_SENTENCE_END = (".", "!", "?", "…")
+
+
+def _place(where: str, wording: Wording) -> str:
+    """Where an unreadable calendar was, worded for the reply: " in the
+    attachment ..." (with its leading space), or "" when not said."""
+    where = headers.one_line(where)
+    if not where:
+        return ""
+    match = _PLACE.fullmatch(where)
+    if match is None:
+        return " " + wording.place_other.format(where=where)
+    if match["inline"]:
+        place = wording.place_inline
+    elif match["name"]:
+        place = wording.place_named.format(name=match["name"])
+    else:
+        place = wording.place_attachment
+    if match["forwarded"]:
+        place = wording.place_forwarded.format(place=place)
+    return " " + place
+
+
+def _hours(value: str, wording: Wording) -> str:
+    """A number of hours in words: "24 hours", "1,5 heure"."""
+    text = headers.one_line(value)
+    try:
+        number = float(text)
+    except ValueError:
+        return wording.hours[1].format(n=text)  # shown as given
+    if not math.isfinite(number):
+        return wording.hours[1].format(n=text)
+    shown = f"{number:g}".replace(".", wording.decimal_separator)
+    singular = abs(number) < 2 if wording.singular_below_two else number == 1
+    return wording.hours[0 if singular else 1].format(n=shown)
+
+
+def _sentence(text: str) -> str:
+    # A detail from a parser or an API may bring its own full stop, or none.
+    text = text.rstrip()
+    return text if text.endswith(_SENTENCE_END) else text + "."
+
+
+def problem_text(problem: EventProblem, language: str | None) -> tuple[str, str]:
+    """The problem's (reason, hint) for a reply written in `language`.
+
+    A code of PROBLEM_CODES is worded from WORDING, its params inserted (a
+    "detail" from a parser or the API is quoted as it came); any other code, or
+    none, gives the problem's own `reason` and `hint`.
+    """
+    wording = _wording(language)
+    spec = PROBLEM_CODES.get(problem.code)
+    templates = wording.problems.get(problem.code)
+    params = {name: headers.one_line(value) for name, value in problem.params}
+    if (
+        spec is None
+        or templates is None
+        or not params.keys() <= spec.allowed
+        or any(not params.get(name) for name in spec.required)
+    ):
+        return problem.reason, problem.hint
+    detail = params.get("detail", "")
+    reason, hint = templates
+    reason = reason.format(
+        where=_place(params.get("where", ""), wording),
+        detail=wording.colon + detail if detail else "",
+        hours=_hours(params.get("hours", ""), wording),
+    )
+    return _sentence(reason), hint
 
 
 def reply_recipient(original: EmailMessage) -> str | None:
@@ -180,7 +794,7 @@ def reply_recipient(original: EmailMessage) -> str | None:
     return headers.sender_address(original)
 
 
-def reply_subject(original_subject: str, language: str = "en") -> str:
+def reply_subject(original_subject: str, language: str | None = "en") -> str:
     """`Re: <subject>`, on one line, without piling up a second "Re:"."""
     text = headers.one_line(original_subject)
     if len(text) > _MAX_SUBJECT:
@@ -201,25 +815,38 @@ def _in_zone(moment: datetime, zone_name: str) -> datetime:
         return moment
 
 
-def _day(moment: datetime, wording: Wording) -> str:
-    weekday = wording.weekdays[moment.weekday()]
-    return f"{weekday} {moment.day} {wording.months[moment.month - 1]} {moment.year}"
+def _day(moment: datetime, language: str) -> str:
+    """A day with its weekday, as `language` writes it: "Mittwoch, 3. Februar 2027"."""
+    code = recurrence.language_code(language)
+    weekday = recurrence.WORDING[code].weekdays[moment.weekday()]
+    return _wording(code).day.format(
+        weekday=weekday, date=recurrence.format_date(moment.date(), code)
+    )
 
 
-def describe_time(meeting: MeetingRequest, language: str = "en") -> str:
+def describe_time(meeting: MeetingRequest, language: str | None = "en") -> str:
     """When the meeting happens, in its own zone, with the zone named:
-    `Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)`."""
-    wording = _wording(language)
+    `Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)` in English,
+    `Mittwoch, 3. Februar 2027, 09:00–10:00 Uhr (Europe/Zurich)` in German."""
+    code = recurrence.language_code(language)
+    wording = _wording(code)
     start = _in_zone(meeting.start, meeting.timezone)
     end = _in_zone(meeting.end, meeting.timezone)
     if start.date() == end.date():
-        span = f"{_day(start, wording)}, {start:%H:%M}–{end:%H:%M}"
+        span = wording.same_day.format(
+            day=_day(start, code), start=f"{start:%H:%M}", end=f"{end:%H:%M}"
+        )
     else:
-        span = f"{_day(start, wording)}, {start:%H:%M} – {_day(end, wording)}, {end:%H:%M}"
+        span = wording.across_days.format(
+            day=_day(start, code),
+            start=f"{start:%H:%M}",
+            end_day=_day(end, code),
+            end=f"{end:%H:%M}",
+        )
     return f"{span} ({headers.one_line(meeting.timezone)})"
 
 
-def _describe_recurrence_id(recurrence_id: str, wording: Wording) -> str:
+def _describe_recurrence_id(recurrence_id: str, language: str) -> str:
     """A cancelled occurrence's RECURRENCE-ID ("20270315T090000Z"), for people.
 
     A cancellation does not say the series' zone, so a UTC value is shown as UTC;
@@ -231,9 +858,9 @@ def _describe_recurrence_id(recurrence_id: str, wording: Wording) -> str:
             moment = datetime.strptime(text, shape)
         except ValueError:
             continue
-        return (
-            f"{_day(moment, wording)}, {moment:%H:%M} (UTC)" if with_time else _day(moment, wording)
-        )
+        if not with_time:
+            return _day(moment, language)
+        return _wording(language).at_utc.format(day=_day(moment, language), time=f"{moment:%H:%M}")
     return text
 
 
@@ -287,16 +914,19 @@ def _series_rule(meeting: MeetingRequest, zone: tzinfo | None) -> vRecur | None:
     return rule
 
 
-def calendar_attachment(meeting: MeetingRequest, room: Room, *, now: datetime) -> bytes:
+def calendar_attachment(
+    meeting: MeetingRequest, room: Room, *, now: datetime, language: str | None = "en"
+) -> bytes:
     """An iCalendar PUBLISH object holding one VEVENT for the planned meeting;
-    for a series, the event carries the series' RRULE.
+    for a series, the event carries the series' RRULE. The description's first
+    line names the room in `language`.
 
     No ORGANIZER or ATTENDEE: the file only adds the meeting to the requester's
     own calendar and must not make their client send invitations.
     """
     start = _in_zone(meeting.start, meeting.timezone)
     end = _in_zone(meeting.end, meeting.timezone)
-    description = f"kMeet: {room.url}"
+    description = _wording(language).ics_description.format(url=room.url)
     if meeting.description.strip():
         description += "\n\n" + meeting.description.strip()
 
@@ -384,9 +1014,10 @@ def _finish(reply: EmailMessage) -> EmailMessage:
     return reply
 
 
-def _html_document(body: str) -> str:
+def _html_document(body: str, language: str) -> str:
+    # The lang attribute lets screen readers pronounce the reply in its language.
     return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
+        f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"></head>\n'
         f'<body style="font-family: sans-serif">\n{body}</body></html>\n'
     )
 
@@ -423,13 +1054,19 @@ class _Item:
     blocks: tuple[_Block, ...]
 
 
+def _flat(value: str) -> str:
+    """`value` folded to one line as headers.one_line does, but keeping its
+    no-break spaces: French typography puts one before ":" and inside « »."""
+    return NBSP.join(headers.one_line(part) for part in value.split(NBSP))
+
+
 def _say(
     template: str, *, strong: bool = False, links: dict[str, str] | None = None, **values: str
 ) -> _Line:
     """`template` filled in: values folded to one line, and escaped in the HTML
     part, where the values named in `links` become links."""
-    plain = {name: headers.one_line(value) for name, value in values.items()}
-    linked = {name: headers.one_line(value) for name, value in (links or {}).items()}
+    plain = {name: _flat(value) for name, value in values.items()}
+    linked = {name: _flat(value) for name, value in (links or {}).items()}
     text = template.format(**plain, **linked)
     page = html.escape(template).format(
         **{name: html.escape(value) for name, value in plain.items()},
@@ -438,10 +1075,12 @@ def _say(
     return _Line(text, f"<strong>{page}</strong>" if strong else page)
 
 
-def _labelled(label: str, value: str) -> _Line:
-    value = headers.one_line(value)
+def _labelled(label: str, value: str, wording: Wording) -> _Line:
+    value = _flat(value)
+    colon = wording.colon.rstrip(" ")
     return _Line(
-        f"{label}: {value}", f"<strong>{html.escape(label)}:</strong> {html.escape(value)}"
+        f"{label}{wording.colon}{value}",
+        f"<strong>{html.escape(label)}{colon}</strong> {html.escape(value)}",
     )
 
 
@@ -486,8 +1125,12 @@ def _planned_item(
     # After a replan the link is the news: it is named as the new one.
     label = wording.join_new if replanned else wording.join
     url = headers.one_line(room.url)
+    colon = wording.colon
     lines.append(
-        _Line(f"{label}: {url}", f"{html.escape(label)}: <strong>{_html_link(url)}</strong>")
+        _Line(
+            f"{label}{colon}{url}",
+            f"{html.escape(label)}{colon}<strong>{_html_link(url)}</strong>",
+        )
     )
     blocks.append(_Block(tuple(lines)))
 
@@ -497,11 +1140,11 @@ def _planned_item(
     return _Item(headers.one_line(meeting.title), tuple(blocks))
 
 
-def _cancelled_item(cancelled: CancelledMeeting, wording: Wording) -> _Item:
+def _cancelled_item(cancelled: CancelledMeeting, wording: Wording, language: str) -> _Item:
     cancellation = cancelled.cancellation
     title = headers.one_line(cancellation.title)
     if cancellation.recurrence_id:
-        when = _describe_recurrence_id(cancellation.recurrence_id, wording)
+        when = _describe_recurrence_id(cancellation.recurrence_id, language)
         heading = wording.cancelled_occurrence.format(title=title, when=when)
     else:
         heading = wording.cancelled.format(title=title)
@@ -519,11 +1162,12 @@ def _cancelled_item(cancelled: CancelledMeeting, wording: Wording) -> _Item:
     return _Item(heading, (_Block((line,)),))
 
 
-def _problem_item(problem: EventProblem, wording: Wording) -> _Item:
+def _problem_item(problem: EventProblem, wording: Wording, language: str) -> _Item:
     subject = headers.one_line(problem.subject)
-    blocks = [_Block((_labelled(wording.reason, problem.reason),))]
-    if problem.hint.strip():
-        blocks.append(_Block((_labelled(wording.hint, problem.hint),)))
+    reason, hint = problem_text(problem, language)
+    blocks = [_Block((_labelled(wording.reason, reason, wording),))]
+    if hint.strip():
+        blocks.append(_Block((_labelled(wording.hint, hint, wording),)))
     heading = wording.not_planned.format(subject=subject) if subject else ""
     return _Item(heading, tuple(blocks))
 
@@ -533,6 +1177,7 @@ def _intro(
     cancelled: Sequence[CancelledMeeting],
     problems: Sequence[EventProblem],
     wording: Wording,
+    language: str,
 ) -> tuple[list[_Line], bool]:
     """The opening lines, and whether each planned meeting still needs its own
     status sentence (not when the opening has already said it)."""
@@ -554,7 +1199,7 @@ def _intro(
     # In a list, a changed link must not wait to be found further down.
     replanned = [headers.one_line(p.meeting.title) for p in planned if p.status == "replanned"]
     if replanned:
-        titles = join_list([wording.quoted.format(title=title) for title in replanned])
+        titles = join_list([wording.quoted.format(title=title) for title in replanned], language)
         lines.append(
             _say(plural(wording.links_changed, len(replanned)), strong=True, titles=titles)
         )
@@ -562,7 +1207,7 @@ def _intro(
 
 
 def _render(
-    intro: list[_Line], items: list[_Item], closing: list[_Line], wording: Wording
+    intro: list[_Line], items: list[_Item], closing: list[_Line], wording: Wording, language: str
 ) -> tuple[str, str]:
     """The text and the HTML body: the opening, the items (numbered when there
     are several), the closing lines and the signature."""
@@ -589,7 +1234,7 @@ def _render(
         page.append(f"<p>{line.html}</p>\n")
     text += ["-- ", wording.signature, ""]
     page.append(f"<p><small>{html.escape(wording.signature)}</small></p>\n")
-    return "\n".join(text), _html_document("".join(page))
+    return "\n".join(text), _html_document("".join(page), language)
 
 
 def compose_reply(
@@ -601,12 +1246,14 @@ def compose_reply(
     from_address: str,
     from_name: str,
     now: datetime,
-    language: str = "en",
+    language: str | None = "en",
 ) -> EmailMessage:
     """The one reply to a message: its planned meetings (with what this message
     changed for each), its cancellations and the events that could not be
     planned, in that order, in text and HTML, with one .ics attachment per
-    planned meeting."""
+    planned meeting. Written in `language` (one of models.LANGUAGES; any other
+    is answered in English); a problem with a known code is worded by
+    `problem_text`."""
     if not (planned or cancelled or problems):
         raise ValueError(
             "compose_reply needs at least one planned meeting, cancellation or problem"
@@ -614,12 +1261,13 @@ def compose_reply(
     for entry in planned:
         if entry.status not in STATUSES:
             raise ValueError(f"unknown status of a planned meeting: {entry.status!r}")
+    language = recurrence.language_code(language)
     wording = _wording(language)
-    intro, show_status = _intro(planned, cancelled, problems, wording)
+    intro, show_status = _intro(planned, cancelled, problems, wording, language)
     items = [
         *(_planned_item(p, wording, language, show_status=show_status) for p in planned),
-        *(_cancelled_item(c, wording) for c in cancelled),
-        *(_problem_item(problem, wording) for problem in problems),
+        *(_cancelled_item(c, wording, language) for c in cancelled),
+        *(_problem_item(problem, wording, language) for problem in problems),
     ]
     names = _attachment_names(len(planned)) if planned else []
     closing: list[_Line] = []
@@ -627,7 +1275,7 @@ def compose_reply(
         closing.append(_say(wording.calendar_one, filename=names[0]))
     elif names:
         closing.append(_say(wording.calendar_many))
-    text, page = _render(intro, items, closing, wording)
+    text, page = _render(intro, items, closing, wording, language)
 
     reply = _reply_skeleton(
         original, from_address=from_address, from_name=from_name, now=now, language=language
@@ -637,12 +1285,15 @@ def compose_reply(
     reply.add_alternative(page, subtype="html", cte="quoted-printable")
     for name, entry in zip(names, planned, strict=True):
         reply.add_attachment(
-            calendar_attachment(entry.meeting, entry.room, now=now),
+            calendar_attachment(entry.meeting, entry.room, now=now, language=language),
             maintype="text",
             subtype="calendar",
             filename=name,
             params={"method": "PUBLISH", "charset": "utf-8"},
         )
+    # Set last: the email package moves Content-* headers into the first sub-part
+    # when it turns the message into a multipart.
+    reply["Content-Language"] = language
     return _finish(reply)
 
 
@@ -653,7 +1304,7 @@ def compose_planned(
     from_address: str,
     from_name: str,
     now: datetime,
-    language: str = "en",
+    language: str | None = "en",
 ) -> EmailMessage:
     """The reply to a request whose meetings were all just planned: a
     `compose_reply` with status "new" for each."""
@@ -677,13 +1328,18 @@ def compose_rejection(
     from_address: str,
     from_name: str,
     now: datetime,
-    language: str = "en",
+    language: str | None = "en",
+    code: str = "",
+    params: Sequence[tuple[str, str]] = (),
 ) -> EmailMessage:
     """The reply to a message that cannot be honoured as a whole: what was wrong
-    and how to fix it. No attachment."""
+    and how to fix it. No attachment. With a `code` (and its `params`) that
+    `problem_text` knows, the reason and hint are worded in `language`;
+    otherwise `reason` and `hint` are shown as given."""
+    problem = EventProblem(subject="", reason=reason, hint=hint, code=code, params=tuple(params))
     return compose_reply(
         original,
-        problems=[EventProblem(subject="", reason=reason, hint=hint)],
+        problems=[problem],
         from_address=from_address,
         from_name=from_name,
         now=now,

@@ -184,12 +184,229 @@ def test_quoted_rule_is_one_short_line() -> None:
     assert len(shown) == len("according to the rule ") + 200
 
 
-def test_unknown_language_falls_back_to_english() -> None:
-    assert describe_rule("FREQ=DAILY", at(8), language="xx") == "every day at 08:00"
+@pytest.mark.parametrize("language", ["xx", "", None, "english"])
+def test_unknown_language_falls_back_to_english(language: str | None) -> None:
+    assert describe_rule("FREQ=DAILY", at(8), language=language) == "every day at 08:00"
+
+
+@pytest.mark.parametrize("language", ["fr-CH", "FR", "fr_ch", " fr "])
+def test_language_tags_are_read_for_their_language(language: str) -> None:
+    assert describe_rule("FREQ=DAILY", at(8), language=language) == "tous les jours à 08:00"
 
 
 def test_every_language_fills_every_field() -> None:
+    assert set(recurrence.WORDING) == {"en", "fr", "de", "it"}
     for wording in recurrence.WORDING.values():
         assert len(wording.weekdays) == 7
+        assert len(wording.weekdays_on) == 7
         assert len(wording.months) == 12
         assert set(wording.positions) >= {1, 2, 3, 4, -1}
+        if wording.feminine_weekdays:
+            assert set(wording.positions_feminine) == set(wording.positions)
+
+
+# --- French, German, Italian ---------------------------------------------------------
+
+# (rule, start, French, German, Italian)
+IN_OTHER_LANGUAGES = [
+    (
+        "FREQ=WEEKLY;BYDAY=MO;COUNT=10",
+        MONDAY,
+        "chaque lundi à 10:00, 10 fois",
+        "jeden Montag um 10:00 Uhr, 10-mal",
+        "ogni lunedì alle 10:00, 10 volte",
+    ),
+    (
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270630T215959Z",
+        at(9, 30),
+        "toutes les 2 semaines le lundi et le mercredi à 09:30, jusqu’au 30 juin 2027",
+        "alle 2 Wochen montags und mittwochs um 09:30 Uhr, bis zum 30. Juni 2027",
+        "ogni 2 settimane il lunedì e il mercoledì alle 09:30, fino al 30 giugno 2027",
+    ),
+    (
+        "FREQ=WEEKLY;INTERVAL=3;BYDAY=SU",
+        at(10, day=7),
+        "toutes les 3 semaines le dimanche à 10:00",
+        "alle 3 Wochen sonntags um 10:00 Uhr",
+        "ogni 3 settimane la domenica alle 10:00",
+    ),
+    (
+        "FREQ=WEEKLY;BYDAY=FR,MO,WE",
+        MONDAY,
+        "chaque lundi, mercredi et vendredi à 10:00",
+        "jeden Montag, Mittwoch und Freitag um 10:00 Uhr",
+        "ogni lunedì, mercoledì e venerdì alle 10:00",
+    ),
+    (
+        "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+        at(9),
+        "du lundi au vendredi à 09:00",
+        "montags bis freitags um 09:00 Uhr",
+        "dal lunedì al venerdì alle 09:00",
+    ),
+    (
+        "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU",
+        at(9),
+        "tous les jours à 09:00",
+        "täglich um 09:00 Uhr",
+        "ogni giorno alle 09:00",
+    ),
+    (
+        "FREQ=DAILY;INTERVAL=2;COUNT=5",
+        at(8),
+        "tous les 2 jours à 08:00, 5 fois",
+        "alle 2 Tage um 08:00 Uhr, 5-mal",
+        "ogni 2 giorni alle 08:00, 5 volte",
+    ),
+    (
+        "FREQ=DAILY;COUNT=1",
+        at(8),
+        "tous les jours à 08:00, une fois",
+        "täglich um 08:00 Uhr, einmal",
+        "ogni giorno alle 08:00, una volta",
+    ),
+    (
+        "FREQ=MONTHLY",
+        at(14, day=15),
+        "tous les mois le 15 à 14:00",
+        "jeden Monat am 15. um 14:00 Uhr",
+        "ogni mese il 15 alle 14:00",
+    ),
+    (
+        "FREQ=MONTHLY;BYMONTHDAY=1,8,11",
+        at(14),
+        "tous les mois le 1er, le 8 et le 11 à 14:00",
+        "jeden Monat am 1., 8. und 11. um 14:00 Uhr",
+        "ogni mese il 1º, l’8 e l’11 alle 14:00",
+    ),
+    (
+        "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=-1",
+        at(17, day=31),
+        "tous les 2 mois le dernier jour à 17:00",
+        "alle 2 Monate am letzten Tag um 17:00 Uhr",
+        "ogni 2 mesi l’ultimo giorno alle 17:00",
+    ),
+    (
+        "FREQ=MONTHLY;BYDAY=1TU",
+        at(10, day=2),
+        "tous les mois le premier mardi à 10:00",
+        "jeden Monat am ersten Dienstag um 10:00 Uhr",
+        "ogni mese il primo martedì alle 10:00",
+    ),
+    (
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        at(16, day=26),
+        "tous les mois le dernier vendredi à 16:00",
+        "jeden Monat am letzten Freitag um 16:00 Uhr",
+        "ogni mese l’ultimo venerdì alle 16:00",
+    ),
+    (
+        "FREQ=MONTHLY;BYDAY=SU;BYSETPOS=-2",
+        at(10, day=21),
+        "tous les mois l’avant-dernier dimanche à 10:00",
+        "jeden Monat am vorletzten Sonntag um 10:00 Uhr",
+        "ogni mese la penultima domenica alle 10:00",
+    ),
+    (
+        "FREQ=MONTHLY;INTERVAL=3;BYDAY=+2WE,4WE",
+        at(10, day=10),
+        "tous les 3 mois le deuxième mercredi et le quatrième mercredi à 10:00",
+        "alle 3 Monate am zweiten Mittwoch und vierten Mittwoch um 10:00 Uhr",
+        "ogni 3 mesi il secondo mercoledì e il quarto mercoledì alle 10:00",
+    ),
+    (
+        "FREQ=YEARLY",
+        at(10, day=3, month=2),
+        "tous les ans le 3 février à 10:00",
+        "jedes Jahr am 3. Februar um 10:00 Uhr",
+        "ogni anno il 3 febbraio alle 10:00",
+    ),
+    (
+        "FREQ=YEARLY;INTERVAL=2;BYMONTH=8;BYMONTHDAY=1;COUNT=3",
+        at(10, day=1, month=8),
+        "tous les 2 ans le 1er août à 10:00, 3 fois",
+        "alle 2 Jahre am 1. August um 10:00 Uhr, 3-mal",
+        "ogni 2 anni il 1º agosto alle 10:00, 3 volte",
+    ),
+    (
+        "FREQ=YEARLY;BYMONTH=8;BYMONTHDAY=11",
+        at(10, day=11, month=8),
+        "tous les ans le 11 août à 10:00",
+        "jedes Jahr am 11. August um 10:00 Uhr",
+        "ogni anno l’11 agosto alle 10:00",
+    ),
+    (
+        "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+        at(10, day=28),
+        "tous les ans le dernier dimanche de mars à 10:00",
+        "jedes Jahr am letzten Sonntag im März um 10:00 Uhr",
+        "ogni anno l’ultima domenica di marzo alle 10:00",
+    ),
+    (
+        "FREQ=YEARLY;BYMONTH=10;BYDAY=1SU",
+        at(10, day=3, month=10),
+        "tous les ans le premier dimanche d’octobre à 10:00",
+        "jedes Jahr am ersten Sonntag im Oktober um 10:00 Uhr",
+        "ogni anno la prima domenica di ottobre alle 10:00",
+    ),
+    (
+        "FREQ=WEEKLY;UNTIL=20270801",
+        MONDAY,
+        "chaque lundi à 10:00, jusqu’au 1er août 2027",
+        "jeden Montag um 10:00 Uhr, bis zum 1. August 2027",
+        "ogni lunedì alle 10:00, fino al 1º agosto 2027",
+    ),
+    (
+        "FREQ=WEEKLY;UNTIL=20270808",
+        MONDAY,
+        "chaque lundi à 10:00, jusqu’au 8 août 2027",
+        "jeden Montag um 10:00 Uhr, bis zum 8. August 2027",
+        "ogni lunedì alle 10:00, fino all’8 agosto 2027",
+    ),
+    (
+        "FREQ=WEEKLY;UNTIL=20271111",
+        MONDAY,
+        "chaque lundi à 10:00, jusqu’au 11 novembre 2027",
+        "jeden Montag um 10:00 Uhr, bis zum 11. November 2027",
+        "ogni lunedì alle 10:00, fino all’11 novembre 2027",
+    ),
+    ("", MONDAY, "à plusieurs dates", "an mehreren Terminen", "in più date"),
+    (
+        "FREQ=HOURLY",
+        MONDAY,
+        "selon la règle FREQ=HOURLY",
+        "nach der Regel FREQ=HOURLY",
+        "secondo la regola FREQ=HOURLY",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "language", "expected"),
+    [
+        pytest.param(rule, start, language, expected, id=f"{language}-{rule or 'RDATE'}")
+        for rule, start, *phrases in IN_OTHER_LANGUAGES
+        for language, expected in zip(("fr", "de", "it"), phrases, strict=True)
+    ],
+)
+def test_describe_rule_in_other_languages(
+    rule: str, start: datetime, language: str, expected: str
+) -> None:
+    assert describe_rule(rule, start, language) == expected
+
+
+def test_format_date_writes_the_first_of_the_month_as_an_ordinal() -> None:
+    first = datetime(2027, 7, 1).date()
+    assert recurrence.format_date(first) == "1 July 2027"
+    assert recurrence.format_date(first, "fr") == "1er juillet 2027"
+    assert recurrence.format_date(first, "de") == "1. Juli 2027"
+    assert recurrence.format_date(first, "it") == "1º luglio 2027"
+    assert recurrence.format_date(first.replace(day=2), "fr") == "2 juillet 2027"
+
+
+def test_lists_in_each_language() -> None:
+    items = ["a", "b", "c"]
+    assert recurrence.join_list(items) == "a, b and c"
+    assert recurrence.join_list(items, "fr") == "a, b et c"
+    assert recurrence.join_list(items, "de") == "a, b und c"
+    assert recurrence.join_list(items, "it") == "a, b e c"
