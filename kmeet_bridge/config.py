@@ -107,7 +107,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "timezone": Option(str, "Europe/Zurich", help="zone for floating times and plain requests"),
         "default_duration": Option(int, 60, help="minutes, when no end is given", minimum=1),
         "language": Option(
-            str, "en", help="language of replies when the request's own is unclear",
+            str,
+            "en",
+            help="language of replies when the request's own is unclear",
             choices=("en", "fr", "de", "it"),
         ),
         "timeout": Option(int, 30, help="seconds before an API call gives up", minimum=1),

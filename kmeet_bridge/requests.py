@@ -1,108 +1,932 @@
 """A plain email whose subject says "kmeet" -> MeetingRequest.
 
-This first version reads the numeric form only: the first `YYYY-MM-DD HH:MM`
-(optionally `-HH:MM` for the end) in the opening lines of the body, in
-`[kmeet] timezone`. Anything else is answered with an example to copy rather
-than planned on a guess.
+The subject gives the title; the opening lines of the body say when (read by
+`when.read_when`, in English, French, German or Italian), with whom (To/Cc
+and an `Attendees:` line) and how the room is set up ("with lobby", "sans
+chiffrement", "mit Passwort"). Quoted text, forwarded messages and signatures
+below the request are not read. When the subject alone says when ("kmeet
+demain 14h") and the body does not, the subject is read.
+
+A request that cannot be planned raises `RequestProblem` (an `Unplannable`)
+whose `code` and `params` say what was understood and what is missing, and
+whose `reason` and `hint` are written in the request's language, the hint with
+two corrected lines the sender can copy. Nothing is planned on a guess.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
-from email.message import EmailMessage
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parsedate_to_datetime
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 from kmeet_bridge import headers
-from kmeet_bridge.models import MeetingRequest, NotARequest, Unplannable
+from kmeet_bridge.invites import clean_description, fold_title
+from kmeet_bridge.language import LANGUAGE_NAMES, WEEKDAY_NAMES, detect_language, fold
+from kmeet_bridge.models import (
+    LANGUAGES,
+    Attendee,
+    EventProblem,
+    MeetingRequest,
+    NotARequest,
+    RoomOptions,
+    Unplannable,
+)
+from kmeet_bridge.when import (
+    Found,
+    WhenProblem,
+    find_when,
+    resolve,
+    write_date,
+    write_duration,
+    write_time,
+    write_when,
+)
 
 SUBJECT_WORD = re.compile(r"(?<![\w-])kmeet(?![\w-])", re.IGNORECASE)
-_WHEN = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[ T]+(?P<start>\d{1,2}:\d{2})"
-    r"(?:\s*(?:-|–|to|until)\s*(?P<end>\d{1,2}:\d{2}))?"
-)
-_DURATION = re.compile(r"(?P<minutes>\d{1,3})\s*(?:min|minutes)\b", re.IGNORECASE)
-REQUEST_LINES = 15  # only the opening lines are the request; quotes and signatures follow
-EXAMPLE_HINT = (
-    'Write the date and time in the first lines, for example "2027-02-03 14:00" or '
-    '"2027-02-03 14:00-14:45", or forward a calendar invitation.'
-)
+REQUEST_LINES = 15  # only the opening lines are the request
+# The message's Date is the day "tomorrow" is counted from, unless it is this
+# far from the present (a wrong clock): then the present is.
+DATE_HEADER_TRUST = timedelta(days=7)
+DATE_HEADER_SKEW = timedelta(minutes=5)
 
 
-def is_request(message: EmailMessage) -> bool:
+def is_request(message: Message) -> bool:
     """True when the subject names kmeet as a word."""
     return SUBJECT_WORD.search(headers.subject(message)) is not None
 
 
 def title_from_subject(subject: str) -> str:
+    """The subject without "kmeet", reply prefixes and brackets; never empty."""
     title = SUBJECT_WORD.sub(" ", subject)
-    title = re.sub(r"^\s*(?:re|fwd?|aw|wg|tr)\s*:\s*", "", title, flags=re.IGNORECASE)
-    title = re.sub(r"[\[\]():\-–—]+\s*", " ", title, count=0).strip(" :-")
+    title = re.sub(r"^\s*(?:(?:re|fwd?|aw|wg|tr|rif|i)\s*:\s*)+", "", title, flags=re.IGNORECASE)
+    title = re.sub(r"[\[\]()]+", " ", title)
+    # Separators go ("kmeet - point", "kmeet: x"); "follow-up" and "14:30" stay.
+    title = re.sub(r"(?<!\w)[:\-–—]+|[:\-–—]+(?!\w)", " ", title)
     title = " ".join(title.split())
     return title or "kMeet"
 
 
+# --- problems -------------------------------------------------------------------
+
+
+class RequestProblem(Unplannable):
+    """A request that cannot be planned, worded in the request's language.
+
+    `code` names the problem (when.PROBLEM_CODES, or "no_message_id"), `params`
+    what was understood ("date", "date_text", "time", "end", "duration",
+    "zone", "text", "choices", "example_1", "example_2", "language"), as
+    strings. `describe(language)` words it in any of the four languages.
+    """
+
+    def __init__(self, code: str, params: dict[str, str], language: str) -> None:
+        self.code = code
+        self.language = language
+        self._params = dict(params)
+        reason, hint = self.describe(language)
+        super().__init__(reason, hint)
+
+    @property
+    def params(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self._params.items()))
+
+    def describe(self, language: str) -> tuple[str, str]:
+        """(reason, hint) in `language`."""
+        return problem_text(self.code, self._params, language)
+
+    def event_problem(self, subject: str, key: str | None = None) -> EventProblem:
+        """The EventProblem a reply is written from; `reason` and `hint` in the
+        request's language (the English ones are `describe("en")`)."""
+        return EventProblem(
+            subject, self.reason, self.hint, key=key, code=self.code, params=self.params
+        )
+
+
+def problem_text(code: str, params: dict[str, str], language: str) -> tuple[str, str]:
+    """A problem's reason and hint written in `language` (English when unknown)."""
+    if language not in LANGUAGES:
+        language = "en"
+    values = {key: params.get(key, "") for key in _PARAM_NAMES}
+    values.update(_written_params(params, language))
+    reason = _REASONS.get(code, _REASONS["vague"])[language].format(**values)
+    understood = _understood_line(params, language)
+    if understood:
+        reason = f"{reason} {understood}"
+    examples = [params[key] for key in ("example_1", "example_2") if params.get(key)]
+    hint = _HINTS["examples"][language] + "".join(f"\n  {line}" for line in examples)
+    if not examples:
+        hint = _HINTS.get(code, _HINTS["plain"])[language]
+    return reason, hint
+
+
+_PARAM_NAMES = ("text", "date", "time", "end", "duration", "zone", "choices", "weekday", "named")
+
+_REASONS: dict[str, dict[str, str]] = {
+    "no_time": {
+        "en": "The message gives a day but no time.",
+        "fr": "Le message donne un jour, mais pas d'heure.",
+        "de": "Die Nachricht nennt einen Tag, aber keine Uhrzeit.",
+        "it": "Il messaggio indica un giorno, ma nessun orario.",
+    },
+    "no_date": {
+        "en": "The message gives a time ({time}) but no day, and {time} today has already passed.",
+        "fr": (
+            "Le message donne une heure ({time}) mais pas de jour, et {time} aujourd'hui est déjà"
+            " passé."
+        ),
+        "de": (
+            "Die Nachricht nennt eine Uhrzeit ({time}), aber keinen Tag, und heute {time} ist "
+            "schon vorbei."
+        ),
+        "it": (
+            "Il messaggio indica un orario ({time}) ma nessun giorno, e oggi alle {time} è già "
+            "passato."
+        ),
+    },
+    "vague": {
+        "en": '"{text}" does not say on which day and at what time.',
+        "fr": "« {text} » ne dit pas quel jour ni à quelle heure.",
+        "de": "„{text}“ sagt nicht, an welchem Tag und um welche Uhrzeit.",
+        "it": "«{text}» non dice in quale giorno né a che ora.",
+    },
+    "ambiguous_date": {
+        "en": '"{text}" can mean {choices}.',
+        "fr": "« {text} » peut vouloir dire {choices}.",
+        "de": "„{text}“ kann {choices} bedeuten.",
+        "it": "«{text}» può voler dire {choices}.",
+    },
+    "ambiguous_time": {
+        "en": '"{text}" can mean {choices}.',
+        "fr": "« {text} » peut vouloir dire {choices}.",
+        "de": "„{text}“ kann {choices} bedeuten.",
+        "it": "«{text}» può voler dire {choices}.",
+    },
+    "ambiguous_duration": {
+        "en": "The message gives more than one length: {text}.",
+        "fr": "Le message donne plusieurs durées : {text}.",
+        "de": "Die Nachricht nennt mehrere Dauern: {text}.",
+        "it": "Il messaggio indica più durate: {text}.",
+    },
+    "ambiguous_zone": {
+        "en": "The message names more than one time zone: {text}.",
+        "fr": "Le message nomme plusieurs fuseaux horaires : {text}.",
+        "de": "Die Nachricht nennt mehrere Zeitzonen: {text}.",
+        "it": "Il messaggio indica più fusi orari: {text}.",
+    },
+    "conflicting_end": {
+        "en": "The end ({end}) and the length ({duration}) do not agree.",
+        "fr": "La fin ({end}) et la durée ({duration}) ne concordent pas.",
+        "de": "Ende ({end}) und Dauer ({duration}) passen nicht zusammen.",
+        "it": "La fine ({end}) e la durata ({duration}) non coincidono.",
+    },
+    "weekday_mismatch": {
+        "en": '"{text}": that date is a {weekday}, not a {named}.',
+        "fr": "« {text} » : cette date tombe un {weekday}, pas un {named}.",
+        "de": "„{text}“: Dieses Datum ist ein {weekday}, kein {named}.",
+        "it": "«{text}»: quella data è {weekday}, non {named}.",
+    },
+    "invalid_date": {
+        "en": '"{text}" is not a date in the calendar.',
+        "fr": "« {text} » n'est pas une date du calendrier.",
+        "de": "„{text}“ ist kein Datum im Kalender.",
+        "it": "«{text}» non è una data del calendario.",
+    },
+    "invalid_time": {
+        "en": '"{text}" is not a time of day.',
+        "fr": "« {text} » n'est pas une heure valable.",
+        "de": "„{text}“ ist keine gültige Uhrzeit.",
+        "it": "«{text}» non è un orario valido.",
+    },
+    "unknown_zone": {
+        "en": 'The time zone "{text}" cannot be used; name a city or a zone such as Europe/London.',
+        "fr": (
+            "Le fuseau horaire « {text} » n'est pas utilisable ; nommez une ville ou un fuseau "
+            "comme Europe/London."
+        ),
+        "de": (
+            "Die Zeitzone „{text}“ ist nicht verwendbar; nennen Sie eine Stadt oder eine Zone wie"
+            " Europe/London."
+        ),
+        "it": (
+            "Il fuso orario «{text}» non è utilizzabile; indichi una città o un fuso come "
+            "Europe/London."
+        ),
+    },
+    "end_before_start": {
+        "en": "The meeting would end ({end}) before it starts ({time}).",
+        "fr": "La réunion finirait ({end}) avant de commencer ({time}).",
+        "de": "Die Besprechung würde enden ({end}), bevor sie beginnt ({time}).",
+        "it": "La riunione finirebbe ({end}) prima di iniziare ({time}).",
+    },
+    "too_long": {
+        "en": "A meeting can last 24 hours at most.",
+        "fr": "Une réunion peut durer 24 heures au plus.",
+        "de": "Eine Besprechung kann höchstens 24 Stunden dauern.",
+        "it": "Una riunione può durare al massimo 24 ore.",
+    },
+    "no_such_time": {
+        "en": "{time} does not exist on {date} in {zone}: the clocks change that night.",
+        "fr": "{time} n'existe pas le {date} ({zone}) : on change d'heure cette nuit-là.",
+        "de": "{time} gibt es am {date} ({zone}) nicht: In dieser Nacht wird die Uhr umgestellt.",
+        "it": "Le {time} non esistono il {date} ({zone}): quella notte cambia l'ora.",
+    },
+    "past": {
+        "en": "The meeting would start on {date} at {time} ({zone}), which has already passed.",
+        "fr": "La réunion commencerait le {date} à {time} ({zone}), ce qui est déjà passé.",
+        "de": (
+            "Die Besprechung würde am {date} um {time} ({zone}) beginnen, und das ist schon "
+            "vorbei."
+        ),
+        "it": "La riunione inizierebbe il {date} alle {time} ({zone}), che è già passato.",
+    },
+    "no_message_id": {
+        "en": "The message has no Message-ID, so it cannot be told apart from a copy of itself.",
+        "fr": (
+            "Le message n'a pas de Message-ID : il ne peut pas être distingué d'une copie de lui-"
+            "même."
+        ),
+        "de": (
+            "Die Nachricht hat keine Message-ID und ist daher nicht von einer Kopie zu "
+            "unterscheiden."
+        ),
+        "it": "Il messaggio non ha un Message-ID, quindi non si distingue da una sua copia.",
+    },
+}  # fmt: skip
+
+_HINTS: dict[str, dict[str, str]] = {
+    "examples": {
+        "en": "Write the day and time in the first lines, for example one of these:",
+        "fr": (
+            "Écrivez le jour et l'heure dans les premières lignes, par exemple l'une de celles-ci"
+            " :"
+        ),
+        "de": "Schreiben Sie Tag und Uhrzeit in die ersten Zeilen, zum Beispiel eine dieser:",
+        "it": "Scriva giorno e ora nelle prime righe, per esempio una di queste:",
+    },
+    "no_message_id": {
+        "en": "Send it from an ordinary mail program.",
+        "fr": "Envoyez-le depuis un programme de messagerie ordinaire.",
+        "de": "Senden Sie sie aus einem gewöhnlichen E-Mail-Programm.",
+        "it": "Lo invii da un normale programma di posta.",
+    },
+    "plain": {
+        "en": "Write the day and time in the first lines, or forward a calendar invitation.",
+        "fr": "Écrivez le jour et l'heure dans les premières lignes, ou transférez une invitation.",
+        "de": (
+            "Schreiben Sie Tag und Uhrzeit in die ersten Zeilen oder leiten Sie eine Einladung "
+            "weiter."
+        ),
+        "it": "Scriva giorno e ora nelle prime righe, oppure inoltri un invito di calendario.",
+    },
+}  # fmt: skip
+
+_UNDERSTOOD_LABELS = {
+    "en": ("Understood", "date", "start", "end", "length", "time zone"),
+    "fr": ("Compris", "date", "début", "fin", "durée", "fuseau horaire"),
+    "de": ("Verstanden", "Datum", "Beginn", "Ende", "Dauer", "Zeitzone"),
+    "it": ("Capito", "data", "inizio", "fine", "durata", "fuso orario"),
+}
+_OR = {"en": "or", "fr": "ou", "de": "oder", "it": "oppure"}
+_TODAY = {"en": "today", "fr": "aujourd'hui", "de": "heute", "it": "oggi"}
+_TOMORROW = {"en": "tomorrow", "fr": "demain", "de": "morgen", "it": "domani"}
+
+
+def _written_params(params: dict[str, str], language: str) -> dict[str, str]:
+    """Params as a person reads them in `language`: dates with month names, the
+    choices joined with "or", minutes with their unit."""
+    written: dict[str, str] = {}
+    if params.get("date"):
+        written["date"] = write_date(date.fromisoformat(params["date"]), language, weekday=True)
+    if params.get("duration"):
+        written["duration"] = write_duration(int(params["duration"]), language)
+    choices = [choice for choice in params.get("choices", "").split("|") if choice]
+    if choices:
+        words = [_write_choice(choice, language) for choice in choices]
+        written["choices"] = f" {_OR[language]} ".join(words)
+    for key in ("weekday", "named"):
+        if params.get(key, "").isdigit():
+            written[key] = WEEKDAY_NAMES[language][int(params[key])]
+    return written
+
+
+def _write_choice(choice: str, language: str) -> str:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", choice):
+        return write_date(date.fromisoformat(choice), language, weekday=True)
+    if choice.isdigit():
+        return write_duration(int(choice), language)
+    return choice
+
+
+def _understood_line(params: dict[str, str], language: str) -> str:
+    title, *labels = _UNDERSTOOD_LABELS[language]
+    colon = " :" if language == "fr" else ":"  # French puts a space before a colon
+    parts = []
+    for label, key in zip(labels, ("date", "time", "end", "duration", "zone"), strict=True):
+        value = params.get(key)
+        if not value:
+            continue
+        if key == "date":
+            value = write_date(date.fromisoformat(value), language, weekday=True)
+            if params.get("date_text") and params.get("date_text") != value:
+                value += f' ("{params["date_text"]}")'
+        elif key == "duration":
+            value = write_duration(int(value), language)
+        parts.append(f"{label}{colon} {value}")
+    if not parts:
+        return ""
+    return f"{title}{colon} " + "; ".join(parts) + "."
+
+
+def _problem(
+    error: WhenProblem, *, language: str, now: datetime, default_duration: int
+) -> RequestProblem:
+    """A RequestProblem from what the reader understood, with two examples
+    built from the sender's own date and time where they were readable."""
+    understood = error.understood
+    params: dict[str, str] = {"language": language}
+    if error.text:
+        params["text"] = error.text
+    if understood.date:
+        params["date"] = understood.date.isoformat()
+    if understood.date_text:
+        params["date_text"] = understood.date_text
+    if understood.start:
+        params["time"] = write_time(understood.start)
+    if understood.end:
+        params["end"] = write_time(understood.end)
+    if understood.duration is not None:
+        params["duration"] = str(understood.duration)
+    if understood.zone:
+        params["zone"] = understood.zone
+    if error.choices:
+        params["choices"] = "|".join(_choice_param(choice) for choice in error.choices)
+    if error.code == "weekday_mismatch" and understood.date:
+        named = error.choices[1]
+        assert isinstance(named, date)
+        params["weekday"] = str(understood.date.weekday())
+        params["named"] = str(named.weekday())
+    zone = ZoneInfo(understood.zone) if understood.zone else now.tzinfo
+    examples = _examples(error, language, now.astimezone(zone), default_duration)
+    for number, example in enumerate(examples, start=1):
+        params[f"example_{number}"] = example
+    return RequestProblem(error.code, params, language)
+
+
+def _choice_param(choice: object) -> str:
+    if isinstance(choice, date):
+        return choice.isoformat()
+    if isinstance(choice, time):
+        return write_time(choice)
+    return str(choice)
+
+
+def _examples(
+    error: WhenProblem, language: str, now: datetime, default_duration: int
+) -> tuple[str, str]:
+    """Two lines the sender can copy: their own day, time, end or length where
+    these were clear, corrected where they were not; never in the past."""
+    understood = error.understood
+    code = error.code
+    dates = [choice for choice in error.choices if isinstance(choice, date)]
+    times = [choice for choice in error.choices if isinstance(choice, time)]
+    minutes = [choice for choice in error.choices if isinstance(choice, int)]
+    today = now.date()
+    tomorrow, in_a_week = today + timedelta(days=1), today + timedelta(days=7)
+    start = understood.start or time(10, 0)
+    end = understood.end
+    day = understood.date
+    zone = f" {understood.zone}" if understood.zone_text else ""
+
+    def line(
+        on: date | None,
+        begin: time = start,
+        finish: time | None = end,
+        length: int | None = None,
+        *,
+        weekday: bool = False,
+        in_zone: str = zone,
+    ) -> str:
+        on = on or tomorrow
+        if datetime.combine(on, begin, now.tzinfo) <= now:
+            on = tomorrow if on <= today else on + timedelta(days=7)
+        if finish is not None and finish <= begin and finish != time(0, 0):
+            finish = None
+        words = write_date(on, language, weekday=True) if weekday else _day_of(on, language, today)
+        return write_when(language, words, begin, finish, length) + in_zone
+
+    def later(begin: time, length: int) -> time:
+        return (datetime.combine(today, begin) + timedelta(minutes=length)).time()
+
+    if code in ("no_time", "invalid_time"):
+        return line(day, time(10, 0), None), line(day or in_a_week, time(14, 0), time(15, 0))
+    if code == "ambiguous_date" and len(dates) >= 2:
+        return line(dates[0]), line(dates[1])
+    if code == "weekday_mismatch" and len(dates) >= 2:
+        named = dates[1] if dates[1] >= today else dates[1] + timedelta(days=7)
+        return line(dates[0], weekday=True), line(named, weekday=True)
+    if code == "ambiguous_time" and len(times) >= 2:
+        return line(day, times[0]), line(day, times[1])
+    if code == "ambiguous_duration" and len(minutes) >= 2:
+        return line(day, finish=None, length=minutes[0]), line(day, finish=None, length=minutes[1])
+    if code == "ambiguous_zone" and len(error.choices) >= 2:
+        first, second = (f" {choice}" for choice in error.choices[:2])
+        return line(day, in_zone=first), line(day, in_zone=second)
+    if code == "conflicting_end" and understood.start and end and understood.duration:
+        return line(day), line(day, finish=None, length=understood.duration)
+    if code == "end_before_start" and understood.start:
+        if end is not None and end < start:
+            return line(day, end, start), line(day, start, None, default_duration)
+        return line(day, start, later(start, default_duration)), line(day, start, None, 30)
+    if code == "too_long" and understood.start:
+        return line(day, start, later(start, default_duration)), line(day, start, None, 120)
+    if code == "no_such_time" and understood.start:
+        return line(day, later(start, 60), None), line(tomorrow, start, None)
+    if code == "past":
+        return line(tomorrow), line(day + timedelta(days=7) if day else in_a_week)
+    return line(tomorrow), line(in_a_week)
+
+
+def _day_of(value: date, language: str, today: date) -> str:
+    """A day as the sender can write it: "today", "tomorrow" or the date."""
+    if value == today:
+        return _TODAY[language]
+    if value == today + timedelta(days=1):
+        return _TOMORROW[language]
+    return write_date(value, language)
+
+
+# --- the message --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestText:
+    """The part of a message that is the request: `lines` (quotes, forwarded
+    messages and signatures cut off) and what else was there."""
+
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+_QUOTE_HEADERS = (
+    re.compile(r"^\s*on\b.{4,200}\bwrote:\s*$"),
+    re.compile(r"^\s*le\b.{4,200}\ba\s+ecrit\s*:\s*$"),
+    re.compile(r"^\s*am\b.{4,200}\bschrieb\b.{0,200}:\s*$"),
+    re.compile(r"^\s*il\b.{4,200}\bha\s+scritto\s*:\s*$"),
+    re.compile(r"^\s*-{2,}\s*(?:original\s+message|message\s+d'origine|ursprungliche\s+nachricht"
+               r"|messaggio\s+originale|forwarded\s+message|message\s+transfere"
+               r"|weitergeleitete\s+nachricht|messaggio\s+inoltrato)\s*-{2,}\s*$"),
+    re.compile(r"^\s*(?:begin\s+forwarded\s+message|debut\s+du\s+message\s+reexpedie"
+               r"|anfang\s+der\s+weitergeleiteten\s+nachricht|inizio\s+messaggio\s+inoltrato)\s*:\s*$"),
+    re.compile(r"^\s*_{10,}\s*$"),
+)  # fmt: skip
+# Outlook's header block of the message below: "From: ..." then "Sent: ..." or "Date: ...".
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:from|de|von|da)\s*\*?\s*:\s*\S")
+_OUTLOOK_NEXT = re.compile(
+    r"^\s*\*?(?:sent|date|envoye|gesendet|datum|inviato|data|to|a|an|para)\s*\*?\s*:\s*\S"
+)
+_CLOSINGS = re.compile(
+    r"^\s*(?:best(?:\s+regards)?|kind\s+regards|regards|best\s+wishes|cheers|thanks|thank\s+you"
+    r"|many\s+thanks|cordialement|bien\s+cordialement|bien\s+a\s+vous|salutations|meilleures"
+    r"\s+salutations|merci(?:\s+d'avance|\s+beaucoup)?|bonne\s+journee|a\s+bientot"
+    r"|(?:mit\s+)?freundlichen\s+grussen|freundliche\s+grusse?|beste\s+grusse?|viele\s+grusse?"
+    r"|liebe\s+grusse?|gruss|grusse|lg|vg|mfg|danke(?:\s+schon)?|cordiali\s+saluti|distinti"
+    r"\s+saluti|saluti|un\s+saluto|grazie(?:\s+mille)?|a\s+presto|buona\s+giornata"
+    r"|sent\s+from\s+my\s+\w+|envoye\s+de\s+mon\s+\w+|von\s+meinem\s+\w+\s+gesendet"
+    r"|inviato\s+da\s+\w+)\s*[,.!]*\s*$"
+)
+
+
+def request_text(message: Message) -> RequestText:
+    """The opening lines of the body that make up the request."""
+    return RequestText(tuple(request_lines(body_text(message))))
+
+
+def request_lines(text: str) -> list[str]:
+    """The lines of `text` above any quote, forwarded message or signature,
+    at most REQUEST_LINES of them that are not blank."""
+    lines: list[str] = []
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for index, line in enumerate(raw):
+        folded = fold(line)
+        if line.lstrip().startswith(">") or line.rstrip() in ("--", "-- ", "—"):
+            break
+        if any(pattern.match(folded) for pattern in _QUOTE_HEADERS):
+            break
+        # "On Tue, 1 Dec 2026 at 09:00, Anna <anna@example.com>" / "wrote:" on two lines
+        if index + 1 < len(raw):
+            joined = folded + " " + fold(raw[index + 1])
+            if any(pattern.match(joined) for pattern in _QUOTE_HEADERS[:4]):
+                break
+        if _OUTLOOK_FROM.match(folded) and any(
+            _OUTLOOK_NEXT.match(fold(following)) for following in raw[index + 1 : index + 4]
+        ):
+            break
+        if _CLOSINGS.match(folded):
+            break
+        lines.append(line.rstrip())
+        if sum(1 for kept in lines if kept.strip()) >= REQUEST_LINES:
+            break
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return lines
+
+
+def body_text(message: Message) -> str:
+    """The text/plain body, or the HTML body as text; "" when there is neither.
+    Undecodable bytes become U+FFFD rather than an error."""
+    try:
+        plain = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+        html = None if plain is not None else message.get_body(preferencelist=("html",))  # type: ignore[attr-defined]
+    except (KeyError, LookupError, ValueError, AttributeError):
+        plain, html = None, None
+    if plain is None and html is None and not message.is_multipart():
+        if message.get_content_type() == "text/plain":
+            plain = message
+        elif message.get_content_type() == "text/html":
+            html = message
+    if plain is not None:
+        return _part_text(plain)
+    if html is not None:
+        return html_to_text(_part_text(html))
+    return ""
+
+
+def _part_text(part: Message) -> str:
+    try:
+        return str(part.get_content())  # type: ignore[attr-defined]
+    except (LookupError, ValueError, AttributeError, UnicodeError):
+        pass
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return str(part.get_payload() or "")
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("cp1252", errors="replace")
+
+
+class _HTMLText(HTMLParser):
+    """HTML -> plain text with line breaks; quoted parts (blockquote, Gmail's
+    gmail_quote, Outlook's reply header) and styles are dropped."""
+
+    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "table", "ul"})
+    _SKIPPED = frozenset({"style", "script", "head", "title", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip_depth = 0
+        self.stopped = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        marks = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+        if "gmail_quote" in marks or "divRplyFwdMsg" in marks or "moz-cite-prefix" in marks:
+            self.stopped = True
+        if tag in self._SKIPPED:
+            self.skip_depth += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIPPED and self.skip_depth:
+            self.skip_depth -= 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip_depth and not self.stopped:
+            self.parts.append(" ".join(data.split(" ")).replace("\n", " "))
+
+
+def html_to_text(html: str) -> str:
+    parser = _HTMLText()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:
+        pass
+    text = "".join(parser.parts)
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --- attendees --------------------------------------------------------------------------
+
+_ATTENDEES_LABEL = re.compile(
+    r"^\s*(?:attendees|participants|invitees|invites|guests|teilnehmer(?:innen|:innen|\*innen)?"
+    r"|teilnehmende|gaste|partecipanti|invitati|with|avec|mit|con)\s*:\s*(?P<rest>.*)$"
+)
+_ADDRESS = re.compile(
+    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
+_ADDRESS_IN_TEXT = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def attendee_lines(lines: Iterable[str]) -> tuple[list[str], list[int]]:
+    """The address lists given on `Attendees:` lines (and the lines right after
+    that hold only addresses), and the numbers of those lines."""
+    found: list[str] = []
+    numbers: list[int] = []
+    listing = False
+    for number, line in enumerate(lines):
+        label = _ATTENDEES_LABEL.match(fold(line))
+        if label and (_ADDRESS_IN_TEXT.search(line) or not label["rest"].strip()):
+            found.append(line[label.start("rest") :])
+            numbers.append(number)
+            listing = True
+            continue
+        chunks = [chunk for chunk in re.split(r"[,;]", line) if chunk.strip()]
+        if listing and chunks and all(_ADDRESS_IN_TEXT.search(chunk) for chunk in chunks):
+            found.append(line)
+            numbers.append(number)
+            continue
+        listing = False
+    return found, numbers
+
+
+def _addresses(values: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, address) pairs from address-list texts; invalid ones skipped."""
+    pairs = []
+    for value in values:
+        for name, address in getaddresses([value.replace(";", ",")]):
+            address = address.strip()
+            if _ADDRESS.match(address):
+                pairs.append((fold_title(name).strip('"').strip(), address))
+    return pairs
+
+
+def _header_addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    try:
+        values = [str(value) for value in message.get_all(name, [])]
+    except Exception:
+        values = [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+    return _addresses(values)
+
+
+def attendees(message: Message, listed: Iterable[str], own_address: str) -> tuple[Attendee, ...]:
+    """The sender as organizer (accepted), then To, Cc and the listed
+    addresses, without the bridge's own address and without repeats."""
+    own = own_address.strip().casefold()
+    seen: set[str] = {own} if own else set()
+    result: list[Attendee] = []
+    sender = headers.sender_address(message)
+    if sender and sender.casefold() not in seen:
+        from_pairs = _header_addresses(message, "From")
+        name = next((n for n, a in from_pairs if a.casefold() == sender.casefold()), "")
+        result.append(Attendee(sender, name or None, "ACCEPTED", organizer=True))
+        seen.add(sender.casefold())
+    pairs = _header_addresses(message, "To") + _header_addresses(message, "Cc") + _addresses(listed)
+    for name, address in pairs:
+        if address.casefold() in seen:
+            continue
+        seen.add(address.casefold())
+        result.append(Attendee(address, name or None))
+    return tuple(result)
+
+
+# --- room options --------------------------------------------------------------------
+
+_OPTION_WORDS = {
+    "lobby_enabled": r"(?:lobby|waiting\s+room|salle\s+d'attente|warteraum|wartezimmer|wartesaal"
+    r"|sala\s+d'attesa|sala\s+di\s+attesa)",
+    "password_enabled": r"(?:password|passcode|mot\s+de\s+passe|passwort|kennwort)",
+    "e2ee_enabled": r"(?:e2ee|end[-\s]to[-\s]end(?:\s+encryption)?|encryption|chiffrement"
+    r"(?:\s+de\s+bout\s+en\s+bout)?|ende[-\s]zu[-\s]ende[-\s]verschlusselung|verschlusselung"
+    r"|crittografia(?:\s+end[-\s]to[-\s]end)?|cifratura)",
+    "enable_recording": r"(?:recording|enregistrement|aufzeichnung|aufnahme|registrazione)",
+}
+_NEGATION = (
+    r"(?:no|without|not|non|sans|pas\s+de|pas\s+d'|ohne|kein|keine|keinen|nicht|senza|nessuna?"
+    r"|niente)"
+)
+_ARTICLE = r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|einen|einem|einer|eine|il|una|uno)\s*)?"
+_OFF_VALUE = r"(?:off|no|non|nein|aus|disabled|desactivee?|deaktiviert|disattivat[ao]|false)"
+_ON_VALUE = r"(?:on|yes|oui|ja|an|si|enabled|activee?|aktiviert|attivat[ao]|true|required)"
+_EXTRA_OFF = {
+    "e2ee_enabled": r"(?:unencrypted|not\s+encrypted|non\s+chiffree?s?|unverschlusselt"
+    r"|non\s+(?:crittografat|cifrat)[aoie])",
+    "enable_recording": r"(?:(?:do\s+not|don't|dont)\s+record|ne\s+pas\s+enregistrer"
+    r"|nicht\s+aufzeichnen|nicht\s+aufnehmen|non\s+registrare)",
+}
+_EXTRA_ON = {
+    "e2ee_enabled": r"(?:end[-\s]to[-\s]end\s+encrypted|encrypted|chiffree?s?|verschlusselt"
+    r"|(?:crittografat|cifrat)[aoie])",
+    "password_enabled": r"(?:password[-\s]protected|protegee?\s+par\s+(?:un\s+)?mot\s+de\s+passe"
+    r"|passwortgeschutzt|protett[ao]\s+da\s+password)",
+    "lobby_enabled": r"(?:lobby\s+enabled)",
+}
+_OPTION_NAMES = {
+    "lobby_enabled": "lobby",
+    "password_enabled": "password",
+    "e2ee_enabled": "end-to-end encryption",
+    "enable_recording": "recording",
+}
+
+
+def _option_patterns() -> list[tuple[str, bool, re.Pattern[str]]]:
+    patterns: list[tuple[str, bool, re.Pattern[str]]] = []
+    w, e = r"(?<![\w'])", r"(?![\w])"
+    for option, words in _OPTION_WORDS.items():
+        off = [
+            rf"{_NEGATION}(?:\s+|(?<='))\s*{_ARTICLE}{words}",
+            rf"{words}[ \t]*(?:[:=][ \t]*)?{_OFF_VALUE}",
+        ]
+        if option in _EXTRA_OFF:
+            off.append(_EXTRA_OFF[option])
+        on = [
+            rf"(?:with|avec|mit|con)\s+{_ARTICLE}{words}",
+            rf"{words}[ \t]*(?:[:=][ \t]*)?{_ON_VALUE}",
+        ]
+        if option in _EXTRA_ON:
+            on.append(_EXTRA_ON[option])
+        patterns.append((option, False, re.compile(w + "(?:" + "|".join(off) + ")" + e)))
+        patterns.append((option, True, re.compile(w + "(?:" + "|".join(on) + ")" + e)))
+    return patterns
+
+
+_OPTION_PATTERNS = _option_patterns()
+
+
+def room_options(text: str) -> tuple[RoomOptions, tuple[str, ...], list[tuple[int, int]]]:
+    """The room settings `text` asks for, notes saying how each was read, and
+    the spans read. Asked both ways, a setting keeps its configured value; a
+    request cannot turn recording on (it needs a drive the administrator chose)."""
+    folded = fold(text)
+    taken = [False] * len(folded)
+    asked: dict[str, dict[bool, str]] = {}
+    spans: list[tuple[int, int]] = []
+    for option, value, pattern in _OPTION_PATTERNS:  # "off" forms come first
+        for match in pattern.finditer(folded):
+            if any(taken[match.start() : match.end()]):
+                continue
+            taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+            asked.setdefault(option, {})[value] = text[match.start() : match.end()]
+            spans.append((match.start(), match.end()))
+    settings: dict[str, bool] = {}
+    notes: list[str] = []
+    for option, values in asked.items():
+        name = _OPTION_NAMES[option]
+        if len(values) > 1:
+            words = " / ".join(f'"{words}"' for words in values.values())
+            notes.append(f"{name}: asked both on and off ({words}): the configured setting is kept")
+            continue
+        ((value, words),) = values.items()
+        if option == "enable_recording" and value:
+            notes.append(f'recording: "{words}" ignored: a request can only turn recording off')
+            continue
+        settings[option] = value
+        notes.append(f'{name} {"on" if value else "off"} ("{words}")')
+    return RoomOptions(**settings), tuple(notes), spans
+
+
+# --- the request --------------------------------------------------------------------------
+
+
 def extract(
-    message: EmailMessage, *, default_timezone: str, default_duration: int, now: datetime
+    message: EmailMessage,
+    *,
+    default_timezone: str,
+    default_duration: int,
+    now: datetime,
+    own_address: str = "",
+    default_language: str = "en",
 ) -> list[MeetingRequest]:
+    """The meeting a "kmeet" email asks for.
+
+    Raises NotARequest when the subject does not name kmeet, RequestProblem
+    (an Unplannable) when the request cannot be planned as written.
+    """
     if not is_request(message):
         raise NotARequest("no calendar invitation and no 'kmeet' in the subject")
+    subject = headers.subject(message)
+    title = title_from_subject(subject)
+    lines = list(request_text(message).lines)
+    listed, attendee_numbers = attendee_lines(lines)
+    when_lines = ["" if number in attendee_numbers else line for number, line in enumerate(lines)]
+    body = "\n".join(when_lines)
+    language = detect_language(
+        (title if title != "kMeet" else "") + "\n" + body, default=default_language
+    )
+
     message_id = headers.message_id(message)
+    base = _relative_base(message, now)
     if message_id is None:
-        raise Unplannable(
-            "the message has no Message-ID, so it cannot be told apart from a copy of itself",
-            "Send it from an ordinary mail program.",
-        )
-    text = _request_text(message)
-    match = _WHEN.search(text)
-    if match is None:
-        raise Unplannable("no date and time were found in the message", EXAMPLE_HINT)
-    zone = ZoneInfo(default_timezone)
+        raise RequestProblem("no_message_id", {"language": language}, language)
+
+    found = find_when(body, language=language)
+    in_subject: Found | None = None
+    if not found.says_when and title != "kMeet":
+        # "kmeet demain 14h": the subject says when and the body does not; a
+        # length in the body ("45 minutes") still counts.
+        candidate = find_when(title, language=language, loose_durations=True)
+        if candidate.says_when:
+            in_subject = candidate
+            lengths = () if candidate.of("duration") else tuple(found.of("duration"))
+            found = Found(candidate.items + lengths)
     try:
-        start = datetime.strptime(f"{match['date']} {match['start']}", "%Y-%m-%d %H:%M")
-    except ValueError:
-        raise Unplannable(
-            f'"{match.group(0)}" is not a valid date and time', EXAMPLE_HINT
+        when = resolve(
+            found,
+            now=now,
+            default_zone=default_timezone,
+            default_duration=default_duration,
+            base=base,
+        )
+    except WhenProblem as error:
+        raise _problem(
+            error, language=language, now=now, default_duration=default_duration
         ) from None
-    start = start.replace(tzinfo=zone)
-    notes = [f"time read in {default_timezone}"]
-    if match["end"]:
-        end = datetime.combine(start.date(), _clock(match["end"]), tzinfo=zone)
-    elif duration := _DURATION.search(text):
-        end = start + timedelta(minutes=int(duration["minutes"]))
-    else:
-        end = start + timedelta(minutes=default_duration)
-        notes.append(f"no end given: default duration of {default_duration} minutes")
-    if end <= start:
-        raise Unplannable("the meeting ends before it starts", EXAMPLE_HINT)
-    if end <= now:
-        raise Unplannable("the meeting is already over", EXAMPLE_HINT)
+
+    options, option_notes, option_spans = room_options(body + "\n" + title)
+    notes = [f"language: {LANGUAGE_NAMES[language]}"]
+    if in_subject is not None:
+        notes.append("date and time read from the subject")
+        title = _title_without(title, in_subject) or title
+    notes += list(when.notes)
+    notes += list(option_notes)
+    people = attendees(message, listed, own_address)
+    read_spans = [*option_spans, *(() if in_subject is not None else found.spans)]
+    description = _description(when_lines, read_spans)
     return [
         MeetingRequest(
             key=f"msg:{message_id}",
-            title=title_from_subject(headers.subject(message)),
-            start=start,
-            end=end,
-            timezone=default_timezone,
+            title=title,
+            start=when.start,
+            end=when.end,
+            timezone=when.zone,
+            description=description,
+            attendees=people,
             source="request",
             notes=tuple(notes),
+            options=options,
+            language=language,
         )
     ]
 
 
-def _clock(value: str) -> time:
-    return datetime.strptime(value, "%H:%M").time()
-
-
-def _request_text(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
+def _relative_base(message: Message, now: datetime) -> datetime:
+    """The moment "tomorrow" is counted from: when the message was written,
+    if its Date is believable, else now."""
+    raw = message.get("Date")
+    if raw is None:
+        return now
     try:
-        text = body.get_content() if body is not None else ""
-    except (LookupError, ValueError):  # unknown charset or broken encoding
-        text = ""
-    lines = []
-    for line in text.splitlines():
-        if line.startswith(">") or line.strip() == "--":
-            break
-        lines.append(line)
-    return "\n".join(lines[:REQUEST_LINES])
+        written = parsedate_to_datetime(str(raw))
+    except (TypeError, ValueError, IndexError):
+        return now
+    if written is None or written.tzinfo is None:
+        return now
+    if now - DATE_HEADER_TRUST <= written <= now + DATE_HEADER_SKEW:
+        return min(written, now)
+    return now
+
+
+_DANGLING = re.compile(
+    r"^(?:at|on|for|from|a|à|le|de|du|am|um|ab|alle|il|ore|per|pour|,|;|-)\s+|"
+    r"\s+(?:at|on|for|from|a|à|le|de|du|am|um|ab|alle|il|ore|per|pour|,|;|-)$",
+    re.IGNORECASE,
+)
+
+
+def _title_without(title: str, found: Found) -> str:
+    """The subject's title with the date and time words taken out."""
+    chars = list(title)
+    for start, end in found.spans:
+        for index in range(start, min(end, len(chars))):
+            chars[index] = " "
+    rest = " ".join("".join(chars).split()).strip(" ,;-")
+    previous = None
+    while rest and rest != previous:
+        previous = rest
+        rest = _DANGLING.sub("", rest).strip(" ,;-")
+    return rest
+
+
+def _description(lines: list[str], spans: Iterable[tuple[int, int]]) -> str:
+    """The lines of the request from which nothing was read (not the date, time,
+    attendees or room options: "Agenda: ..."), for the calendar event."""
+    offsets, position = [], 0
+    for line in lines:
+        offsets.append(position)
+        position += len(line) + 1
+    read_lines = {
+        number
+        for number, begin in enumerate(offsets)
+        for start, _ in spans
+        if begin <= start < begin + len(lines[number]) + 1
+    }
+    kept = [line for number, line in enumerate(lines) if number not in read_lines]
+    # Lines taken out leave gaps: one blank line between paragraphs is enough.
+    return clean_description(re.sub(r"\n\s*\n(?:\s*\n)+", "\n\n", "\n".join(kept)))
