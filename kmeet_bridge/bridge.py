@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
@@ -35,9 +35,11 @@ from kmeet_bridge.kmeet import (
     new_room_password,
     room_body,
 )
+from kmeet_bridge.language import detect_language
 from kmeet_bridge.mailbox import MailboxError
 from kmeet_bridge.mailer import MailerError, MailTransient
 from kmeet_bridge.models import (
+    LANGUAGES,
     Cancellation,
     CancelledMeeting,
     EventProblem,
@@ -163,6 +165,7 @@ class Bridge:
             message_id=headers.message_id(message),
             sender=headers.sender_address(message),
             subject=headers.subject(message),
+            language=reply_language(message, None, self.settings.kmeet.language),
         )
         try:
             return self._decide(mailbox, context)
@@ -177,6 +180,7 @@ class Bridge:
                 f"the bridge failed on this message ({type(exc).__name__})",
                 "Please send the request again; if it keeps failing, tell the administrator.",
                 reply=False,
+                code="internal",
             )
 
     def _decide(self, mailbox: MailboxPort, ctx: _MessageContext) -> Outcome:
@@ -188,6 +192,9 @@ class Bridge:
             extraction = self.extract(ctx.message)
         except NotARequest as exc:
             return self._ignore(ctx, str(exc))
+        ctx = replace(
+            ctx, language=reply_language(ctx.message, extraction, self.settings.kmeet.language)
+        )
         if ctx.sender is None or not self.settings.senders.allows(ctx.sender):
             return self._reject(
                 mailbox,
@@ -213,6 +220,8 @@ class Bridge:
                             f"the kMeet API refused to plan it: {exc}",
                             "Check the times and the title of the invitation and send it again.",
                             meeting.key,
+                            "api_refused",
+                            (("detail", str(exc)),),
                         )
                     )
             cancelled = [self._cancel(cancellation) for cancellation in cancellations]
@@ -379,6 +388,7 @@ class Bridge:
             from_address=self.settings.smtp.from_address,
             from_name=self.settings.smtp.from_name,
             now=self.clock(),
+            language=ctx.language,
         )
 
     def _finish(
@@ -417,6 +427,8 @@ class Bridge:
         hint: str,
         *,
         reply: bool = True,
+        code: str = "",
+        params: tuple[tuple[str, str], ...] = (),
     ) -> Outcome:
         def rejection() -> EmailMessage:
             return replies.compose_rejection(
@@ -426,6 +438,9 @@ class Bridge:
                 from_address=self.settings.smtp.from_address,
                 from_name=self.settings.smtp.from_name,
                 now=self.clock(),
+                language=ctx.language,
+                code=code,
+                params=params,
             )
 
         return self._finish(mailbox, ctx, Outcome.REJECTED, reason, rejection if reply else None)
@@ -447,6 +462,8 @@ class Bridge:
                 ctx,
                 f"it could not be planned for {hours:g} hours: {deferral.reason}",
                 "Please send the request again later.",
+                code="retry_exhausted",
+                params=(("hours", f"{hours:g}"), ("detail", deferral.reason)),
             )
         delay = retry_delay(attempts, deferral.retry_after)
         self._record(ctx, Outcome.DEFERRED, deferral.reason, next_attempt=now + delay)
@@ -502,6 +519,7 @@ class _MessageContext:
     message_id: str | None
     sender: str | None
     subject: str
+    language: str = "en"  # of the replies: see reply_language
 
     @property
     def key(self) -> str:
@@ -526,20 +544,37 @@ def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -
     except NotARequest:
         if not requests.is_request(message):
             raise
+    rule = 'subject names "kmeet": a plain request'
     try:
         meetings = requests.extract(
             message,
             default_timezone=kmeet.timezone,
             default_duration=kmeet.default_duration,
             now=now,
+            own_address=settings.smtp.from_address,
+            default_language=kmeet.language,
         )
+    except requests.RequestProblem as exc:
+        subject = headers.subject(message) or "kmeet"
+        return Extraction(problems=(exc.event_problem(subject),), rule=f"{rule}, not understood")
     except Unplannable as exc:
-        subject = headers.subject(message) or "your request"
-        return Extraction(
-            problems=(EventProblem(subject, exc.reason, exc.hint),),
-            rule='subject names "kmeet": a plain request',
-        )
-    return Extraction(meetings=tuple(meetings), rule='subject names "kmeet": a plain request')
+        subject = headers.subject(message) or "kmeet"
+        return Extraction(problems=(EventProblem(subject, exc.reason, exc.hint),), rule=rule)
+    return Extraction(meetings=tuple(meetings), rule=rule)
+
+
+def reply_language(message: EmailMessage, extraction: Extraction | None, default: str) -> str:
+    """The language to answer in: the request's own, else the one its text is
+    written in (a forwarded invitation), else `[kmeet] language`."""
+    if extraction is not None:
+        for meeting in extraction.meetings:
+            if meeting.language:
+                return meeting.language
+        for problem in extraction.problems:
+            language = dict(problem.params).get("language")
+            if language in LANGUAGES:
+                return language
+    return detect_language(requests.body_text(message), default=default)
 
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:

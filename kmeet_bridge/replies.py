@@ -94,6 +94,8 @@ class Wording:
     occurrences_left: Plural  # {n}, the next occurrence included
     join: str
     join_new: str
+    # {password}: a password-protected room's password, sent to the requester only.
+    password: str
     # Cancellations.
     cancelled: str  # {title}
     cancelled_occurrence: str  # {title}, {when}
@@ -182,6 +184,7 @@ WORDING: dict[str, Wording] = {
         ),
         join="Join",
         join_new="New link",
+        password="Password: {password} (sent to you only: pass it on to the people you invite)",
         cancelled="Cancelled: {title}",
         cancelled_occurrence="Cancelled: {title}, the occurrence of {when}",
         room_removed="The kMeet room was removed.",
@@ -315,6 +318,10 @@ WORDING: dict[str, Wording] = {
         ),
         join="Rejoindre",
         join_new="Nouveau lien",
+        password=(
+            f"Mot de passe{NBSP}: {{password}} (envoyé à vous seul{NBSP}: transmettez-le aux "
+            "personnes que vous invitez)"
+        ),
         cancelled=f"Annulé{NBSP}: {{title}}",
         cancelled_occurrence=f"Annulé{NBSP}: {{title}}, le {{when}}",
         room_removed="La salle kMeet a été supprimée.",
@@ -459,6 +466,10 @@ WORDING: dict[str, Wording] = {
         ),
         join="Teilnehmen",
         join_new="Neuer Link",
+        password=(
+            "Passwort: {password} (nur an Sie gesendet: geben Sie es den eingeladenen "
+            "Personen weiter)"
+        ),
         cancelled="Abgesagt: {title}",
         cancelled_occurrence="Abgesagt: {title} am {when}",
         room_removed="Der kMeet-Raum wurde gelöscht.",
@@ -596,6 +607,7 @@ WORDING: dict[str, Wording] = {
         ),
         join="Partecipa",
         join_new="Nuovo link",
+        password="Password: {password} (inviata solo a Lei: la comunichi alle persone che invita)",
         cancelled="Annullato: {title}",
         cancelled_occurrence="Annullato: {title}, la data di {when}",
         room_removed="La sala kMeet è stata eliminata.",
@@ -1132,6 +1144,8 @@ def _planned_item(
             f"{html.escape(label)}{colon}<strong>{_html_link(url)}</strong>",
         )
     )
+    if planned.password:
+        lines.append(_say(wording.password, password=planned.password))
     blocks.append(_Block(tuple(lines)))
 
     notes = tuple(_say("{note}", note=note) for note in meeting.notes if note.strip())
