@@ -77,7 +77,11 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "processed_folder": Option(str, "kmeet/processed", help="where planned messages go"),
         "failed_folder": Option(str, "kmeet/failed", help="where rejected messages go"),
         "poll_interval": Option(int, 60, help="seconds between passes", minimum=5),
+        "idle": Option(bool, True, help="use IMAP IDLE for push delivery where offered"),
         "timeout": Option(int, 30, help="seconds before an IMAP operation gives up", minimum=1),
+        "allow_insecure": Option(
+            bool, False, help='allow security = "plain" to a host that is not loopback'
+        ),
     },
     "smtp": {
         "host": Option(str, required=True, help="SMTP server name"),
@@ -94,6 +98,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "from_address": Option(str, required=True, help="address the replies come from"),
         "from_name": Option(str, "kMeet", help="display name of the replies"),
         "timeout": Option(int, 30, help="seconds before an SMTP operation gives up", minimum=1),
+        "allow_insecure": Option(
+            bool, False, help='allow security = "plain" to a host that is not loopback'
+        ),
     },
     "kmeet": {
         "api_url": Option(str, "https://api.infomaniak.com", help="Infomaniak API base URL"),
@@ -116,6 +123,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "delete_cancelled_rooms": Option(
             bool, False, help="remove the room of a cancelled meeting (undocumented API call)"
         ),
+        "max_rooms_per_day": Option(
+            int, 200, help="rooms planned in any 24 hours, all senders together", minimum=1
+        ),
         "retry_for": Option(
             int, 86400, help="seconds a temporary failure is retried before giving up", minimum=60
         ),
@@ -134,6 +144,28 @@ SCHEMA: dict[str, dict[str, Option]] = {
     },
     "senders": {
         "allow": Option(list, [], help="glob patterns of addresses allowed to plan rooms"),
+        "require_authenticated": Option(
+            bool, False, help="count a request only if a trusted server authenticated its sender"
+        ),
+        "trusted_authserv_ids": Option(
+            list, [], help="authserv-ids whose Authentication-Results headers are trusted"
+        ),
+        "max_rooms_per_hour": Option(
+            int, 20, help="rooms one sender may plan in any hour", minimum=1
+        ),
+    },
+    "limits": {
+        "max_message_size": Option(
+            int, 52_428_800, help="bytes; larger messages are rejected unread", minimum=1024
+        ),
+        "max_calendar_size": Option(
+            int, 1_048_576, help="bytes of one calendar part", minimum=1024
+        ),
+        "max_events": Option(int, 50, help="events in one message", minimum=1),
+        "max_attendees": Option(int, 100, help="attendees passed to the API", minimum=1),
+        "max_nesting": Option(
+            int, 3, help="forwarded messages inside forwarded messages", minimum=0
+        ),
     },
     "state": {
         "path": Option(str, "/var/lib/kmeet-bridge/state.db", help="SQLite state database"),
@@ -161,6 +193,8 @@ class ImapSettings:
     failed_folder: str
     poll_interval: int
     timeout: int
+    idle: bool = True
+    allow_insecure: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +207,7 @@ class SmtpSettings:
     from_address: str
     from_name: str
     timeout: int
+    allow_insecure: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,16 +236,29 @@ class KmeetSettings:
     delete_cancelled_rooms: bool
     retry_for: int
     room: RoomSettings
+    max_rooms_per_day: int = 200
 
 
 @dataclass(frozen=True)
 class SenderSettings:
     allow: tuple[str, ...]
+    require_authenticated: bool = False
+    trusted_authserv_ids: tuple[str, ...] = ()
+    max_rooms_per_hour: int = 20
 
     def allows(self, address: str) -> bool:
         """True when `address` matches one of the glob patterns (case-insensitive)."""
         address = address.strip().lower()
         return any(fnmatch.fnmatchcase(address, pattern.lower()) for pattern in self.allow)
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_message_size: int = 52_428_800
+    max_calendar_size: int = 1_048_576
+    max_events: int = 50
+    max_attendees: int = 100
+    max_nesting: int = 3
 
 
 @dataclass(frozen=True)
@@ -221,6 +269,7 @@ class Settings:
     senders: SenderSettings
     state_path: Path
     source: Path | None = None
+    limits: LimitSettings = LimitSettings()
 
 
 def default_config_path() -> Path:
@@ -283,6 +332,17 @@ def from_mapping(
                 f"[senders] allow must be a list of address patterns such as "
                 f'"*@example.com", got {pattern!r}'
             )
+    trusted = tuple(values["senders"]["trusted_authserv_ids"])
+    if any(not isinstance(name, str) or not name.strip() for name in trusted):
+        raise ConfigError(
+            '[senders] trusted_authserv_ids must be a list of server names such as "mx.example.com"'
+        )
+    if values["senders"]["require_authenticated"] and not trusted:
+        raise ConfigError(
+            "[senders] require_authenticated = true needs trusted_authserv_ids: the names "
+            "your receiving mail server writes at the start of its Authentication-Results "
+            'headers, such as "mx.example.com"'
+        )
     for section in ("imap", "kmeet"):
         values[section][SECRET_KEY[section]] = (
             _resolve_secret(values[section], section, environ, base, required=True)
@@ -314,14 +374,21 @@ def from_mapping(
             from_address=smtp["from_address"],
             from_name=smtp["from_name"],
             timeout=smtp["timeout"],
+            allow_insecure=smtp["allow_insecure"],
         ),
         kmeet=KmeetSettings(
             room=RoomSettings(**room),
             **{k: kmeet[k] for k in KmeetSettings.__dataclass_fields__ if k != "room"},
         ),
-        senders=SenderSettings(allow=allow),
+        senders=SenderSettings(
+            allow=allow,
+            require_authenticated=values["senders"]["require_authenticated"],
+            trusted_authserv_ids=trusted,
+            max_rooms_per_hour=values["senders"]["max_rooms_per_hour"],
+        ),
         state_path=_relative_to(base, values["state"]["path"]),
         source=source,
+        limits=LimitSettings(**values["limits"]),
     )
 
 
@@ -385,12 +452,28 @@ def _toml_repr(value: Any) -> str:
 
 
 def _check_security(section_values: dict[str, Any], section: str) -> None:
-    if section_values["security"] == "plain" and not is_loopback(section_values["host"]):
+    if (
+        section_values["security"] == "plain"
+        and not is_loopback(section_values["host"])
+        and not section_values["allow_insecure"]
+    ):
         raise ConfigError(
             f'[{section}] security = "plain" sends the password unencrypted; it is only '
             f'allowed to a loopback host, not "{section_values["host"]}". Use "ssl" or '
-            '"starttls"'
+            '"starttls" (or set allow_insecure = true if you really must)'
         )
+
+
+def insecure_warnings(settings: Settings) -> list[str]:
+    """Sentences for `check`: transport choices that weaken the setup."""
+    warnings = []
+    for name, section in (("imap", settings.imap), ("smtp", settings.smtp)):
+        if section.security == "plain" and not is_loopback(section.host):
+            warnings.append(
+                f'[{name}] security = "plain" to {section.host}: the password and the mail '
+                "cross the network unencrypted (allow_insecure = true)"
+            )
+    return warnings
 
 
 def is_loopback(host: str) -> bool:

@@ -61,7 +61,7 @@ def test_defaults_fill_every_optional_key() -> None:
         (
             {"kmeet.room": {}},
             "unknown section [kmeet.room]; the sections are [imap], [smtp], "
-            "[kmeet], [kmeet.room], [senders], [state]",
+            "[kmeet], [kmeet.room], [senders], [limits], [state]",
         ),
         ({"imap": {"poll_interval": 1}}, "[imap] poll_interval must be at least 5, got 1"),
         (
@@ -82,7 +82,7 @@ def test_defaults_fill_every_optional_key() -> None:
             {"imap": {"hots": "x"}},
             "[imap] has an unknown key 'hots'; known keys: host, port, "
             "security, username, password, password_file, folder, processed_folder, "
-            "failed_folder, poll_interval, timeout",
+            "failed_folder, poll_interval, idle, timeout, allow_insecure",
         ),
         (
             {"senders": {"allow": "*@example.com"}},
@@ -96,7 +96,8 @@ def test_defaults_fill_every_optional_key() -> None:
             {"smtp": {"host": "smtp.example.com", "security": "plain"}},
             '[smtp] security = "plain" '
             "sends the password unencrypted; it is only allowed to a loopback host, not "
-            '"smtp.example.com". Use "ssl" or "starttls"',
+            '"smtp.example.com". Use "ssl" or "starttls" (or set allow_insecure = true if you '
+            "really must)",
         ),
     ],
 )
