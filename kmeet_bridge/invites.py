@@ -51,6 +51,7 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
+from .config import LimitSettings
 from .models import (
     ATTENDEE_STATES,
     Attendee,
@@ -211,13 +212,26 @@ def _label(part: Message, nested: bool) -> str:
     return f"{label} of the forwarded message" if nested else label
 
 
-def _find_parts(message: Message, nested: bool = False) -> list[_Part]:
+DEFAULT_LIMITS = LimitSettings()
+
+
+class _TooDeep(Exception):
+    """Forwarded messages nested deeper than the limit."""
+
+
+def _find_parts(
+    message: Message, nested: bool = False, *, depth: int = 0, max_nesting: int | None = None
+) -> list[_Part]:
     found: list[_Part] = []
     if message.get_content_type() == "message/rfc822" or message.is_multipart():
         payload = message.get_payload()
         inner = message.get_content_type() == "message/rfc822"
+        if inner:
+            depth += 1
+            if max_nesting is not None and depth > max_nesting:
+                raise _TooDeep
         for child in payload if isinstance(payload, list) else []:
-            found += _find_parts(child, nested or inner)
+            found += _find_parts(child, nested or inner, depth=depth, max_nesting=max_nesting)
         return found
     if _is_calendar(message):
         method = message.get_param("method")
@@ -1467,6 +1481,7 @@ def extract(
     default_timezone: str,
     default_duration: int,
     now: datetime,
+    limits: LimitSettings = DEFAULT_LIMITS,
 ) -> Extraction:
     """What a message's calendar invitations ask for: meetings, cancellations, problems.
 
@@ -1477,9 +1492,32 @@ def extract(
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    parts = _find_parts(message)
+    try:
+        parts = _find_parts(message, max_nesting=limits.max_nesting)
+    except _TooDeep:
+        return _refused(
+            f"the message holds forwarded messages nested more than {limits.max_nesting} deep",
+            "Forward the invitation itself, or attach its .ics file.",
+            "too_deep",
+        )
     if not parts:
         raise NotARequest("no calendar invitation (text/calendar part or .ics file) in the message")
+    for part in parts:
+        if len(part.data) > limits.max_calendar_size:
+            return _refused(
+                f"the calendar in the {part.label} is {len(part.data) // 1024} KiB, more than "
+                f"the {limits.max_calendar_size // 1024} KiB this bridge reads",
+                "Send the invitation of this one meeting only (not a whole calendar export).",
+                "too_large",
+            )
+    events = sum(len(re.findall(rb"(?m)^BEGIN:VEVENT\s*$", part.data)) for part in parts)
+    if events > limits.max_events:
+        return _refused(
+            f"the message holds {events} events, more than the {limits.max_events} this "
+            "bridge plans from one message",
+            "Send the meetings that need a kMeet room one by one.",
+            "too_many_events",
+        )
 
     found: list[_Found] = []
     answers: list[str] = []
@@ -1510,4 +1548,12 @@ def extract(
         cancellations=tuple(item.cancellation for item in winners if item.cancellation),
         problems=tuple(item.problem for item in winners if item.problem is not None),
         rule=_rule_sentence(winners, answers, copies),
+    )
+
+
+def _refused(reason: str, hint: str, code: str) -> Extraction:
+    """A message refused whole, before any calendar is read (a limit was hit)."""
+    return Extraction(
+        problems=(EventProblem("your message", reason, hint, None, code),),
+        rule=f"refused before reading: {reason}",
     )
