@@ -1499,6 +1499,7 @@ def extract(
             f"the message holds forwarded messages nested more than {limits.max_nesting} deep",
             "Forward the invitation itself, or attach its .ics file.",
             "too_deep",
+            (("limit", str(limits.max_nesting)),),
         )
     if not parts:
         raise NotARequest("no calendar invitation (text/calendar part or .ics file) in the message")
@@ -1509,6 +1510,11 @@ def extract(
                 f"the {limits.max_calendar_size // 1024} KiB this bridge reads",
                 "Send the invitation of this one meeting only (not a whole calendar export).",
                 "too_large",
+                (
+                    ("where", part.label),
+                    ("size", str(len(part.data) // 1024)),
+                    ("limit", str(limits.max_calendar_size // 1024)),
+                ),
             )
     events = sum(len(re.findall(rb"(?m)^BEGIN:VEVENT\s*$", part.data)) for part in parts)
     if events > limits.max_events:
@@ -1517,6 +1523,7 @@ def extract(
             "bridge plans from one message",
             "Send the meetings that need a kMeet room one by one.",
             "too_many_events",
+            (("count", str(events)), ("limit", str(limits.max_events))),
         )
 
     found: list[_Found] = []
@@ -1551,9 +1558,9 @@ def extract(
     )
 
 
-def _refused(reason: str, hint: str, code: str) -> Extraction:
+def _refused(reason: str, hint: str, code: str, params: tuple[tuple[str, str], ...]) -> Extraction:
     """A message refused whole, before any calendar is read (a limit was hit)."""
     return Extraction(
-        problems=(EventProblem("your message", reason, hint, None, code),),
+        problems=(EventProblem("your message", reason, hint, None, code, params),),
         rule=f"refused before reading: {reason}",
     )

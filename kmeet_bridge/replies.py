@@ -239,6 +239,30 @@ WORDING: dict[str, Wording] = {
                 "Planning the meeting kept failing for {hours}{detail}",
                 "Please send the request again later.",
             ),
+            "too_deep": (
+                "The message holds forwarded messages nested more than {limit} deep.",
+                "Forward the invitation itself, or attach its .ics file.",
+            ),
+            "too_large": (
+                "The calendar{where} is {size} KiB, more than the {limit} KiB read here.",
+                "Send the invitation of this one meeting only, not a whole calendar export.",
+            ),
+            "too_many_events": (
+                "The message holds {count} events, more than the {limit} planned from one message.",
+                "Send the meetings that need a kMeet room one by one.",
+            ),
+            "message_too_large": (
+                "The message is {size} MiB, more than the {limit} MiB read here.",
+                "Send the invitation again without large attachments.",
+            ),
+            "sender_rate_limited": (
+                "You have planned {limit} rooms within the last hour, the most allowed.",
+                "Please send your request again after {after}.",
+            ),
+            "daily_rate_limited": (
+                "{limit} rooms have been planned within the last 24 hours, the most allowed.",
+                "Please send your request again after {after}.",
+            ),
             "internal": (
                 "An internal error occurred in kmeet-bridge.",
                 "Please send the message again later;"
@@ -385,6 +409,35 @@ WORDING: dict[str, Wording] = {
                 "La planification de la réunion a échoué pendant {hours}{detail}",
                 "Veuillez renvoyer la demande plus tard.",
             ),
+            "too_deep": (
+                "Le message contient des messages transférés imbriqués sur plus de {limit}"
+                " niveaux.",
+                "Transférez l’invitation elle-même, ou joignez son fichier .ics.",
+            ),
+            "too_large": (
+                "Le calendrier{where} fait {size} Kio, plus que les {limit} Kio lus ici.",
+                "Envoyez uniquement l’invitation de cette réunion, pas l’export d’un agenda"
+                " entier.",
+            ),
+            "too_many_events": (
+                "Le message contient {count} événements, plus que les {limit} planifiés"
+                " par message.",
+                "Envoyez une à une les réunions qui ont besoin d’une salle kMeet.",
+            ),
+            "message_too_large": (
+                "Le message fait {size} Mio, plus que les {limit} Mio lus ici.",
+                "Renvoyez l’invitation sans pièces jointes volumineuses.",
+            ),
+            "sender_rate_limited": (
+                "Vous avez planifié {limit} salles au cours de la dernière heure, le maximum"
+                " autorisé.",
+                "Veuillez renvoyer votre demande après {after}.",
+            ),
+            "daily_rate_limited": (
+                "{limit} salles ont été planifiées au cours des dernières 24 heures, le maximum"
+                " autorisé.",
+                "Veuillez renvoyer votre demande après {after}.",
+            ),
             "internal": (
                 "Une erreur interne s’est produite dans kmeet-bridge.",
                 f"Veuillez renvoyer le message plus tard{NBSP}; si le problème persiste,"
@@ -526,6 +579,35 @@ WORDING: dict[str, Wording] = {
                 "Die Planung der Besprechung ist {hours} lang fehlgeschlagen{detail}",
                 "Bitte senden Sie die Anfrage später erneut.",
             ),
+            "too_deep": (
+                "Die Nachricht enthält weitergeleitete Nachrichten, die mehr als {limit}"
+                " Ebenen tief verschachtelt sind.",
+                "Leiten Sie die Einladung selbst weiter oder hängen Sie ihre .ics-Datei an.",
+            ),
+            "too_large": (
+                "Der Kalender{where} ist {size} KiB gross, mehr als die {limit} KiB, die hier"
+                " gelesen werden.",
+                "Senden Sie nur die Einladung dieser einen Besprechung, nicht den Export eines"
+                " ganzen Kalenders.",
+            ),
+            "too_many_events": (
+                "Die Nachricht enthält {count} Termine, mehr als die {limit}, die aus einer"
+                " Nachricht geplant werden.",
+                "Senden Sie die Besprechungen, die einen kMeet-Raum brauchen, einzeln.",
+            ),
+            "message_too_large": (
+                "Die Nachricht ist {size} MiB gross, mehr als die {limit} MiB, die hier gelesen"
+                " werden.",
+                "Senden Sie die Einladung ohne grosse Anhänge erneut.",
+            ),
+            "sender_rate_limited": (
+                "Sie haben in der letzten Stunde {limit} Räume geplant, mehr sind nicht erlaubt.",
+                "Bitte senden Sie Ihre Anfrage nach {after} erneut.",
+            ),
+            "daily_rate_limited": (
+                "In den letzten 24 Stunden wurden {limit} Räume geplant, mehr sind nicht erlaubt.",
+                "Bitte senden Sie Ihre Anfrage nach {after} erneut.",
+            ),
             "internal": (
                 "In kmeet-bridge ist ein interner Fehler aufgetreten.",
                 "Bitte senden Sie die Nachricht später erneut; falls der Fehler bestehen"
@@ -662,6 +744,31 @@ WORDING: dict[str, Wording] = {
                 "La pianificazione della riunione non è riuscita per {hours}{detail}",
                 "Invii di nuovo la richiesta più tardi.",
             ),
+            "too_deep": (
+                "Il messaggio contiene messaggi inoltrati annidati su più di {limit} livelli.",
+                "Inoltri l’invito stesso, oppure alleghi il suo file .ics.",
+            ),
+            "too_large": (
+                "Il calendario{where} occupa {size} KiB, più dei {limit} KiB letti qui.",
+                "Invii soltanto l’invito di questa riunione, non l’esportazione di un intero"
+                " calendario.",
+            ),
+            "too_many_events": (
+                "Il messaggio contiene {count} eventi, più dei {limit} pianificati per messaggio.",
+                "Invii una alla volta le riunioni che hanno bisogno di una sala kMeet.",
+            ),
+            "message_too_large": (
+                "Il messaggio occupa {size} MiB, più dei {limit} MiB letti qui.",
+                "Invii di nuovo l’invito senza allegati pesanti.",
+            ),
+            "sender_rate_limited": (
+                "Nell’ultima ora ha pianificato {limit} sale, il massimo consentito.",
+                "Invii di nuovo la sua richiesta dopo le {after}.",
+            ),
+            "daily_rate_limited": (
+                "Nelle ultime 24 ore sono state pianificate {limit} sale, il massimo consentito.",
+                "Invii di nuovo la sua richiesta dopo le {after}.",
+            ),
             "internal": (
                 "Si è verificato un errore interno in kmeet-bridge.",
                 "Invii di nuovo il messaggio più tardi; se il problema persiste, contatti il"
@@ -716,6 +823,18 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     "api_refused": _ProblemParams(frozenset({"detail"})),
     "retry_exhausted": _ProblemParams(frozenset({"hours", "detail"}), frozenset({"hours"})),
     "internal": _ProblemParams(),
+    "too_deep": _ProblemParams(frozenset({"limit"}), frozenset({"limit"})),
+    "too_large": _ProblemParams(
+        frozenset({"where", "size", "limit"}), frozenset({"size", "limit"})
+    ),
+    "too_many_events": _ProblemParams(frozenset({"count", "limit"}), frozenset({"count", "limit"})),
+    "message_too_large": _ProblemParams(frozenset({"size", "limit"}), frozenset({"size", "limit"})),
+    "sender_rate_limited": _ProblemParams(
+        frozenset({"limit", "after"}), frozenset({"limit", "after"})
+    ),
+    "daily_rate_limited": _ProblemParams(
+        frozenset({"limit", "after"}), frozenset({"limit", "after"})
+    ),
 }
 
 # The places invites.py names a calendar part by: 'the attachment "x.ics"',
@@ -788,12 +907,14 @@ def problem_text(problem: EventProblem, language: str | None) -> tuple[str, str]
         return problem.reason, problem.hint
     detail = params.get("detail", "")
     reason, hint = templates
+    plain = {k: v for k, v in params.items() if k not in ("where", "detail", "hours")}
     reason = reason.format(
         where=_place(params.get("where", ""), wording),
         detail=wording.colon + detail if detail else "",
         hours=_hours(params.get("hours", ""), wording),
+        **plain,
     )
-    return _sentence(reason), hint
+    return _sentence(reason), hint.format(**plain)
 
 
 def reply_recipient(original: EmailMessage) -> str | None:

@@ -82,3 +82,24 @@ def test_nesting_of_forwarded_messages() -> None:
         "too_deep",
         "the message holds forwarded messages nested more than 3 deep",
     )
+
+
+def test_limit_problems_are_worded_in_the_reply_language() -> None:
+    from kmeet_bridge.models import EventProblem
+    from kmeet_bridge.replies import problem_text
+
+    [problem] = read(invitation(6), max_events=5).problems
+    assert problem_text(problem, "en")[0] == (
+        "The message holds 6 events, more than the 5 planned from one message."
+    )
+    assert problem_text(problem, "de") == (
+        "Die Nachricht enthält 6 Termine, mehr als die 5, die aus einer Nachricht geplant werden.",
+        "Senden Sie die Besprechungen, die einen kMeet-Raum brauchen, einzeln.",
+    )
+    limited = EventProblem(
+        "m", "r", "h", None, "sender_rate_limited", (("limit", "20"), ("after", "14:05"))
+    )
+    assert problem_text(limited, "it") == (
+        "Nell’ultima ora ha pianificato 20 sale, il massimo consentito.",
+        "Invii di nuovo la sua richiesta dopo le 14:05.",
+    )
