@@ -351,6 +351,39 @@ def _method(component: icalendar.Component, part: _Part) -> str | None:
     return part.mime_method
 
 
+# Properties an event may hold once (RFC 5545 3.6.1). icalendar returns a list
+# when one appears twice, which nothing downstream expects.
+SINGLE_VALUED = (
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RECURRENCE-ID",
+    "RRULE",
+    "UID",
+    "SEQUENCE",
+    "SUMMARY",
+    "DESCRIPTION",
+    "ORGANIZER",
+    "STATUS",
+    "LOCATION",
+    "DTSTAMP",
+    "CLASS",
+    "URL",
+)
+
+
+def _collapse_repeats(event: icalendar.Component) -> None:
+    """Keep the first of a repeated single-valued property. A repeated time property
+    is ambiguous, so it is also reported as an error (the event is then refused
+    with the property named, like any unreadable time)."""
+    for name in SINGLE_VALUED:
+        value = event.get(name)
+        if isinstance(value, list):
+            event[name] = value[0]
+            if name in TIME_PROPERTIES:
+                event.errors.append((name, f"given {len(value)} times in one event"))
+
+
 def _check_event_errors(event: icalendar.Component, text: str, part: _Part) -> list[str]:
     """Refuse broken time and repeat properties; return notes for other lines icalendar
     skipped."""
@@ -1338,6 +1371,8 @@ class _Reader:
 
     def calendar(self, calendar: icalendar.Component, method: str | None) -> list[_Found]:
         events = calendar.walk("VEVENT")
+        for event in events:
+            _collapse_repeats(event)
         if not events:
             reason = f"The calendar in the {self.part.label} holds no event (VEVENT)."
             problem = EventProblem(
