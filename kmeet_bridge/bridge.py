@@ -4,11 +4,27 @@ A pass selects the folder, finds the UIDs above the last one looked at (plus
 deferred messages whose retry time has come) and handles each:
 
     fetch (PEEK) -> automatic mail? -> extract -> sender allowed? -> plan
-    -> reply -> move -> record
+    -> reply -> move -> record -> advance the folder position
 
-Each step with a side effect is recorded in the state database before the
-next one starts (see store.py), so a crash at any point is resumed without a
-second room and without a second reply.
+Each step with a side effect is recorded in the state database before the next
+one starts; store.py's module docstring is the protocol, step by step, and what
+a restart does after a kill at each point. The comments below name those steps.
+`failpoints.reached` marks the points the crash tests kill the process at.
+
+Failures, by kind:
+- transient (network, timeout, 5xx, 429, SMTP 4xx or down): the message is
+  deferred: it stays where it is and is retried with backoff (`retry_delay`,
+  the API's Retry-After honoured) until `[kmeet] retry_for`, then rejected
+  with a reply that explains why;
+- the API refusing one event (422...): that event is rejected with the API's
+  explanation;
+- the API refusing the token (401/403): TokenRefused ends the pass at once; the
+  message and everything behind it stay untouched for the next pass;
+- the SMTP server refusing the reply for good (5xx): logged; the message is
+  filed without it;
+- a bug or a strange part: the message is rejected with the error's type and
+  text (the traceback goes to the log), filed in failed_folder, and the pass
+  goes on with the next message.
 """
 
 from __future__ import annotations
@@ -17,6 +33,7 @@ import email
 import email.policy
 import logging
 import random
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -26,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
-from kmeet_bridge import headers, invites, replies, requests, updates
+from kmeet_bridge import failpoints, headers, invites, replies, requests, updates
 from kmeet_bridge.config import Settings
 from kmeet_bridge.kmeet import (
     KMeetError,
@@ -37,7 +54,7 @@ from kmeet_bridge.kmeet import (
 )
 from kmeet_bridge.language import detect_language
 from kmeet_bridge.mailbox import MailboxError
-from kmeet_bridge.mailer import MailerError, MailTransient
+from kmeet_bridge.mailer import MailerError, MailRejected
 from kmeet_bridge.models import (
     LANGUAGES,
     Cancellation,
@@ -52,13 +69,21 @@ from kmeet_bridge.models import (
     Room,
     Unplannable,
 )
-from kmeet_bridge.store import MeetingDetails, MeetingRecord, Store
+from kmeet_bridge.store import (
+    UNFINISHED,
+    FilingRecord,
+    MeetingDetails,
+    MeetingRecord,
+    PlanNote,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
 WALL_CLOCK = "%Y-%m-%d %H:%M:%S"
 BACKOFF_FIRST = 60.0  # seconds before the first retry of a deferred message
 BACKOFF_MAX = 3600.0  # never wait longer than this between two retries
+MAX_ERROR_TEXT = 300  # longest error text kept in a failed message's reason
 
 
 class MailboxPort(Protocol):
@@ -127,23 +152,28 @@ class Bridge:
                 last = self.store.folder_position(folder, uidvalidity)
                 new = mailbox.new_uids(last)
                 due = self.store.due_deferred(folder, uidvalidity, self.clock())
-                for uid in sorted(set(new) | set(due)):
+                # A move interrupted before its outcome was recorded (step 5): the
+                # UID is gone from the folder, so only the state remembers it.
+                moving = self.store.interrupted_filings(folder, uidvalidity)
+                for uid in sorted(set(new) | set(due) | set(moving)):
                     if stop is not None and stop.is_set():
                         log.info("stopping: the remaining messages wait for the next pass")
                         break
                     outcome = self.handle(mailbox, folder, uidvalidity, uid)
                     if outcome is not None:
                         report.counts[outcome] += 1
-                    if uid in new:
+                    # Step 6: only now that the message has its outcome; every UID
+                    # below it was new and handled before it (ascending order).
+                    if uid > last:
                         self.store.advance_folder(folder, uidvalidity, uid)
         except TokenRefused as exc:
             report.errors.append(str(exc))
-            self.store.record_pass(f"stopped: {exc}", ok=False)
+            self.store.record_pass(f"stopped: {exc}", ok=False, now=self.clock())
             raise
         except Exception as exc:
-            self.store.record_pass(f"failed: {exc}", ok=False)
+            self.store.record_pass(f"failed: {exc}", ok=False, now=self.clock())
             raise
-        self.store.record_pass(report.summary(), ok=True)
+        self.store.record_pass(report.summary(), ok=True, now=self.clock())
         return report
 
     # -- one message ----------------------------------------------------------
@@ -151,37 +181,109 @@ class Bridge:
     def handle(
         self, mailbox: MailboxPort, folder: str, uidvalidity: int, uid: int
     ) -> Outcome | None:
+        # Step 1: BODY.PEEK[], so that even an ignored message stays unread.
         incoming = mailbox.fetch(uid)
         if incoming is None:
-            log.info("message %s:%s is no longer in the folder; nothing to do", folder, uid)
-            return None
-        message = email.message_from_bytes(incoming.raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        context = _MessageContext(
-            folder=folder,
-            uidvalidity=uidvalidity,
-            uid=uid,
-            message=message,
-            message_id=headers.message_id(message),
-            sender=headers.sender_address(message),
-            subject=headers.subject(message),
-            language=reply_language(message, None, self.settings.kmeet.language),
-        )
+            return self._gone(folder, uidvalidity, uid)
+        context: _MessageContext | None = None
         try:
+            message = email.message_from_bytes(incoming.raw, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            context = _MessageContext(
+                folder=folder,
+                uidvalidity=uidvalidity,
+                uid=uid,
+                message=message,
+                message_id=headers.message_id(message),
+                sender=headers.sender_address(message),
+                subject=headers.subject(message),
+                language=reply_language(message, None, self.settings.kmeet.language),
+            )
             return self._decide(mailbox, context)
-        except (TokenRefused, MailboxError):
+        except (TokenRefused, MailboxError, sqlite3.Error):
+            # The pass cannot go on (token, mailbox, state database): not this message's fault.
             raise
         except Exception as exc:
             # A bug or a strange part must not block the messages behind it.
-            log.exception("message %s failed unexpectedly", context.label)
-            return self._reject(
-                mailbox,
-                context,
-                f"the bridge failed on this message ({type(exc).__name__})",
-                "Please send the request again; if it keeps failing, tell the administrator.",
-                reply=False,
-                code="internal",
+            if context is None:  # its very headers could not be read
+                context = _MessageContext(folder, uidvalidity, uid, EmailMessage(), None, None, "")
+            return self._fail(mailbox, context, exc)
+
+    def _gone(self, folder: str, uidvalidity: int, uid: int) -> Outcome | None:
+        """A UID to look at that is no longer in the folder."""
+        filing = self.store.filing(folder, uidvalidity, uid)
+        if filing is not None:
+            # Step 5 was interrupted after the move: the intent says what the move meant.
+            self.store.record_message(
+                folder=folder,
+                uidvalidity=uidvalidity,
+                uid=uid,
+                outcome=filing.outcome,
+                reason=filing.reason,
+                message_id=filing.message_id,
+                sender=filing.sender,
+                subject=filing.subject,
+                now=self.clock(),
+                plans_of=filing.message_id or f"{folder}:{uidvalidity}:{uid}",
             )
+            log.warning(
+                "message %s:%s %s was moved to %s before an interruption; its outcome is "
+                "recorded now: %s: %s",
+                folder,
+                uid,
+                filing.message_id or "",
+                filing.target,
+                filing.outcome,
+                filing.reason,
+            )
+            return filing.outcome
+        previous = self.store.message(folder, uidvalidity, uid)
+        if previous is not None and previous.outcome != Outcome.DEFERRED:
+            return None  # filed and recorded; only the folder position was behind (step 6)
+        # Moved or deleted by someone else before it was handled (or while deferred):
+        # it is no longer the bridge's to handle, and must not be retried forever.
+        reason = "it left the folder before the bridge could handle it"
+        self.store.record_message(
+            folder=folder,
+            uidvalidity=uidvalidity,
+            uid=uid,
+            outcome=Outcome.IGNORED,
+            reason=reason,
+            message_id=previous.message_id if previous else None,
+            sender=previous.sender if previous else None,
+            subject=previous.subject if previous else None,
+            now=self.clock(),
+            plans_of=(previous.message_id if previous else None) or f"{folder}:{uidvalidity}:{uid}",
+        )
+        log.warning("message %s:%s ignored: %s", folder, uid, reason)
+        return Outcome.IGNORED
+
+    def _fail(self, mailbox: MailboxPort, ctx: _MessageContext, exc: Exception) -> Outcome:
+        """A message the code failed on: rejected with the error, filed in
+        failed_folder. The traceback goes to the log only."""
+        text = " ".join(str(exc).split())
+        if len(text) > MAX_ERROR_TEXT:
+            text = text[: MAX_ERROR_TEXT - 3] + "..."
+        error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        log.error("message %s failed unexpectedly: %s", ctx.label, error, exc_info=exc)
+        allowed = ctx.sender is not None and self.settings.senders.allows(ctx.sender)
+
+        def rejection() -> EmailMessage | None:
+            # The message that broke the code may break the reply too: then none.
+            try:
+                return self._rejection(ctx, "", "", code="internal")
+            except Exception:
+                log.exception("no reply could be written for message %s", ctx.label)
+                return None
+
+        return self._finish(
+            mailbox,
+            ctx,
+            Outcome.REJECTED,
+            f"the bridge failed on this message ({error})",
+            rejection if allowed else None,
+            final=True,  # failing again later would not help
+        )
 
     def _decide(self, mailbox: MailboxPort, ctx: _MessageContext) -> Outcome:
         own = self.settings.smtp.from_address
@@ -232,6 +334,7 @@ class Bridge:
             + [(c.cancellation.key, "cancelled", _cancel_detail(c)) for c in cancelled]
             + [(p.key or p.subject, "rejected", p.reason) for p in problems]
         )
+        # Step 3: what became of each event, rewritten on every attempt.
         self.store.record_events(ctx.folder, ctx.uidvalidity, ctx.uid, events)
         if not planned and not cancelled:
             reason = "; ".join(f"{p.subject}: {p.reason}" for p in problems)
@@ -256,25 +359,49 @@ class Bridge:
     def _plan(self, meeting: MeetingRequest, ctx: _MessageContext) -> PlannedMeeting:
         """The room for one meeting, and how this message changes it (updates.py)."""
         known = self.store.meeting(meeting.key)
+        if known is not None and known.room is not None and known.status in UNFINISHED:
+            # A reschedule interrupted before its new room was recorded: the old
+            # room still stands, and the message is still a reschedule.
+            known = replace(known, status="planned")
         series = self.store.meeting(meeting.series_key) if meeting.series_key else None
         body = room_body(meeting, self.settings.kmeet)
         status, changes = updates.classify(meeting, body, known, series)
+        if status == "unchanged":
+            assert known is not None and known.room is not None
+            note = self.store.plan_note(ctx.key, meeting.key)
+            if note is not None:
+                # This very message planned or changed the meeting, and its reply was
+                # interrupted (a crash, SMTP down): answer as it would have, password
+                # included, without planning anything again.
+                log.info("meeting %s: resuming this message's reply (%s)", meeting.key, note.status)
+                return PlannedMeeting(
+                    meeting,
+                    known.room,
+                    note.status,
+                    note.changes,
+                    note.previous_url,
+                    note.password,
+                )
+            log.info("meeting %s already has room %s; reusing it", meeting.key, known.room.url)
+            return PlannedMeeting(meeting, known.room, status)
         if status == "occurrence":
             assert series is not None
             return self._join_series(meeting, series, ctx)
         if status == "new":
-            room, password = self._new_room(meeting, ctx)
-            return PlannedMeeting(meeting, room, status, password=password)
+            return self._new_room(meeting, ctx, PlanNote(ctx.key, status))
         assert known is not None and known.room is not None
         if status == "replanned":
-            room, password = self._new_room(meeting, ctx)
-            log.info("meeting %s moved past its room's end: new room %s", meeting.key, room.url)
-            return PlannedMeeting(meeting, room, status, changes, known.room.url, password)
-        if status == "updated":
-            self.store.update_meeting(meeting.key, _details(meeting, body))
-            log.info("meeting %s updated; room %s kept", meeting.key, known.room.url)
-        else:
-            log.info("meeting %s already has room %s; reusing it", meeting.key, known.room.url)
+            planned = self._new_room(
+                meeting, ctx, PlanNote(ctx.key, status, changes, known.room.url)
+            )
+            log.info(
+                "meeting %s moved past its room's end: new room %s", meeting.key, planned.room.url
+            )
+            return planned
+        # "updated": the room stays, the details change.
+        note = PlanNote(ctx.key, status, changes)
+        self.store.update_meeting(meeting.key, _details(meeting, body), note)
+        log.info("meeting %s updated; room %s kept", meeting.key, known.room.url)
         return PlannedMeeting(meeting, known.room, status, changes)
 
     def _join_series(
@@ -289,26 +416,34 @@ class Bridge:
             room=series.room,
             room_ends=series.room_ends,
             message_id=ctx.message_id,
+            note=PlanNote(ctx.key, "occurrence"),
         )
         return PlannedMeeting(meeting, series.room, "occurrence")
 
-    def _new_room(self, meeting: MeetingRequest, ctx: _MessageContext) -> tuple[Room, str | None]:
-        """Plan a room through the API, recording before and after the call. Returns
-        the room and, for a password-protected one, its password (kept only in
-        memory, for the reply)."""
+    def _new_room(
+        self, meeting: MeetingRequest, ctx: _MessageContext, note: PlanNote
+    ) -> PlannedMeeting:
+        """Plan a room through the API, recording before and after the call (step 2
+        of store.py's protocol). A password-protected room's password is recorded
+        with the note only until the reply carrying it is accepted."""
         protected = effective_room(meeting, self.settings.kmeet).password_enabled
         password = new_room_password() if protected else None
         body = room_body(meeting, self.settings.kmeet, password=password)
         details = _details(meeting, body)
-        in_doubt = self.store.begin_planning(meeting.key, details, ctx.message_id)
+        # Step 2a: 'prepared'. A kill from here to 2b leaves nothing in doubt.
+        in_doubt = self.store.prepare_planning(meeting.key, details, ctx.message_id)
         if in_doubt:
             log.warning(
-                "meeting %s: an earlier API call was interrupted without an answer; a second "
-                "room may exist in the Infomaniak calendar",
+                "meeting %s is in doubt: an earlier API call was interrupted without an "
+                "answer, so a second room may exist in the Infomaniak calendar; planning it "
+                "again",
                 meeting.key,
             )
+        failpoints.reached("before-plan")
+        # Step 2b: 'planning'. A kill from here to 2d leaves the meeting in doubt.
+        self.store.begin_planning(meeting.key, details, ctx.message_id)
         try:
-            room = self.planner.plan(body)
+            room = self.planner.plan(body)  # step 2c
         except NotAuthorised as exc:
             self.store.abandon_planning(meeting.key)
             self._record(ctx, Outcome.DEFERRED, str(exc), next_attempt=self.clock())
@@ -321,9 +456,13 @@ class Bridge:
             if exc.transient:
                 raise _Deferral(str(exc), getattr(exc, "retry_after", None)) from None
             raise
-        self.store.finish_planning(meeting.key, room, meeting.end, details)
+        # Step 2d: the room and how this message changed the meeting, together.
+        self.store.finish_planning(
+            meeting.key, room, meeting.end, details, replace(note, password=password)
+        )
+        failpoints.reached("after-plan")
         log.info("meeting %s planned: %s", meeting.key, room.url)
-        return room, password
+        return PlannedMeeting(meeting, room, note.status, note.changes, note.previous_url, password)
 
     # -- cancelling -----------------------------------------------------------
 
@@ -331,7 +470,8 @@ class Bridge:
         for key in (cancellation.key, cancellation.series_key):
             known = self.store.meeting(key) if key else None
             if known is not None and known.room is not None:
-                return known.status in ("planned", "cancelled")
+                # UNFINISHED with a room: a reschedule was interrupted; the room stands.
+                return known.status in ("planned", "cancelled", *UNFINISHED)
         return False
 
     def _cancel(self, cancellation: Cancellation) -> CancelledMeeting:
@@ -397,27 +537,77 @@ class Bridge:
         ctx: _MessageContext,
         outcome: Outcome,
         reason: str,
-        reply: Callable[[], EmailMessage] | None,
+        reply: Callable[[], EmailMessage | None] | None,
+        *,
+        final: bool = False,
     ) -> Outcome:
-        """Reply (once), file the message, record its outcome: in that order, so a
-        crash in between repeats no reply and loses no message."""
+        """Reply (once), file the message, record its outcome: in that order, each
+        recorded before the next (steps 4 and 5), so a crash in between repeats
+        no reply and loses no message. `final`: a reply that cannot be sent now
+        does not defer the message (it is noted in the reason instead)."""
+        # Step 4: `replies` says whether an earlier attempt already got it accepted.
         if reply is not None and not self.store.reply_sent(ctx.key):
+            answer = reply()
             try:
-                self._send(ctx, reply(), kind=str(outcome))
+                if answer is not None:
+                    self._send(ctx, answer, kind=str(outcome))
             except _Deferral as deferral:
-                return self._defer(mailbox, ctx, deferral)
-        folder = (
+                if not final:
+                    return self._defer(mailbox, ctx, deferral)
+                log.warning("message %s: %s; filed without it", ctx.label, deferral.reason)
+                reason = f"{reason}; no reply could be sent"
+        # Answered, or never will be: a room password is not kept a moment longer.
+        self.store.forget_passwords(ctx.key)
+        target = (
             self.settings.imap.processed_folder
             if outcome == Outcome.PLANNED
             else self.settings.imap.failed_folder
         )
-        mailbox.move(ctx.uid, folder)
-        self._record(ctx, outcome, reason)
+        # Step 5: the intent, the move, the outcome.
+        self.store.begin_filing(
+            FilingRecord(
+                ctx.folder,
+                ctx.uidvalidity,
+                ctx.uid,
+                target,
+                outcome,
+                reason,
+                ctx.message_id,
+                ctx.sender,
+                ctx.subject,
+            )
+        )
+        failpoints.reached("before-move")
+        mailbox.move(ctx.uid, target)
+        failpoints.reached("before-record")
+        self._record(ctx, outcome, reason, plans_of=ctx.key)
+        failpoints.reached("after-record")
         if outcome == Outcome.PLANNED:
             log.info("message %s planned: %s", ctx.label, reason)
         else:
             log.warning("message %s rejected: %s", ctx.label, reason)
         return outcome
+
+    def _rejection(
+        self,
+        ctx: _MessageContext,
+        reason: str,
+        hint: str,
+        *,
+        code: str = "",
+        params: tuple[tuple[str, str], ...] = (),
+    ) -> EmailMessage:
+        return replies.compose_rejection(
+            ctx.message,
+            reason,
+            hint,
+            from_address=self.settings.smtp.from_address,
+            from_name=self.settings.smtp.from_name,
+            now=self.clock(),
+            language=ctx.language,
+            code=code,
+            params=params,
+        )
 
     def _reject(
         self,
@@ -429,28 +619,25 @@ class Bridge:
         reply: bool = True,
         code: str = "",
         params: tuple[tuple[str, str], ...] = (),
+        final: bool = False,
     ) -> Outcome:
         def rejection() -> EmailMessage:
-            return replies.compose_rejection(
-                ctx.message,
-                reason,
-                hint,
-                from_address=self.settings.smtp.from_address,
-                from_name=self.settings.smtp.from_name,
-                now=self.clock(),
-                language=ctx.language,
-                code=code,
-                params=params,
-            )
+            return self._rejection(ctx, reason, hint, code=code, params=params)
 
-        return self._finish(mailbox, ctx, Outcome.REJECTED, reason, rejection if reply else None)
+        return self._finish(
+            mailbox, ctx, Outcome.REJECTED, reason, rejection if reply else None, final=final
+        )
 
     def _ignore(self, ctx: _MessageContext, reason: str) -> Outcome:
+        # Nothing to undo or repeat: the message stays where it is, and a kill
+        # before this record only makes the next pass ignore it again.
         self._record(ctx, Outcome.IGNORED, reason)
         log.info("message %s ignored: %s", ctx.label, reason)
         return Outcome.IGNORED
 
     def _defer(self, mailbox: MailboxPort, ctx: _MessageContext, deferral: _Deferral) -> Outcome:
+        """Leave the message where it is, to be retried after a backoff; past
+        `[kmeet] retry_for`, reject it with a reply that says why."""
         now = self.clock()
         previous = self.store.message(ctx.folder, ctx.uidvalidity, ctx.uid)
         first_seen = previous.first_seen if previous else now
@@ -464,6 +651,7 @@ class Bridge:
                 "Please send the request again later.",
                 code="retry_exhausted",
                 params=(("hours", f"{hours:g}"), ("detail", deferral.reason)),
+                final=True,  # the reply itself may be what keeps failing
             )
         delay = retry_delay(attempts, deferral.retry_after)
         self._record(ctx, Outcome.DEFERRED, deferral.reason, next_attempt=now + delay)
@@ -479,15 +667,19 @@ class Bridge:
     def _send(self, ctx: _MessageContext, reply: EmailMessage, *, kind: str) -> None:
         try:
             self.mailer.send(reply)
-        except MailTransient as exc:
-            raise _Deferral(f"the reply could not be sent: {exc}") from None
-        except MailerError as exc:
+        except MailRejected as exc:
             # The server refused the recipient for good: retrying cannot help.
             log.error("reply to %s for %s refused: %s", reply["To"], ctx.label, exc)
             return
+        except MailerError as exc:
+            # Down, 4xx, or a login or TLS setting to fix: the message waits for it.
+            raise _Deferral(f"the reply could not be sent: {exc}") from None
+        # Right after the server's 250 (a kill in between is the one way to a
+        # second reply): recorded, and the room password erased from the notes.
         self.store.record_reply(
             ctx.key, kind=kind, recipient=str(reply["To"]), reply_id=reply["Message-ID"]
         )
+        failpoints.reached("after-reply")
 
     def _record(
         self,
@@ -495,6 +687,7 @@ class Bridge:
         outcome: Outcome,
         reason: str,
         next_attempt: datetime | None = None,
+        plans_of: str | None = None,
     ) -> None:
         self.store.record_message(
             folder=ctx.folder,
@@ -507,6 +700,7 @@ class Bridge:
             subject=ctx.subject,
             next_attempt=next_attempt,
             now=self.clock(),
+            plans_of=plans_of,
         )
 
 
@@ -544,6 +738,13 @@ def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -
     except NotARequest:
         if not requests.is_request(message):
             raise
+        if headers.is_auto_generated(message):
+            # Calendar servers send real invitations as auto-generated mail, so those
+            # are read above; a plain request written by a machine is not honoured.
+            raise NotARequest(
+                "an automatically generated message is not a request (Auto-Submitted: "
+                "auto-generated); only calendar invitations are read from such mail"
+            ) from None
     rule = 'subject names "kmeet": a plain request'
     try:
         meetings = requests.extract(

@@ -164,6 +164,12 @@ def _short(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+def is_auto_generated(msg: Message) -> bool:
+    """`Auto-Submitted: auto-generated`: how calendar servers send real invitations,
+    and how scripts send everything else."""
+    return _token(msg, "Auto-Submitted") == "auto-generated"
+
+
 def automatic_reason(msg: Message, own_address: str) -> str | None:
     """Why `msg` must never be answered or planned from, or None.
 

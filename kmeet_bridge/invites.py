@@ -1329,6 +1329,8 @@ class _Reader:
         self, event: icalendar.Component, method: str | None, context: _Context
     ) -> _Found:
         try:
+            # A broken DTSTART or RECURRENCE-ID raises when read: refuse it by name first.
+            _check_event_errors(event, self.text, self.part)
             cancellation = _cancellation(event, context)
         except _Problem as error:
             return self.problem(event, method, error, context)

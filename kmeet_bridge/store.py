@@ -1,18 +1,66 @@
 """SQLite state: where each folder was read up to, what became of every message,
 which room belongs to which meeting, and which replies went out.
 
-The bridge records before and after each step with side effects, so that a
-restart after a crash knows what was already done:
+The recording protocol. bridge.py runs the steps; each write below is one
+transaction (synchronous=FULL), made before the next step starts, so that a
+process killed at any point (SIGKILL, power cut) is resumed by the next pass
+without a second room, without a second reply and without losing a message.
 
-- `meetings.status = 'planning'` is written *before* the API call and
-  `'planned'` with the room *after* it. A meeting found in `planning` on the next
-  pass was interrupted during the call: the API gives no way to know whether
-  the room exists, so it is planned again and flagged `in_doubt`.
-- `replies` is written right after SMTP accepted the reply, so a message
-  handled again (crash before the move) is moved without a second reply.
-- `folders.last_uid` advances only once a message has its outcome recorded.
+1. Fetch the message (BODY.PEEK[]) and extract it: nothing is written.
+2. For each meeting that needs a new room:
+   a. `prepare_planning`: the meeting is recorded `prepared` (its details and
+      message). Killed between a and b: the API was not called; the next pass
+      plans it as if nothing had happened.
+   b. `begin_planning`: `planning`. From here the request may be on its way.
+   c. The API call. Killed during it: the API gives no way to know whether the
+      room was made. The next pass finds the meeting still `planning`, flags it
+      `in_doubt` (kept for good, shown by `status`), logs a warning and plans it
+      again: a second room may exist. This is the only kill that can cost a
+      second room. (A kill in the instant between b and the request leaving is
+      flagged in doubt too: it cannot be told apart.)
+   d. `finish_planning`: `planned` with the room, and in the same transaction a
+      `message_plans` note of how this message changed the meeting (status,
+      changes, old link, a protected room's password). Killed after: the next
+      pass finds the room and reuses it, and the note lets the reply say what it
+      would have said, password included.
+   An answer that says nothing was planned (`abandon_planning`) forgets the
+   attempt; an answer that leaves it in doubt (a timeout after sending, a
+   dropped connection) keeps `planning`, so the retry is flagged in doubt.
+   An update that keeps its room (`update_meeting`) and an occurrence of a known
+   series (`link_meeting`) write their note in the same transaction as well.
+3. `record_events`: what became of each event of the message (rewritten on
+   every attempt).
+4. The reply, unless `replies` already holds the message's key. `record_reply`
+   is written right after SMTP accepted it, and erases the password from the
+   message's notes in the same transaction. SMTP down or answering 4xx: the
+   message is deferred, its rooms and notes stay, and a later pass sends the
+   reply. Killed while the SMTP transaction is open: nothing was accepted, the
+   next pass sends it. Killed in the microseconds between the server's 250 and
+   `record_reply` (or after the whole message went out but before the 250, if
+   the server delivers it anyway): the next pass sends it again. That is the
+   only way to a second reply; SMTP offers no way to ask whether a message was
+   taken.
+5. Filing: `begin_filing` records the intended outcome and target folder, then
+   the message is moved, then `record_message` records the outcome and drops
+   the intent and the message's notes in one transaction. Killed before the
+   move: the message is still in the folder and the next pass goes through 1-5
+   again, all of it already done but the move. Killed after the move: the UID
+   is gone from the folder; the next pass finds it among the interrupted
+   filings and records the outcome from the intent. (A server without MOVE
+   takes three commands, COPY, STORE and EXPUNGE: a kill between them can leave
+   a second copy in the target folder, never a lost message.)
+6. `advance_folder`: the folder position moves past the message only once it
+   has its outcome. Killed before: a message still in the folder (ignored,
+   deferred) is looked at again and gets the same outcome; a filed one is no
+   longer in the folder, and has its outcome already.
 
-No secret is ever stored here.
+Ignored messages are only recorded (they stay where they are); deferred ones
+are recorded with their next attempt and stay where they are.
+
+No secret of the bridge (passwords, token) is ever stored here. A protected
+room's password lives in `message_plans` only until its reply is accepted (or
+the message is filed without one), with secure_delete on, so that a crash or
+an SMTP outage does not cost the requester the password.
 """
 
 from __future__ import annotations
@@ -21,13 +69,15 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kmeet_bridge.models import Outcome, Room
+from kmeet_bridge.models import Change, Outcome, Room
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Meetings between prepare_planning and finish_planning (or abandon_planning).
+UNFINISHED = ("prepared", "planning")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS folders (
@@ -52,7 +102,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE TABLE IF NOT EXISTS meetings (
     key         TEXT PRIMARY KEY,
-    status      TEXT NOT NULL,          -- planning, planned, cancelled
+    status      TEXT NOT NULL,          -- prepared, planning, planned, cancelled
     in_doubt    INTEGER NOT NULL DEFAULT 0,
     title       TEXT NOT NULL,
     starting_at TEXT NOT NULL,
@@ -80,6 +130,27 @@ CREATE TABLE IF NOT EXISTS replies (
     recipient   TEXT NOT NULL,
     reply_id    TEXT,
     sent_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS message_plans (
+    message_key  TEXT NOT NULL,         -- as in replies
+    meeting_key  TEXT NOT NULL,
+    status       TEXT NOT NULL,         -- PlannedMeeting.status: new, updated, replanned...
+    changes      TEXT NOT NULL,         -- JSON list of [what, before, after]
+    previous_url TEXT,
+    password     TEXT,                  -- until the reply is accepted, then deleted
+    PRIMARY KEY (message_key, meeting_key)
+);
+CREATE TABLE IF NOT EXISTS filing (
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    target      TEXT NOT NULL,          -- the folder the message is being moved to
+    outcome     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    message_id  TEXT,
+    sender      TEXT,
+    subject     TEXT,
+    PRIMARY KEY (folder, uidvalidity, uid)
 );
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
@@ -140,6 +211,33 @@ class MeetingRecord:
         return self.status == "planned" and self.room is not None
 
 
+@dataclass(frozen=True)
+class PlanNote:
+    """How one message changed one meeting (a PlannedMeeting without the meeting
+    and room), kept until the message's reply is accepted."""
+
+    message_key: str
+    status: str
+    changes: tuple[Change, ...] = ()
+    previous_url: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class FilingRecord:
+    """A message being moved to `target`, and the outcome that move stands for."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    target: str
+    outcome: Outcome
+    reason: str
+    message_id: str | None
+    sender: str | None
+    subject: str | None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -174,6 +272,8 @@ class Store:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # A deleted room password is overwritten, not left in a free page.
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_SCHEMA)
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
@@ -183,6 +283,8 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(meetings)")}
         if "room_ends" not in columns:  # added in schema version 2
             self._db.execute("ALTER TABLE meetings ADD COLUMN room_ends TEXT")
+        # Version 3 added message_plans, filing and the 'prepared' status: new
+        # tables and a new value, so older databases need nothing more.
         self._db.execute(
             "INSERT INTO meta(name, value) VALUES ('schema_version', ?) "
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -250,7 +352,10 @@ class Store:
         subject: str | None = None,
         next_attempt: datetime | None = None,
         now: datetime | None = None,
+        plans_of: str | None = None,
     ) -> MessageRecord:
+        """Record an outcome. `plans_of`: the message key whose notes go with it
+        (a final outcome: nothing will be answered again)."""
         now = now or _now()
         with self._transaction() as db:
             db.execute(
@@ -277,6 +382,13 @@ class Store:
                     _iso(now),
                 ),
             )
+            # An outcome supersedes the intent of step 5 (see the module doc).
+            db.execute(
+                "DELETE FROM filing WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                (folder, uidvalidity, uid),
+            )
+            if plans_of is not None:
+                db.execute("DELETE FROM message_plans WHERE message_key = ?", (plans_of,))
         record = self.message(folder, uidvalidity, uid)
         assert record is not None
         return record
@@ -301,6 +413,80 @@ class Store:
             args = (str(outcome),)
         rows = self._db.execute(query + " ORDER BY updated_at, uid", args).fetchall()
         return [_message_record(row) for row in rows]
+
+    def recent_messages(self, limit: int) -> list[MessageRecord]:
+        """The `limit` messages whose outcome changed last, the latest first."""
+        return self._latest("", (), limit)
+
+    def last_errors(self, limit: int) -> list[MessageRecord]:
+        """The `limit` latest rejected messages (failures included), the latest first."""
+        return self._latest("WHERE outcome = ?", (str(Outcome.REJECTED),), limit)
+
+    def deferred_messages(self) -> list[MessageRecord]:
+        """Every deferred message, the next to be retried first."""
+        rows = self._db.execute(
+            "SELECT folder, uidvalidity, uid, message_id, sender, subject, outcome, reason, "
+            "attempts, next_attempt, first_seen, updated_at FROM messages WHERE outcome = ? "
+            "ORDER BY next_attempt, folder, uid",
+            (str(Outcome.DEFERRED),),
+        ).fetchall()
+        return [_message_record(row) for row in rows]
+
+    def _latest(self, where: str, args: tuple[str, ...], limit: int) -> list[MessageRecord]:
+        rows = self._db.execute(
+            "SELECT folder, uidvalidity, uid, message_id, sender, subject, outcome, reason, "
+            f"attempts, next_attempt, first_seen, updated_at FROM messages {where} "
+            "ORDER BY updated_at DESC, uid DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [_message_record(row) for row in rows]
+
+    # -- filing (step 5) --------------------------------------------------------
+
+    def begin_filing(self, record: FilingRecord) -> None:
+        """Record that the message is about to be moved to `record.target`, and
+        the outcome that stands for, before the move."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO filing(folder, uidvalidity, uid, target, outcome, reason, "
+                "message_id, sender, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(folder, uidvalidity, uid) DO UPDATE SET target = excluded.target, "
+                "outcome = excluded.outcome, reason = excluded.reason, "
+                "message_id = excluded.message_id, sender = excluded.sender, "
+                "subject = excluded.subject",
+                (
+                    record.folder,
+                    record.uidvalidity,
+                    record.uid,
+                    record.target,
+                    str(record.outcome),
+                    record.reason,
+                    record.message_id,
+                    record.sender,
+                    record.subject,
+                ),
+            )
+
+    def interrupted_filings(self, folder: str, uidvalidity: int) -> list[int]:
+        """UIDs in `folder` whose move began but whose outcome was not recorded."""
+        rows = self._db.execute(
+            "SELECT uid FROM filing WHERE folder = ? AND uidvalidity = ? ORDER BY uid",
+            (folder, uidvalidity),
+        ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def filing(self, folder: str, uidvalidity: int, uid: int) -> FilingRecord | None:
+        """The move in progress for that message, if one was interrupted."""
+        row = self._db.execute(
+            "SELECT folder, uidvalidity, uid, target, outcome, reason, message_id, sender, "
+            "subject FROM filing WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+            (folder, uidvalidity, uid),
+        ).fetchone()
+        if row is None:
+            return None
+        return FilingRecord(
+            row[0], int(row[1]), int(row[2]), row[3], Outcome(row[4]), row[5], *row[6:9]
+        )
 
     def due_deferred(self, folder: str, uidvalidity: int, now: datetime) -> list[int]:
         """UIDs of deferred messages in `folder` whose next attempt has come."""
@@ -343,21 +529,35 @@ class Store:
         keys = [row[0] for row in self._db.execute("SELECT key FROM meetings ORDER BY key")]
         return [record for key in keys if (record := self.meeting(key)) is not None]
 
+    def prepare_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
+        """Record that `key` is about to be planned, before the API is called
+        (step 2a of the protocol); the request has not left yet.
+
+        Returns True when an earlier attempt was interrupted during its call: the
+        meeting is then in doubt (a room may already exist), for good."""
+        return self._upsert_planning(key, details, message_id, "prepared")
+
     def begin_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
-        """Record that the API is about to be called for `key`.
+        """Record that the API call for `key` starts now (step 2b): a record still
+        `planning` on the next pass means the call was interrupted.
 
         A meeting that already has a room (a reschedule that needs a fresh one)
         keeps its details and room until the new room is there, so a failed call
         leaves it as it was. Returns True when an earlier attempt was interrupted
         during its call (the meeting is then in doubt: a room may already exist)."""
+        return self._upsert_planning(key, details, message_id, "planning")
+
+    def _upsert_planning(
+        self, key: str, details: MeetingDetails, message_id: str | None, status: str
+    ) -> bool:
         with self._transaction() as db:
             row = db.execute("SELECT status FROM meetings WHERE key = ?", (key,)).fetchone()
             in_doubt = row is not None and row[0] == "planning"
             db.execute(
                 "INSERT INTO meetings(key, status, in_doubt, title, starting_at, ending_at, "
                 "timezone, sequence, room, message_id, updated_at) "
-                "VALUES (?, 'planning', ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET status = 'planning', "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET status = excluded.status, "
                 "in_doubt = MAX(meetings.in_doubt, excluded.in_doubt), "
                 "title = IIF(meetings.room IS NULL, excluded.title, meetings.title), "
                 "starting_at = IIF(meetings.room IS NULL, excluded.starting_at, "
@@ -366,14 +566,21 @@ class Store:
                 "timezone = IIF(meetings.room IS NULL, excluded.timezone, meetings.timezone), "
                 "sequence = IIF(meetings.room IS NULL, excluded.sequence, meetings.sequence), "
                 "message_id = excluded.message_id, updated_at = excluded.updated_at",
-                (key, int(in_doubt), *details.values(), message_id, _iso(_now())),
+                (key, status, int(in_doubt), *details.values(), message_id, _iso(_now())),
             )
         return in_doubt
 
     def finish_planning(
-        self, key: str, room: Room, room_ends: datetime, details: MeetingDetails
+        self,
+        key: str,
+        room: Room,
+        room_ends: datetime,
+        details: MeetingDetails,
+        note: PlanNote | None = None,
     ) -> None:
-        """The API answered with `room`; its settings may expire after `room_ends`."""
+        """The API answered with `room`; its settings may expire after `room_ends`.
+        `note` (how the message changed the meeting) is written in the same
+        transaction, so a room is never recorded without it."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE meetings SET status = 'planned', room = ?, room_ends = ?, title = ?, "
@@ -381,28 +588,35 @@ class Store:
                 "WHERE key = ?",
                 (json.dumps(asdict(room)), _iso(room_ends), *details.values(), _iso(_now()), key),
             )
+            _write_note(db, key, note)
 
     def abandon_planning(self, key: str) -> None:
-        """The API answered that nothing was planned: forget the attempt (a meeting
-        that already had a room keeps it)."""
+        """The API answered that nothing was planned: forget the attempt. A meeting
+        that already had a room keeps it; one in doubt from an earlier interrupted
+        call stays recorded (as `prepared`), so that `status` goes on showing it."""
         with self._transaction() as db:
             db.execute(
-                "DELETE FROM meetings WHERE key = ? AND status = 'planning' AND room IS NULL",
-                (key,),
+                "DELETE FROM meetings WHERE key = ? AND status IN (?, ?) AND room IS NULL "
+                "AND in_doubt = 0",
+                (key, *UNFINISHED),
             )
             db.execute(
-                "UPDATE meetings SET status = 'planned' WHERE key = ? AND status = 'planning'",
-                (key,),
+                "UPDATE meetings SET status = IIF(room IS NULL, 'prepared', 'planned') "
+                "WHERE key = ? AND status IN (?, ?)",
+                (key, *UNFINISHED),
             )
 
-    def update_meeting(self, key: str, details: MeetingDetails) -> None:
-        """An update that keeps the room: remember the new details."""
+    def update_meeting(
+        self, key: str, details: MeetingDetails, note: PlanNote | None = None
+    ) -> None:
+        """An update that keeps the room: remember the new details (and `note`)."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE meetings SET title = ?, starting_at = ?, ending_at = ?, timezone = ?, "
                 "sequence = ?, updated_at = ? WHERE key = ?",
                 (*details.values(), _iso(_now()), key),
             )
+            _write_note(db, key, note)
 
     def link_meeting(
         self,
@@ -412,6 +626,7 @@ class Store:
         room: Room,
         room_ends: datetime | None,
         message_id: str | None,
+        note: PlanNote | None = None,
     ) -> None:
         """Record a meeting that uses a room planned for another (an occurrence
         of a known series uses the series' room)."""
@@ -433,6 +648,38 @@ class Store:
                     message_id,
                     _iso(_now()),
                 ),
+            )
+            _write_note(db, key, note)
+
+    def meetings_in_doubt(self) -> list[MeetingRecord]:
+        """Meetings that may have a second room (`in_doubt`), and those whose API
+        call has not been answered (`planning`: in flight, or interrupted)."""
+        keys = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT key FROM meetings WHERE in_doubt = 1 OR status = 'planning' ORDER BY key"
+            )
+        ]
+        return [record for key in keys if (record := self.meeting(key)) is not None]
+
+    # -- how a message changed its meetings (until its reply is sent) -----------
+
+    def plan_note(self, message_key: str, meeting_key: str) -> PlanNote | None:
+        row = self._db.execute(
+            "SELECT status, changes, previous_url, password FROM message_plans "
+            "WHERE message_key = ? AND meeting_key = ?",
+            (message_key, meeting_key),
+        ).fetchone()
+        if row is None:
+            return None
+        changes = tuple(Change(*item) for item in json.loads(row[1]))
+        return PlanNote(message_key, row[0], changes, row[2], row[3])
+
+    def forget_passwords(self, message_key: str) -> None:
+        """The message is answered, or never will be: its room passwords go."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE message_plans SET password = NULL WHERE message_key = ?", (message_key,)
             )
 
     def cancel_meeting(self, key: str) -> None:
@@ -484,6 +731,9 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?)",
                 (message_key, kind, recipient, reply_id, _iso(_now())),
             )
+            db.execute(
+                "UPDATE message_plans SET password = NULL WHERE message_key = ?", (message_key,)
+            )
 
     def reply_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
@@ -507,6 +757,25 @@ class Store:
     def meta(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
+
+
+def _write_note(db: sqlite3.Connection, meeting_key: str, note: PlanNote | None) -> None:
+    if note is None:
+        return
+    db.execute(
+        "INSERT INTO message_plans(message_key, meeting_key, status, changes, previous_url, "
+        "password) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(message_key, meeting_key) DO UPDATE "
+        "SET status = excluded.status, changes = excluded.changes, "
+        "previous_url = excluded.previous_url, password = excluded.password",
+        (
+            note.message_key,
+            meeting_key,
+            note.status,
+            json.dumps([[c.what, c.before, c.after] for c in note.changes]),
+            note.previous_url,
+            note.password,
+        ),
+    )
 
 
 def _message_record(row: tuple) -> MessageRecord:

@@ -2,8 +2,9 @@
 
 It records every message it accepts (envelope and exact bytes), can require
 AUTH, can speak STARTTLS or implicit TLS with a throwaway certificate, can be
-told to refuse the next MAIL, RCPT or DATA with a given code, and can hand each
-message to Dovecot so a test can follow a reply all the way into a mailbox.
+told to refuse the next MAIL, RCPT or DATA with a given code, can hold the next
+DATA unanswered (`hold_data`), and can hand each message to Dovecot so a test
+can follow a reply all the way into a mailbox.
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ class _State:
     messages: list[ReceivedMessage] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     condition: threading.Condition = field(default_factory=threading.Condition)
+    # hold_data: the next DATA waits, received but unanswered, until release().
+    hold: bool = False
+    held: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    hold_over: threading.Event = field(default_factory=threading.Event)
 
 
 class SmtpSink:
@@ -202,6 +208,32 @@ class SmtpSink:
         with self._state.condition:
             self._state.faults.append(_Fault(stage, code, text, times))
 
+    def hold_data(self) -> None:
+        """Keep the next DATA waiting, the message received but not yet answered,
+        until `release()`. If the client goes away meanwhile (killed), the message
+        was never accepted and is not recorded, as with a real server."""
+        state = self._state
+        with state.condition:
+            state.hold = True
+            for event in (state.held, state.released, state.hold_over):
+                event.clear()
+
+    def wait_held(self, timeout: float = 5.0) -> None:
+        """Block until a DATA is being held."""
+        if not self._state.held.wait(timeout):
+            raise AssertionError(f"no DATA reached the SMTP sink within {timeout}s")
+
+    def wait_abandoned(self, timeout: float = 5.0) -> None:
+        """Block until the client of the held DATA went away unanswered."""
+        if not self._state.hold_over.wait(timeout):
+            raise AssertionError(f"the held DATA was not abandoned within {timeout}s")
+
+    def release(self, timeout: float = 5.0) -> None:
+        """Let the held DATA go on, and wait until it was answered or abandoned."""
+        self._state.released.set()
+        if not self._state.hold_over.wait(timeout):
+            raise AssertionError(f"the held DATA did not finish within {timeout}s")
+
     def smtp_settings(self, **overrides: object) -> SmtpSettings:
         values: dict[str, object] = {
             "host": self.host,
@@ -217,6 +249,11 @@ class SmtpSink:
         return SmtpSettings(**values)  # type: ignore[arg-type]
 
     # -- server side ----------------------------------------------------------
+
+    def _take_hold(self) -> bool:
+        with self._state.condition:
+            hold, self._state.hold = self._state.hold, False
+            return hold
 
     def _take_fault(self, stage: str) -> str | None:
         with self._state.condition:
@@ -287,6 +324,15 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.sink._take_hold():
+            state = self.sink._state
+            try:
+                state.held.set()
+                while not state.released.is_set():
+                    # A lost connection cancels this coroutine: nothing is recorded.
+                    await asyncio.sleep(0.01)
+            finally:
+                state.hold_over.set()
         fault = self.sink._take_fault("data")
         if fault:
             return fault

@@ -1,0 +1,177 @@
+"""`kmeet-bridge status`: what the state database says, read-only, exact lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kmeet_bridge.models import Outcome, Room
+from kmeet_bridge.store import MeetingDetails, Store
+from tests.support.harness import run_cli
+
+T = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+API_503 = "the Infomaniak API failed on its side (HTTP 503, POST /1/kmeet/rooms); try again later"
+ROOM = Room(
+    url="https://kmeet.infomaniak.com/abc-defg-hij",
+    name="abc-defg-hij",
+    hostname="kmeet.infomaniak.com",
+    id=155910,
+)
+CONFIG = """\
+[imap]
+host = "imap.example.com"
+username = "meet@example.com"
+
+[smtp]
+host = "smtp.example.com"
+from_address = "meet@example.com"
+
+[kmeet]
+calendar_id = 72618
+
+[state]
+path = "state.db"
+"""
+
+
+def status(directory: Path) -> list[str]:
+    config = directory / "config.toml"
+    config.write_text(CONFIG)
+    result = run_cli("--config", str(config), "status")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout.splitlines()
+
+
+def record(store: Store, uid: int, outcome: Outcome, minutes: int, **fields: object) -> None:
+    store.record_message(
+        folder="INBOX",
+        uidvalidity=7,
+        uid=uid,
+        outcome=outcome,
+        now=T + timedelta(minutes=minutes),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_status_shows_the_last_pass_outcomes_deferred_errors_and_doubts(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        record(store, 1, Outcome.PLANNED, -5, reason=f"new: {ROOM.url}", sender="alice@example.com")
+        record(
+            store,
+            2,
+            Outcome.IGNORED,
+            -4,
+            reason="not a request",
+            sender="ruth@example.org",
+            subject="Lunch",
+        )
+        record(
+            store,
+            3,
+            Outcome.REJECTED,
+            -3,
+            reason="sender eve@elsewhere.example.net is not allowed",
+            sender="eve@elsewhere.example.net",
+            subject="An offer",
+        )
+        record(
+            store,
+            4,
+            Outcome.REJECTED,
+            -2,
+            reason="the bridge failed on this message (ValueError: a strange part)",
+            sender="bob@example.org",
+            subject="Weekly",
+        )
+        record(
+            store,
+            5,
+            Outcome.DEFERRED,
+            -1,
+            reason=API_503,
+            sender="carol@example.net",
+            subject="Board meeting",
+            next_attempt=T + timedelta(minutes=1),
+        )
+        budget = MeetingDetails(
+            "Budget review", "2027-03-15 14:00:00", "2027-03-15 15:00:00", "Europe/Zurich"
+        )
+        store.begin_planning("ics:alice@example.com:budget@example.com:", budget, None)
+        store.prepare_planning("ics:alice@example.com:budget@example.com:", budget, None)
+        store.begin_planning("ics:alice@example.com:budget@example.com:", budget, None)
+        store.finish_planning("ics:alice@example.com:budget@example.com:", ROOM, T, budget)
+        board = MeetingDetails(
+            "Board meeting", "2027-03-16 09:00:00", "2027-03-16 10:00:00", "Europe/Zurich"
+        )
+        store.begin_planning("ics:carol@example.net:board@example.net:", board, None)
+        store.record_pass("1 planned, 1 rejected, 1 deferred", ok=True, now=T)
+
+    assert status(tmp_path) == [
+        "last pass: 2026-12-01 08:00:00 UTC (1 planned, 1 rejected, 1 deferred)",
+        "messages: 1 planned, 1 ignored, 2 rejected, 1 deferred",
+        f"  2026-12-01 07:59 deferred carol@example.net: {API_503}",
+        "  2026-12-01 07:58 rejected bob@example.org: the bridge failed on this message "
+        "(ValueError: a strange part)",
+        "  2026-12-01 07:57 rejected eve@elsewhere.example.net: sender eve@elsewhere.example.net "
+        "is not allowed",
+        "  2026-12-01 07:56 ignored  ruth@example.org: not a request",
+        f"  2026-12-01 07:55 planned  alice@example.com: new: {ROOM.url}",
+        "deferred (1):",
+        '  INBOX:5 carol@example.net "Board meeting": next attempt 2026-12-01 08:01:00 UTC '
+        f"(attempt 1): {API_503}",
+        "last errors (2):",
+        '  2026-12-01 07:58 INBOX:4 bob@example.org "Weekly": the bridge failed on this message '
+        "(ValueError: a strange part)",
+        '  2026-12-01 07:57 INBOX:3 eve@elsewhere.example.net "An offer": sender '
+        "eve@elsewhere.example.net is not allowed",
+        "meetings in doubt (2):",
+        '  ics:alice@example.com:budget@example.com:: "Budget review" 2027-03-15 14:00:00 '
+        f"(Europe/Zurich): planned again after an interrupted API call: {ROOM.url}; a second "
+        "room may exist in the Infomaniak calendar",
+        '  ics:carol@example.net:board@example.net:: "Board meeting" 2027-03-16 09:00:00 '
+        "(Europe/Zurich): the API call has no usable answer (in flight, or cut off): a room "
+        "may exist",
+    ]
+
+
+def test_status_keeps_to_the_latest_ten(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        for uid in range(1, 13):
+            record(
+                store, uid, Outcome.REJECTED, uid, reason=f"problem {uid}", sender="a@example.com"
+            )
+        store.record_pass("failed: IMAP server down", ok=False, now=T + timedelta(minutes=13))
+
+    lines = status(tmp_path)
+
+    assert lines[:3] == [
+        "last pass: 2026-12-01 08:13:00 UTC, did not finish (failed: IMAP server down)",
+        "messages: 12 rejected",
+        "  2026-12-01 08:12 rejected a@example.com: problem 12",
+    ]
+    assert lines[11] == "  2026-12-01 08:03 rejected a@example.com: problem 3"
+    assert lines[12:15] == [
+        "deferred: none",
+        "last errors (10):",
+        "  2026-12-01 08:12 INBOX:12 a@example.com: problem 12",
+    ]
+    assert lines[-2:] == [
+        "  2026-12-01 08:03 INBOX:3 a@example.com: problem 3",
+        "meetings in doubt: none",
+    ]
+    assert len(lines) == 25
+
+
+def test_status_before_any_pass(tmp_path: Path) -> None:
+    assert status(tmp_path) == [
+        f"no state yet: {tmp_path / 'state.db'} does not exist (no pass has run)"
+    ]
+    Store(tmp_path / "state.db").close()
+    assert status(tmp_path) == [
+        "last pass: never",
+        "messages: none",
+        "deferred: none",
+        "last errors: none",
+        "meetings in doubt: none",
+    ]
