@@ -7,6 +7,8 @@ file) ends in one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import email
 import email.policy
 import json
@@ -14,7 +16,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,12 +25,13 @@ from kmeet_bridge import __version__, config, headers, updates
 from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
+from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
-from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest
+from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.recurrence import describe_rule
-from kmeet_bridge.store import Store, StoreError
+from kmeet_bridge.store import MessageRecord, Store, StoreError
 
 log = logging.getLogger("kmeet_bridge")
 
@@ -91,12 +94,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+# Log levels as syslog priorities, which journald reads from a "<N>" line prefix.
+SYSLOG_PRIORITY = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
+
+
+class LineFormatter(logging.Formatter):
+    """One line per event, so that journald and grep see one entry per event: the
+    lines of a traceback are joined with " | ". Under journald each line starts
+    with its syslog priority ("<3>" for ERROR), so `journalctl -p err` works."""
+
+    def __init__(self, fmt: str, *, journal: bool) -> None:
+        super().__init__(fmt)
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record).replace("\r", "").replace("\n", " | ")
+        if self.journal:
+            return f"<{SYSLOG_PRIORITY.get(record.levelname, 6)}>{line}"
+        return line
+
+
 def setup_logging(level: str) -> None:
     # journald timestamps each line itself; a terminal gets our own.
+    journal = bool(os.environ.get("JOURNAL_STREAM"))
     fmt = "%(levelname)s %(name)s: %(message)s"
-    if not os.environ.get("JOURNAL_STREAM"):
+    if not journal:
         fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LineFormatter(fmt, journal=journal))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # httpx logs every request at INFO; the bridge logs what matters itself.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -122,7 +148,12 @@ def make_bridge(settings: Settings, store: Store, planner: KMeetClient) -> Bridg
 
 def cmd_once(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    with Store(settings.state_path) as store, KMeetClient(settings.kmeet) as planner:
+    # One bridge per state database: a second one stops here (InstanceLocked).
+    with (
+        InstanceLock(settings.state_path),
+        Store(settings.state_path) as store,
+        KMeetClient(settings.kmeet) as planner,
+    ):
         report = make_bridge(settings, store, planner).run_pass()
     print(f"pass finished: {report.summary()}")
     return EXIT_OK
@@ -130,15 +161,37 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    with Store(settings.state_path) as store, KMeetClient(settings.kmeet) as planner:
-        bridge = make_bridge(settings, store, planner)
+    state_path = settings.state_path
 
-        def run_pass(stop: threading.Event) -> None:
-            report = bridge.run_pass(stop)
-            if report.counts:
-                log.info("pass finished: %s", report.summary())
+    @contextlib.contextmanager
+    def open_pass(settings: Settings) -> Iterator[Callable[[threading.Event], str]]:
+        # Made again on SIGHUP with the new settings; the store stays open throughout.
+        with KMeetClient(settings.kmeet) as planner:
+            bridge = make_bridge(settings, store, planner)
 
-        return Daemon(run_pass, settings.imap.poll_interval).serve()
+            def run_pass(stop: threading.Event) -> str:
+                report = bridge.run_pass(stop)
+                if report.counts:
+                    log.info("pass finished: %s", report.summary())
+                return report.summary()
+
+            yield run_pass
+
+    def reload() -> Settings:
+        fresh = load_settings(args)
+        if fresh.state_path != state_path:
+            log.warning(
+                "[state] path changed to %s: restart the service to use it; until then the "
+                "state stays in %s",
+                fresh.state_path,
+                state_path,
+            )
+            fresh = dataclasses.replace(fresh, state_path=state_path)
+        return fresh
+
+    # One bridge per state database: a second one stops here (InstanceLocked).
+    with InstanceLock(state_path), Store(state_path) as store:
+        return Daemon(settings, open_pass, reload=reload).serve()
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -192,23 +245,80 @@ def cmd_calendars(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """What the state database says: the last pass, the outcomes, the latest
+    messages, the deferred ones, the last errors and the meetings in doubt.
+    Read-only and lock-free, so it works while the daemon runs. Times in UTC."""
     settings = load_settings(args, secrets=False)
     if not settings.state_path.exists():
         print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
         return EXIT_OK
+    shown = 10  # of the latest messages and of the last errors
+
+    def flat(text: str | None) -> str:
+        return " ".join((text or "").split())
+
+    def who(record: MessageRecord) -> str:
+        subject = f' "{flat(record.subject)}"' if record.subject else ""
+        return f"{record.folder}:{record.uid} {record.sender or '-'}{subject}"
+
+    def section(title: str, lines: list[str]) -> None:
+        print(f"{title} ({len(lines)}):" if lines else f"{title}: none")
+        for line in lines:
+            print(f"  {line}")
+
     with Store(settings.state_path, readonly=True) as store:
-        print(
-            f"last pass: {store.meta('last_pass_at') or 'never'}"
-            f" ({store.meta('last_pass_result') or '-'})"
-        )
+        when = store.meta("last_pass_at")
+        result = store.meta("last_pass_result") or "-"
+        if when is None:
+            print("last pass: never")
+        else:
+            at = f"{datetime.fromisoformat(when):%Y-%m-%d %H:%M:%S} UTC"
+            ended = "" if store.meta("last_pass_ok") != "0" else ", did not finish"
+            print(f"last pass: {at}{ended} ({result})")
         counts = store.outcome_counts()
-        print("messages: " + (", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "none"))
-        for record in store.messages():
-            when = record.updated_at.strftime("%Y-%m-%d %H:%M")
-            line = f"  {when} {record.outcome:<8} {record.sender or '-'}: {record.reason}"
-            if record.next_attempt:
-                line += f" (next attempt {record.next_attempt:%Y-%m-%d %H:%M} UTC)"
-            print(line)
+        print(
+            "messages: "
+            + (", ".join(f"{counts[o]} {o}" for o in Outcome if counts.get(o)) or "none")
+        )
+        for record in store.recent_messages(shown):
+            print(
+                f"  {record.updated_at:%Y-%m-%d %H:%M} {record.outcome:<8} "
+                f"{record.sender or '-'}: {flat(record.reason)}"
+            )
+        section(
+            "deferred",
+            [
+                f"{who(r)}: next attempt "
+                + (f"{r.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if r.next_attempt else "now")
+                + f" (attempt {r.attempts}): {flat(r.reason)}"
+                for r in store.deferred_messages()
+            ],
+        )
+        section(
+            "last errors",
+            [
+                f"{r.updated_at:%Y-%m-%d %H:%M} {who(r)}: {flat(r.reason)}"
+                for r in store.last_errors(shown)
+            ],
+        )
+        doubts = []
+        for meeting in store.meetings_in_doubt():
+            if meeting.status == "planning":
+                state = (
+                    "the API call has no usable answer (in flight, or cut off): a room may exist"
+                )
+            elif meeting.room is not None:
+                state = (
+                    f"planned again after an interrupted API call: {meeting.room.url}; "
+                    "a second room may exist in the Infomaniak calendar"
+                )
+            else:
+                state = "an interrupted API call may have made a room; not planned since"
+            doubts.append(
+                f'{meeting.key}: "{flat(meeting.title)}" {meeting.starting_at} '
+                f"({meeting.timezone}): {state}"
+            )
+        section("meetings in doubt", doubts)
     return EXIT_OK
 
 

@@ -1,20 +1,61 @@
-"""The long-running loop: an APScheduler job every `poll_interval`, never two
-passes at once, a clean stop on SIGTERM, readiness reported to systemd."""
+"""The long-running loop: passes on an APScheduler job, woken at once by the IDLE
+watcher, never two at a time; SIGHUP reloads the configuration, SIGTERM stops
+cleanly; readiness, status and watchdog pings reported to systemd.
+
+Threads:
+
+- main: waits for signals and runs their handlers. It sleeps in select() on
+  the signal wakeup fd, so a handler runs at once whichever thread the kernel
+  delivered the signal to (a main thread blocked on a lock would only notice
+  when the lock's timeout ran out);
+- the scheduler's thread, and its pool: the "pass" job (one instance at most)
+  and, under systemd's watchdog, the "watchdog" job, which a long pass cannot
+  hold up;
+- the watcher (watcher.py): IDLE on its own connection; calls `wake()`.
+
+A wake-up asks for a pass now. If a pass is already running, the request is
+kept and one more pass runs right after it: mail that arrived during a pass
+may have come after the pass looked.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import select
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager, ExitStack
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .backoff import Backoff, FailureLog
+from .bridge import TokenRefused
+from .config import Settings
+from .watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+PASS_JOB = "pass"
+WATCHDOG_JOB = "watchdog"
+# The pass, the watchdog and room to spare: a pass must never delay a ping.
+WORKERS = 4
+# How long a stopping daemon waits for the watcher to say goodbye to the server.
+WATCHER_JOIN_TIMEOUT = 3.0
+
+# One pass: given the stop event, returns a summary for systemd's status line.
+PassFunction = Callable[[threading.Event], str]
+# Builds the pass for some settings; closing it releases what it opened.
+PassFactory = Callable[[Settings], AbstractContextManager[PassFunction]]
 
 
 def notify_systemd(state: str) -> None:
@@ -34,50 +75,284 @@ def notify_systemd(state: str) -> None:
         log.warning("could not notify systemd: %s", exc)
 
 
-class Daemon:
-    """Runs `run_pass(stop)` every `interval` seconds until SIGTERM or SIGINT."""
+def watchdog_interval(environ: dict[str, str] | os._Environ[str] = os.environ) -> float | None:
+    """Seconds between watchdog pings (half of $WATCHDOG_USEC), or None when
+    systemd does not watch this process."""
+    usec = environ.get("WATCHDOG_USEC", "")
+    pid = environ.get("WATCHDOG_PID", "")
+    if not usec.isdigit() or int(usec) == 0:
+        return None
+    if pid and pid != str(os.getpid()):  # meant for another process (we were exec'd by it)
+        return None
+    return int(usec) / 2 / 1_000_000
 
-    def __init__(self, run_pass: Callable[[threading.Event], None], interval: int) -> None:
-        self.run_pass = run_pass
-        self.interval = interval
+
+class Daemon:
+    """Runs the pass made by `open_pass(settings)` every poll_interval, and at
+    once when the watcher hears of new mail, until SIGTERM or SIGINT.
+
+    `reload()` returns fresh settings on SIGHUP, or raises ConfigError; without
+    it SIGHUP is ignored. `watch=False` leaves IDLE out (polling only)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        open_pass: PassFactory,
+        *,
+        reload: Callable[[], Settings] | None = None,
+        watch: bool = True,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.settings = settings
+        self.open_pass = open_pass
+        self.reload = reload
+        self.watch = watch
         self.stop = threading.Event()
-        self._pass_lock = threading.Lock()
-        self._scheduler = BlockingScheduler(timezone=UTC)
+        self._pass_lock = threading.Lock()  # held by a pass; the shutdown waits on it
+        self._state_lock = threading.Lock()  # guards _busy and _again
+        self._busy = False  # a pass is running, or asked for and about to run
+        self._again = False  # a wake-up came since the running pass started
+        self._reload_requested = threading.Event()
+        self._wake_from_main = threading.Event()  # set by the SIGHUP handler
+        self._backoff = backoff or Backoff()
+        self._failures = FailureLog(log)
+        self._resources = ExitStack()
+        self._run_pass: PassFunction | None = None
+        self._watcher: Watcher | None = None
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC, executors={"default": ThreadPoolExecutor(WORKERS)}
+        )
+        # request_stop() writes here to end the main thread's wait.
+        self._wakeup, self._waker = socket.socketpair()
+
+    # -- wake-ups --------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Ask for a pass now; thread-safe. During a pass: one more right after it."""
+        with self._state_lock:
+            self._again = True
+            if self._busy:
+                return
+            self._busy = True
+        self._run_now()
+
+    def _run_now(self, delay: float = 0.0) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.modify_job(
+                PASS_JOB, next_run_time=datetime.now(UTC) + timedelta(seconds=delay)
+            )
+
+    def _job_finished(self, event: JobExecutionEvent) -> None:
+        # Called after the scheduler counts the job as finished, so a pass asked
+        # for here is not refused as a second instance.
+        if event.job_id != PASS_JOB:
+            return
+        with self._state_lock:
+            again = self._again and not self.stop.is_set()
+            self._busy = again
+        if again:
+            # A pass that ends before the scheduler's thread has finished submitting
+            # it gets this call in that thread, which then overwrites any new run
+            # time with the regular one: ask from a thread of its own, which waits
+            # for the scheduler's lock.
+            threading.Thread(target=self._run_now, name="pass-again", daemon=True).start()
+
+    # -- the pass job ----------------------------------------------------------------
 
     def _job(self) -> None:
-        # max_instances=1 already prevents overlap; the lock also lets the
-        # shutdown wait for the message in hand.
+        with self._state_lock:
+            self._busy = True
+            self._again = False  # this pass serves every wake-up until now
         with self._pass_lock:
             if self.stop.is_set():
                 return
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self._reload()
+            assert self._run_pass is not None
             try:
-                self.run_pass(self.stop)
-            except Exception as exc:  # the next pass tries again
-                log.error("pass failed: %s", exc)
+                summary = self._run_pass(self.stop)
+            except Exception as exc:
+                self._pass_failed(exc)
+                return
+            self._backoff.reset()
+            if self._failures.recovered("passes work again"):
+                notify_systemd("STATUS=passes work again")
+            notify_systemd(f"STATUS=last pass {_clock_time()}: {summary}")
 
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: finishing the message in hand", signal.Signals(signum).name)
+    def _pass_failed(self, exc: Exception) -> None:
+        if isinstance(exc, TokenRefused):
+            self._failures.failed(
+                "token",
+                f"the kMeet API refused the token, so planning is STOPPED: {exc}. Messages "
+                "wait in the mailbox; fix [kmeet] token or token_file, then reload "
+                "(SIGHUP) or restart",
+            )
+            notify_systemd(f"STATUS=planning stopped since {_clock_time()}: API token refused")
+            return
+        self._failures.failed(type(exc).__name__, f"pass failed: {exc}")
+        notify_systemd(f"STATUS=pass failed at {_clock_time()}: {exc}")
+        # Retry sooner than the next regular pass while the failure is young.
+        delay = self._backoff.next_delay()
+        if delay < self.settings.imap.poll_interval:
+            log.debug("next pass in %.2f s", delay)
+            self._run_now(delay)
+
+    # -- configuration ---------------------------------------------------------------
+
+    def _open(self, settings: Settings) -> None:
+        """Make the pass for `settings` and start its watcher; the old ones go."""
+        resources = ExitStack()
+        run_pass = resources.enter_context(self.open_pass(settings))
+        self._resources.close()
+        self._resources = resources
+        self._run_pass = run_pass
+        self.settings = settings
+        self._start_watcher()
+
+    def _start_watcher(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher.join(WATCHER_JOIN_TIMEOUT)
+            self._watcher = None
+        if not self.watch or self.stop.is_set():
+            return
+        if not self.settings.imap.idle:
+            log.info(
+                "[imap] idle = false: new mail is noticed by polling every %d seconds",
+                self.settings.imap.poll_interval,
+            )
+            return
+        self._watcher = Watcher(self.settings.imap, self.wake)
+        self._watcher.start()
+
+    def _reload(self) -> None:
+        assert self.reload is not None
+        notify_systemd(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            settings = self.reload()
+            self._open(settings)
+        except Exception as exc:  # a ConfigError, or e.g. an API client that cannot be made
+            log.error("configuration not reloaded, the previous one stays in use: %s", exc)
+        else:
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.reschedule_job(
+                    PASS_JOB, trigger="interval", seconds=settings.imap.poll_interval
+                )
+            log.info(
+                "configuration reloaded from %s; a pass every %d seconds",
+                settings.source,
+                settings.imap.poll_interval,
+            )
+        notify_systemd("READY=1")
+
+    # -- signals ---------------------------------------------------------------------
+
+    def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.request_stop(f"received {signal.Signals(signum).name}")
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the message in hand; returns at once (safe in a signal handler)."""
+        log.info("%s: finishing the message in hand", reason)
         self.stop.set()
         notify_systemd("STOPPING=1")
-        self._scheduler.shutdown(wait=False)
+        if self._watcher is not None:
+            self._watcher.stop()
+        with contextlib.suppress(OSError):
+            self._waker.send(b"x")
+
+    def _on_reload_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        if self.reload is None or self.stop.is_set():
+            return
+        log.info("received SIGHUP: reloading the configuration before the next pass")
+        self._reload_requested.set()
+        # wake() takes locks: the main loop calls it, outside this handler.
+        self._wake_from_main.set()
+        with contextlib.suppress(OSError):
+            self._waker.send(b"x")
+
+    def _ping_watchdog(self) -> None:
+        notify_systemd("WATCHDOG=1")
+
+    # -- the loop --------------------------------------------------------------------
 
     def serve(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
+        """Run until SIGTERM, SIGINT or request_stop(); returns the exit status.
+        Call from the main thread: it takes over the signals until it returns."""
+        handlers = {
+            signal.SIGTERM: self._on_stop_signal,
+            signal.SIGINT: self._on_stop_signal,
+            signal.SIGHUP: self._on_reload_signal,
+        }
+        previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+        # A signal caught by any thread writes a byte here, so select() below returns.
+        self._wakeup.setblocking(False)
+        self._waker.setblocking(False)
+        previous_fd = signal.set_wakeup_fd(self._waker.fileno(), warn_on_full_buffer=False)
+        try:
+            return self._serve()
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self._wakeup.close()
+            self._waker.close()
+
+    def _serve(self) -> int:
+        interval = self.settings.imap.poll_interval
+        self._scheduler.add_listener(self._job_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self._scheduler.add_job(
             self._job,
             "interval",
-            seconds=self.interval,
+            seconds=interval,
             next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
-            id="pass",
+            id=PASS_JOB,
         )
-        log.info("started; a pass every %d seconds", self.interval)
-        notify_systemd("READY=1")
-        self._scheduler.start()  # blocks until a signal shuts the scheduler down
-        with self._pass_lock:  # wait for a pass still in progress
-            pass
+        ping = watchdog_interval()
+        if ping is not None:
+            # From the scheduler, so that a scheduler that hangs stops the pings.
+            self._scheduler.add_job(
+                self._ping_watchdog,
+                "interval",
+                seconds=ping,
+                next_run_time=datetime.now(UTC),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                id=WATCHDOG_JOB,
+            )
+        try:
+            self._open(self.settings)
+            self._scheduler.start()
+            log.info("started; a pass every %d seconds", interval)
+            notify_systemd("READY=1\nSTATUS=started")
+            while not self.stop.is_set():
+                # Signal handlers run in this thread, as soon as select() returns.
+                select.select([self._wakeup], [], [], 60.0)
+                with contextlib.suppress(BlockingIOError):
+                    self._wakeup.recv(4096)
+                if self._wake_from_main.is_set():
+                    self._wake_from_main.clear()
+                    self.wake()
+            self._scheduler.shutdown(wait=False)
+            with self._pass_lock:  # wait for a pass still in progress
+                pass
+        finally:
+            self.stop.set()
+            if self._scheduler.running:
+                self._scheduler.shutdown(wait=False)
+            if self._watcher is not None:
+                self._watcher.stop()
+                if not self._watcher.join(WATCHER_JOIN_TIMEOUT):
+                    log.warning("the IMAP watcher did not stop in time; leaving it")
+            self._resources.close()
         log.info("stopped")
         return 0
+
+
+def _clock_time() -> str:
+    """The local wall-clock time, for status lines a person reads."""
+    return datetime.now().astimezone().strftime("%H:%M")

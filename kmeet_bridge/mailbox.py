@@ -10,16 +10,24 @@ default is ".", so "kmeet.processed") once the delimiter is known.
 
 Reading never changes a message: bodies are fetched with BODY.PEEK[], so an
 ignored message stays unread for the person who owns the mailbox.
+
+IDLE (RFC 2177) is read here too, with a reader of its own: imaplib reads
+through a buffered file that cannot wait with a timeout (a timed-out read
+leaves it unusable) and cannot be interrupted, while the watcher must wake
+within a second of new mail and stop within a second of SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import imaplib
 import logging
 import re
+import select
 import socket
 import ssl
+import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
@@ -34,6 +42,10 @@ from .models import IncomingMessage
 log = logging.getLogger(__name__)
 
 MAX_UID = 2**32 - 1  # RFC 3501: UIDs are non-zero 32-bit numbers
+# Python 3.11's imaplib does not know IDLE; allowed once authenticated (RFC 2177).
+imaplib.Commands.setdefault("IDLE", ("AUTH", "SELECTED"))
+NEW_MAIL = re.compile(rb"^\* \d+ EXISTS\b", re.IGNORECASE)
+READ_CHUNK = 65536
 # The per-session \Recent flag says nothing about the message (and is gone in IMAP4rev2).
 SESSION_FLAGS = frozenset({"\\Recent"})
 
@@ -48,6 +60,15 @@ class MailboxUnavailable(MailboxError):
 
 class LoginFailed(MailboxError):
     """The server refused the username or password."""
+
+
+class IdleEvent(enum.Enum):
+    """Why Mailbox.idle_wait returned."""
+
+    NEW_MAIL = "new mail"  # an EXISTS: a message arrived
+    OTHER = "other"  # flags changed, a message left, a keep-alive, IDLE ended by the server
+    QUIET = "quiet"  # the timeout passed without a word from the server
+    INTERRUPTED = "interrupted"  # the interrupt socket became readable
 
 
 class Mailbox:
@@ -75,6 +96,8 @@ class Mailbox:
         self._known_folders: set[str] = set()
         self._selected: str | None = None
         self._message_count = 0
+        self._idle_tag: bytes | None = None
+        self._idle_buffer = bytearray()
 
     # -- connection ----------------------------------------------------------------
 
@@ -117,10 +140,15 @@ class Mailbox:
             self._drop()
             raise
 
-    def close(self) -> None:
-        """Log out; never raises (the connection may already be gone)."""
+    def close(self, timeout: float | None = None) -> None:
+        """End IDLE if it is on, and log out, waiting at most `timeout` seconds per
+        answer (default: [imap] timeout); never raises (the connection may be gone)."""
         if self._box is not None:
             with contextlib.suppress(Exception):
+                if timeout is not None:
+                    self._box.client.sock.settimeout(timeout)
+                if self._idle_tag is not None:
+                    self.idle_done()
                 self._box.logout()
         self._drop()
 
@@ -153,12 +181,13 @@ class Mailbox:
 
     # -- reading -------------------------------------------------------------------
 
-    def select(self, folder: str) -> int:
-        """Open `folder` read-write (needed to move); returns its UIDVALIDITY."""
+    def select(self, folder: str, *, readonly: bool = False) -> int:
+        """Open `folder` read-write (needed to move), or with `readonly` (EXAMINE:
+        nothing can change, not even \\Recent); returns its UIDVALIDITY."""
         client = self._client()
         name = self._server_name(folder)
         with self._errors(f"opening folder {folder}"):
-            typ, data = client.select(_mailbox_arg(name), readonly=False)
+            typ, data = client.select(_mailbox_arg(name), readonly=readonly)
             if typ != "OK":
                 self._selected = None
                 raise MailboxError(
@@ -223,6 +252,134 @@ class Mailbox:
                 flags=flags,
             )
         return None
+
+    # -- IDLE ----------------------------------------------------------------------
+
+    @property
+    def supports_idle(self) -> bool:
+        return "IDLE" in self.capabilities
+
+    def idle_start(self) -> None:
+        """Enter IDLE in the selected folder: the server now tells us about changes."""
+        client = self._selected_client()
+        if self._idle_tag is not None:
+            raise RuntimeError("IDLE is already on")
+        with self._errors("starting IDLE"):
+            tag = client._command("IDLE")
+            # Untagged responses may come before the continuation ("+ idling").
+            while client._get_response() is not None:
+                result = client.tagged_commands.get(tag)
+                if result is not None:
+                    del client.tagged_commands[tag]
+                    raise MailboxError(
+                        self._scrub(f"{self.where} refused IDLE: {result[0]} {_text(result[1])}")
+                    )
+        self._idle_tag = tag
+        self._idle_buffer.clear()
+
+    @property
+    def idling(self) -> bool:
+        """IDLE is on (started, and neither ended by idle_done nor by the server)."""
+        return self._idle_tag is not None
+
+    def idle_wait(self, timeout: float, interrupt: socket.socket | None = None) -> IdleEvent:
+        """Wait in IDLE until the server says something, `timeout` seconds pass, or
+        `interrupt` becomes readable; raises MailboxUnavailable when the server
+        closes the connection."""
+        client = self._selected_client()
+        if self._idle_tag is None:
+            raise RuntimeError("Mailbox.idle_start() must come before idle_wait()")
+        sock = client.sock
+        deadline = time.monotonic() + timeout
+        with self._errors("waiting in IDLE"):
+            previous = sock.gettimeout()
+            sock.settimeout(0)  # every read below returns at once: select() does the waiting
+            try:
+                self._idle_read(client, after_select=False)  # what imaplib buffered already
+                while True:
+                    heard = self._idle_lines()
+                    if heard:
+                        return self._idle_event(heard)
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return IdleEvent.QUIET
+                    if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                        watched = [sock] if interrupt is None else [sock, interrupt]
+                        ready, _, _ = select.select(watched, [], [], remaining)
+                        if interrupt is not None and interrupt in ready:
+                            return IdleEvent.INTERRUPTED
+                        if sock not in ready:
+                            continue
+                    self._idle_read(client, after_select=True)
+            finally:
+                with contextlib.suppress(OSError):
+                    sock.settimeout(previous)
+
+    def idle_done(self) -> bool:
+        """Leave IDLE (DONE) and wait for the server's answer; True when the
+        responses that came meanwhile announced new mail."""
+        client = self._selected_client()
+        tag, self._idle_tag = self._idle_tag, None
+        if tag is None:
+            return False
+        heard: list[bytes] = []
+        with self._errors("ending IDLE"):
+            client.send(b"DONE\r\n")
+            while True:
+                for line in self._idle_lines():
+                    if line.startswith(tag + b" "):
+                        client.tagged_commands.pop(tag, None)
+                        status = line[len(tag) + 1 :]
+                        if not status.upper().startswith(b"OK"):
+                            raise MailboxError(f"{self.where} answered DONE with {_text([status])}")
+                        return self._idle_event(heard) is IdleEvent.NEW_MAIL
+                    heard.append(line)
+                chunk = client.file.read1(READ_CHUNK)  # blocks up to [imap] timeout
+                if not chunk:
+                    raise self._hung_up("closed the connection in IDLE")
+                self._idle_buffer += chunk
+
+    def _idle_read(self, client: imaplib.IMAP4, *, after_select: bool) -> None:
+        """Append what can be read without waiting to the IDLE buffer. After
+        select() said "readable", nothing at all means the server hung up."""
+        try:
+            chunk = client.file.read1(READ_CHUNK)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return  # half a TLS record: the rest comes with the next select()
+        if chunk:
+            self._idle_buffer += chunk
+        elif after_select:
+            raise self._hung_up("closed the connection in IDLE")
+
+    def _idle_lines(self) -> list[bytes]:
+        """The complete lines in the IDLE buffer, without CRLF; a partial line stays."""
+        end = self._idle_buffer.rfind(b"\n")
+        if end < 0:
+            return []
+        complete = bytes(self._idle_buffer[: end + 1])
+        del self._idle_buffer[: end + 1]
+        lines = [line.rstrip(b"\r") for line in complete.split(b"\n")[:-1]]
+        for line in lines:
+            log.debug("%s in IDLE: %s", self.where, line.decode("utf-8", "replace"))
+        return lines
+
+    def _idle_event(self, lines: list[bytes]) -> IdleEvent:
+        event = IdleEvent.OTHER
+        for line in lines:
+            if line[:6].upper() == b"* BYE ":
+                raise self._hung_up(f"closed the connection: {_text([line[6:]])}")
+            if self._idle_tag is not None and line.startswith(self._idle_tag + b" "):
+                # The server ended IDLE itself: no DONE is due; the caller starts it again.
+                self._selected_client().tagged_commands.pop(self._idle_tag, None)
+                self._idle_tag = None
+            elif NEW_MAIL.match(line):
+                event = IdleEvent.NEW_MAIL
+        return event
+
+    def _hung_up(self, what: str) -> MailboxUnavailable:
+        """The server ended the session: forget the connection (no DONE, no LOGOUT)."""
+        self._drop()
+        return MailboxUnavailable(f"{self.where} {what}")
 
     # -- moving --------------------------------------------------------------------
 
@@ -389,6 +546,8 @@ class Mailbox:
         self._delimiter_known = False
         self._known_folders.clear()
         self._selected = None
+        self._idle_tag = None
+        self._idle_buffer.clear()
         if box is not None:
             with contextlib.suppress(Exception):
                 box.client.shutdown()

@@ -96,3 +96,31 @@ def test_the_lock_goes_with_a_killed_holder(tmp_path: Path) -> None:
     assert lock_path(state).read_text() == ""
     with InstanceLock(state):  # free again
         pass
+
+
+def test_once_is_refused_while_the_daemon_runs(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "kmeet_bridge", "--config", str(env.config_path), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not lock_path(env.state_path).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        result = env.command("once")
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f"kmeet-bridge: another kmeet-bridge is running with state {env.state_path} "
+            f"(pid {daemon.pid})"
+        )
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=10)
+    assert daemon.returncode == 0

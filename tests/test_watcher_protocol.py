@@ -1,0 +1,202 @@
+"""The IDLE reader in mailbox.py against a scripted IMAP server on loopback.
+
+Dovecot cannot be made to split a line across two TCP segments, to end IDLE on
+its own, or to hang up at a chosen moment; these cases decide whether the
+watcher wakes, renews or reconnects, so a small server plays them exactly."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from kmeet_bridge.config import ImapSettings, Secret
+from kmeet_bridge.mailbox import IdleEvent, Mailbox, MailboxUnavailable
+
+
+class ScriptedImap:
+    """Answers LOGIN, CAPABILITY, EXAMINE, IDLE, DONE and LOGOUT; during IDLE
+    the test decides what the server says with push()."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received: list[bytes] = []
+        self.before_done = b""  # said between DONE and its tagged answer
+        self.idle_tag = b""
+        self.in_idle = threading.Event()
+        self.connection: socket.socket | None = None
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def push(self, data: bytes) -> None:
+        assert self.connection is not None
+        self.connection.sendall(data)
+
+    def hang_up(self) -> None:
+        assert self.connection is not None
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+        if self.connection is not None:
+            self.connection.close()
+
+    def _serve(self) -> None:
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            return
+        self.connection = connection
+        reader = connection.makefile("rb")
+        connection.sendall(b"* OK scripted server ready\r\n")
+        try:
+            for line in reader:
+                self.received.append(line.rstrip(b"\r\n"))
+                self._answer(connection, line.rstrip(b"\r\n"))
+        except OSError:
+            return
+
+    def _answer(self, connection: socket.socket, line: bytes) -> None:
+        if line.upper() == b"DONE":
+            self.in_idle.clear()
+            connection.sendall(self.before_done + self.idle_tag + b" OK Idle completed\r\n")
+            return
+        tag, _, rest = line.partition(b" ")
+        command = rest.split(b" ")[0].upper()
+        if command == b"CAPABILITY":
+            connection.sendall(
+                b"* CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN\r\n" + tag + b" OK done\r\n"
+            )
+        elif command in (b"EXAMINE", b"SELECT"):
+            connection.sendall(
+                b"* 2 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n" + tag + b" OK [READ-ONLY]\r\n"
+            )
+        elif command == b"IDLE":
+            self.idle_tag = tag
+            connection.sendall(b"+ idling\r\n")
+            self.in_idle.set()
+        elif command == b"LOGOUT":
+            connection.sendall(b"* BYE logging out\r\n" + tag + b" OK done\r\n")
+        else:  # LOGIN and the rest
+            connection.sendall(tag + b" OK done\r\n")
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedImap]:
+    scripted = ScriptedImap()
+    yield scripted
+    scripted.close()
+
+
+@pytest.fixture
+def mailbox(server: ScriptedImap) -> Iterator[Mailbox]:
+    settings = ImapSettings(
+        host="127.0.0.1",
+        port=server.port,
+        security="plain",
+        username="meet@example.com",
+        password=Secret("secret"),
+        folder="INBOX",
+        processed_folder="kmeet/processed",
+        failed_folder="kmeet/failed",
+        poll_interval=60,
+        timeout=5,
+    )
+    box = Mailbox(settings)
+    box.connect()
+    assert box.supports_idle
+    box.select("INBOX", readonly=True)
+    box.idle_start()
+    assert server.in_idle.wait(2)
+    yield box
+    box.close(timeout=1)
+
+
+def test_a_line_split_across_two_segments_is_read_whole(
+    server: ScriptedImap, mailbox: Mailbox
+) -> None:
+    def later() -> None:
+        server.push(b"* 3 EX")
+        time.sleep(0.2)
+        server.push(b"ISTS\r\n")
+
+    threading.Thread(target=later).start()
+    started = time.monotonic()
+    assert mailbox.idle_wait(3) is IdleEvent.NEW_MAIL
+    assert 0.15 < time.monotonic() - started < 1.0
+
+
+def test_two_lines_in_one_segment_make_one_event_and_leave_nothing_behind(
+    server: ScriptedImap, mailbox: Mailbox
+) -> None:
+    server.push(b"* 3 EXISTS\r\n* 1 RECENT\r\n")
+    assert mailbox.idle_wait(3) is IdleEvent.NEW_MAIL
+    assert mailbox.idle_wait(0.2) is IdleEvent.QUIET
+
+
+@pytest.mark.parametrize(
+    "said", [b"* OK Still here\r\n", b"* 1 FETCH (FLAGS (\\Seen))\r\n", b"* 1 EXPUNGE\r\n"]
+)
+def test_other_news_is_not_new_mail(server: ScriptedImap, mailbox: Mailbox, said: bytes) -> None:
+    server.push(said)
+    assert mailbox.idle_wait(3) is IdleEvent.OTHER
+    assert mailbox.idling
+
+
+def test_quiet_and_interrupted(server: ScriptedImap, mailbox: Mailbox) -> None:
+    started = time.monotonic()
+    assert mailbox.idle_wait(0.3) is IdleEvent.QUIET
+    assert 0.3 <= time.monotonic() - started < 0.6
+    reader, writer = socket.socketpair()
+    with reader, writer:
+        threading.Timer(0.1, writer.send, [b"x"]).start()
+        started = time.monotonic()
+        assert mailbox.idle_wait(10, reader) is IdleEvent.INTERRUPTED
+        assert time.monotonic() - started < 0.5
+
+
+def test_bye_is_a_lost_connection(server: ScriptedImap, mailbox: Mailbox) -> None:
+    server.push(b"* BYE Server shutting down.\r\n")
+    with pytest.raises(MailboxUnavailable) as caught:
+        mailbox.idle_wait(3)
+    assert str(caught.value) == (
+        f"IMAP server 127.0.0.1:{server.port} closed the connection: Server shutting down"
+    )
+    assert not mailbox.connected
+
+
+def test_a_hang_up_is_a_lost_connection(server: ScriptedImap, mailbox: Mailbox) -> None:
+    server.hang_up()
+    with pytest.raises(MailboxUnavailable) as caught:
+        mailbox.idle_wait(3)
+    assert str(caught.value) == (
+        f"IMAP server 127.0.0.1:{server.port} closed the connection in IDLE"
+    )
+    assert not mailbox.connected
+
+
+def test_idle_ended_by_the_server_is_started_again_without_done(
+    server: ScriptedImap, mailbox: Mailbox
+) -> None:
+    server.push(server.idle_tag + b" OK IDLE terminated (timeout)\r\n")
+    assert mailbox.idle_wait(3) is IdleEvent.OTHER
+    assert not mailbox.idling
+    assert mailbox.idle_done() is False  # nothing to end
+    mailbox.idle_start()
+    assert server.in_idle.wait(2)
+    assert b"DONE" not in server.received
+
+
+def test_done_reports_new_mail_that_came_with_its_answer(
+    server: ScriptedImap, mailbox: Mailbox
+) -> None:
+    server.before_done = b"* 4 EXISTS\r\n"
+    assert mailbox.idle_done() is True
+    assert server.received[-1] == b"DONE"
+    server.before_done = b""
+    mailbox.idle_start()
+    assert mailbox.idle_done() is False
