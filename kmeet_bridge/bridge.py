@@ -42,8 +42,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from kmeet_bridge import failpoints, headers, invites, replies, requests, updates
+from kmeet_bridge.authentication import sender_authenticated
 from kmeet_bridge.config import Settings
 from kmeet_bridge.kmeet import (
     KMeetError,
@@ -89,7 +91,7 @@ MAX_ERROR_TEXT = 300  # longest error text kept in a failed message's reason
 class MailboxPort(Protocol):
     def select(self, folder: str) -> int: ...
     def new_uids(self, after_uid: int) -> list[int]: ...
-    def fetch(self, uid: int) -> IncomingMessage | None: ...
+    def fetch(self, uid: int, max_size: int | None = None) -> IncomingMessage | None: ...
     def move(self, uid: int, target: str) -> None: ...
 
 
@@ -182,7 +184,7 @@ class Bridge:
         self, mailbox: MailboxPort, folder: str, uidvalidity: int, uid: int
     ) -> Outcome | None:
         # Step 1: BODY.PEEK[], so that even an ignored message stays unread.
-        incoming = mailbox.fetch(uid)
+        incoming = mailbox.fetch(uid, self.settings.limits.max_message_size)
         if incoming is None:
             return self._gone(folder, uidvalidity, uid)
         context: _MessageContext | None = None
@@ -198,6 +200,8 @@ class Bridge:
                 sender=headers.sender_address(message),
                 subject=headers.subject(message),
                 language=reply_language(message, None, self.settings.kmeet.language),
+                size=incoming.size,
+                complete=incoming.complete,
             )
             return self._decide(mailbox, context)
         except (TokenRefused, MailboxError, sqlite3.Error):
@@ -290,6 +294,8 @@ class Bridge:
         automatic = headers.automatic_reason(ctx.message, own)
         if automatic:
             return self._ignore(ctx, automatic)
+        if not ctx.complete:
+            return self._too_large(mailbox, ctx)
         try:
             extraction = self.extract(ctx.message)
         except NotARequest as exc:
@@ -305,6 +311,10 @@ class Bridge:
                 "",
                 reply=False,
             )
+        unverified = self._unauthenticated(ctx)
+        if unverified:
+            # Possibly forged: answering could mail a stranger, so no reply.
+            return self._reject(mailbox, ctx, unverified, "", reply=False)
         # A cancellation is only ours to answer for a meeting this bridge planned.
         cancellations = [c for c in extraction.cancellations if self._cancellable(c)]
         if not (extraction.meetings or cancellations or extraction.problems):
@@ -315,6 +325,8 @@ class Bridge:
             for meeting in extraction.meetings:
                 try:
                     planned.append(self._plan(meeting, ctx))
+                except _OverLimit as limit:
+                    problems.append(replace(limit.problem, subject=meeting.title, key=meeting.key))
                 except KMeetError as exc:  # permanent: this event, not the message
                     problems.append(
                         EventProblem(
@@ -426,6 +438,7 @@ class Bridge:
         """Plan a room through the API, recording before and after the call (step 2
         of store.py's protocol). A password-protected room's password is recorded
         with the note only until the reply carrying it is accepted."""
+        self._check_rate(ctx)
         protected = effective_room(meeting, self.settings.kmeet).password_enabled
         password = new_room_password() if protected else None
         body = room_body(meeting, self.settings.kmeet, password=password)
@@ -460,9 +473,67 @@ class Bridge:
         self.store.finish_planning(
             meeting.key, room, meeting.end, details, replace(note, password=password)
         )
+        self.store.log_room(ctx.sender or "", self.clock())
         failpoints.reached("after-plan")
         log.info("meeting %s planned: %s", meeting.key, room.url)
         return PlannedMeeting(meeting, room, note.status, note.changes, note.previous_url, password)
+
+    # -- limits -----------------------------------------------------------------
+
+    def _check_rate(self, ctx: _MessageContext) -> None:
+        """Raise _OverLimit when one more room would pass [senders] max_rooms_per_hour
+        for this sender or [kmeet] max_rooms_per_day in total."""
+        now = self.clock()
+        windows = (
+            (
+                "sender_rate_limited",
+                self.settings.senders.max_rooms_per_hour,
+                timedelta(hours=1),
+                ctx.sender or "",
+            ),
+            ("daily_rate_limited", self.settings.kmeet.max_rooms_per_day, timedelta(days=1), None),
+        )
+        for code, limit, window, sender in windows:
+            planned = self.store.rooms_since(now - window, sender)
+            if len(planned) >= limit:
+                # Free again once the oldest counted room leaves the window.
+                after = _local_time(planned[len(planned) - limit] + window, self.settings)
+                raise _OverLimit(
+                    EventProblem(
+                        "",
+                        f"{len(planned)} rooms were planned within the last "
+                        f"{'hour' if sender is not None else '24 hours'}, the most allowed",
+                        f"Please send your request again after {after}.",
+                        code=code,
+                        params=(("limit", str(limit)), ("after", after)),
+                    )
+                )
+
+    def _unauthenticated(self, ctx: _MessageContext) -> str:
+        """Why the sender does not count as authenticated, or "" when it does (or
+        when [senders] require_authenticated is off)."""
+        senders = self.settings.senders
+        if not senders.require_authenticated or ctx.sender is None:
+            return ""
+        ok, why = sender_authenticated(ctx.message, ctx.sender, senders.trusted_authserv_ids)
+        return "" if ok else f"sender {ctx.sender} is not authenticated: {why}"
+
+    def _too_large(self, mailbox: MailboxPort, ctx: _MessageContext) -> Outcome:
+        """Over [limits] max_message_size: only its header was read, and the sender
+        (if allowed) is told why."""
+        limit = self.settings.limits.max_message_size
+        allowed = ctx.sender is not None and self.settings.senders.allows(ctx.sender)
+        mib = 1024 * 1024
+        return self._reject(
+            mailbox,
+            ctx,
+            f"the message is {ctx.size / mib:.1f} MiB, more than the {limit / mib:.1f} MiB "
+            "read here",
+            "Send the invitation again without large attachments.",
+            reply=allowed and not self._unauthenticated(ctx),
+            code="message_too_large",
+            params=(("size", f"{ctx.size / mib:.1f}"), ("limit", f"{limit / mib:.1f}")),
+        )
 
     # -- cancelling -----------------------------------------------------------
 
@@ -714,6 +785,8 @@ class _MessageContext:
     sender: str | None
     subject: str
     language: str = "en"  # of the replies: see reply_language
+    size: int = 0
+    complete: bool = True  # False: over [limits] max_message_size, only the header fetched
 
     @property
     def key(self) -> str:
@@ -729,12 +802,14 @@ def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -
     """An invitation first; a plain "kmeet" request when there is none."""
     kmeet = settings.kmeet
     try:
-        return invites.extract(
+        extraction = invites.extract(
             message,
             default_timezone=kmeet.timezone,
             default_duration=kmeet.default_duration,
             now=now,
+            limits=settings.limits,
         )
+        return _capped(extraction, settings.limits.max_attendees)
     except NotARequest:
         if not requests.is_request(message):
             raise
@@ -761,7 +836,12 @@ def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -
     except Unplannable as exc:
         subject = headers.subject(message) or "kmeet"
         return Extraction(problems=(EventProblem(subject, exc.reason, exc.hint),), rule=rule)
-    return Extraction(meetings=tuple(meetings), rule=rule)
+    return _capped(Extraction(meetings=tuple(meetings), rule=rule), settings.limits.max_attendees)
+
+
+def _capped(extraction: Extraction, max_attendees: int) -> Extraction:
+    meetings = tuple(cap_attendees(m, max_attendees) for m in extraction.meetings)
+    return replace(extraction, meetings=meetings)
 
 
 def reply_language(message: EmailMessage, extraction: Extraction | None, default: str) -> str:
@@ -796,4 +876,33 @@ def _cancel_detail(cancelled: CancelledMeeting) -> str:
 def _details(meeting: MeetingRequest, body: dict) -> MeetingDetails:
     return MeetingDetails(
         meeting.title, body["starting_at"], body["ending_at"], meeting.timezone, meeting.sequence
+    )
+
+
+class _OverLimit(Exception):
+    """A rate limit stops this room; the problem says until when."""
+
+    def __init__(self, problem: EventProblem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+def _local_time(moment: datetime, settings: Settings) -> str:
+    """A moment as people read it: in [kmeet] timezone, with the zone named."""
+    local = moment.astimezone(ZoneInfo(settings.kmeet.timezone))
+    return f"{local:%Y-%m-%d %H:%M} ({settings.kmeet.timezone})"
+
+
+def cap_attendees(meeting: MeetingRequest, limit: int) -> MeetingRequest:
+    """At most `limit` attendees go to the API (the organizer first); a note says
+    how many were left out."""
+    if len(meeting.attendees) <= limit:
+        return meeting
+    ordered = sorted(meeting.attendees, key=lambda a: not a.organizer)
+    left_out = len(ordered) - limit
+    note = f"{len(ordered)} attendees: only the first {limit} are passed to kMeet"
+    return replace(
+        meeting,
+        attendees=tuple(ordered[:limit]),
+        notes=(*meeting.notes, f"{note} ({left_out} left out)"),
     )

@@ -197,6 +197,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     print(f"config: ok ({settings.source})")
+    for warning in config.insecure_warnings(settings) + config.permission_warnings(settings):
+        print(f"warning: {warning}")
     failures = 0
     checks: list[tuple[str, Callable[[], str]]] = [
         ("imap", lambda: _check_imap(settings)),

@@ -270,6 +270,7 @@ class Settings:
     state_path: Path
     source: Path | None = None
     limits: LimitSettings = LimitSettings()
+    secret_files: tuple[Path, ...] = ()  # the *_file secrets, for `check`'s warnings
 
 
 def default_config_path() -> Path:
@@ -389,6 +390,11 @@ def from_mapping(
         state_path=_relative_to(base, values["state"]["path"]),
         source=source,
         limits=LimitSettings(**values["limits"]),
+        secret_files=tuple(
+            _relative_to(base, values[section][f"{key}_file"])
+            for section, key in SECRET_KEY.items()
+            if values[section].get(f"{key}_file") is not None
+        ),
     )
 
 
@@ -462,6 +468,24 @@ def _check_security(section_values: dict[str, Any], section: str) -> None:
             f'allowed to a loopback host, not "{section_values["host"]}". Use "ssl" or '
             '"starttls" (or set allow_insecure = true if you really must)'
         )
+
+
+def permission_warnings(settings: Settings) -> list[str]:
+    """Sentences for `check`: the config file or a secret file that group or others
+    can read (only the service's own user should)."""
+    warnings = []
+    for path in (settings.source, *settings.secret_files):
+        if path is None:
+            continue
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            continue
+        if mode & 0o077:
+            warnings.append(
+                f"{path} can be read by group or others (mode {mode:04o}); run: chmod 600 {path}"
+            )
+    return warnings
 
 
 def insecure_warnings(settings: Settings) -> list[str]:

@@ -222,11 +222,22 @@ class Mailbox:
         found = b" ".join(item for item in data if isinstance(item, bytes))
         return sorted(uid for uid in map(int, found.split()) if uid > after_uid)
 
-    def fetch(self, uid: int) -> IncomingMessage | None:
-        """The message with `uid` in the selected folder, unchanged; None if it is gone."""
+    def fetch(self, uid: int, max_size: int | None = None) -> IncomingMessage | None:
+        """The message with `uid` in the selected folder, unchanged; None if it is gone.
+
+        With `max_size`, the size (RFC822.SIZE) is asked first, and a larger message
+        is fetched as its header only (`complete=False`): enough to answer it,
+        without downloading what the limit is there to keep out."""
         client = self._selected_client()
+        section = "BODY.PEEK[]"
+        if max_size is not None:
+            size = self.size(uid)
+            if size is None:
+                return None
+            if size > max_size:
+                section = "BODY.PEEK[HEADER]"
         with self._errors(f"fetching UID {uid} from folder {self._selected}"):
-            typ, data = client.uid("FETCH", str(uid), "(UID RFC822.SIZE FLAGS BODY.PEEK[])")
+            typ, data = client.uid("FETCH", str(uid), f"(UID RFC822.SIZE FLAGS {section})")
             self._check(typ, data, "UID FETCH")
         for index, item in enumerate(data):
             if not isinstance(item, tuple):
@@ -250,7 +261,20 @@ class Mailbox:
                 raw=raw,
                 size=_number(meta, rb"RFC822\.SIZE") or len(raw),
                 flags=flags,
+                complete=section == "BODY.PEEK[]",
             )
+        return None
+
+    def size(self, uid: int) -> int | None:
+        """RFC822.SIZE of `uid` in the selected folder; None if it is gone."""
+        client = self._selected_client()
+        with self._errors(f"asking the size of UID {uid} in folder {self._selected}"):
+            typ, data = client.uid("FETCH", str(uid), "(UID RFC822.SIZE)")
+            self._check(typ, data, "UID FETCH")
+        for item in data:
+            meta = item[0] if isinstance(item, tuple) else item
+            if isinstance(meta, bytes) and _number(meta, rb"UID") == uid:
+                return _number(meta, rb"RFC822\.SIZE")
         return None
 
     # -- IDLE ----------------------------------------------------------------------

@@ -187,6 +187,7 @@ class IncomingMessage:
     raw: bytes
     size: int = 0
     flags: tuple[str, ...] = field(default_factory=tuple)
+    complete: bool = True  # False: only the header was fetched (over the size limit)
 
 
 class NotARequest(Exception):

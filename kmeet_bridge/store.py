@@ -152,6 +152,11 @@ CREATE TABLE IF NOT EXISTS filing (
     subject     TEXT,
     PRIMARY KEY (folder, uidvalidity, uid)
 );
+CREATE TABLE IF NOT EXISTS room_log (
+    sender     TEXT NOT NULL,           -- who asked: for [senders] max_rooms_per_hour
+    planned_at TEXT NOT NULL            -- UTC; also counted for [kmeet] max_rooms_per_day
+);
+CREATE INDEX IF NOT EXISTS room_log_time ON room_log (planned_at);
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -734,6 +739,23 @@ class Store:
             db.execute(
                 "UPDATE message_plans SET password = NULL WHERE message_key = ?", (message_key,)
             )
+
+    def log_room(self, sender: str, at: datetime) -> None:
+        """A room was planned for `sender` (rate limits count these)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO room_log(sender, planned_at) VALUES (?, ?)", (sender.lower(), _iso(at))
+            )
+
+    def rooms_since(self, since: datetime, sender: str | None = None) -> list[datetime]:
+        """When rooms were planned since `since` (oldest first), by `sender` or by all."""
+        query = "SELECT planned_at FROM room_log WHERE planned_at > ?"
+        args: tuple[str, ...] = (_iso(since),)
+        if sender is not None:
+            query += " AND sender = ?"
+            args += (sender.lower(),)
+        rows = self._db.execute(query + " ORDER BY planned_at", args).fetchall()
+        return [datetime.fromisoformat(row[0]) for row in rows]
 
     def reply_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])

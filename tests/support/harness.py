@@ -82,6 +82,12 @@ class BridgeEnv:
             lines.extend(f"{key} = {_toml(value)}" for key, value in keys.items())
             lines.append("")
         self.config_path.write_text("\n".join(lines))
+        for path in (
+            self.config_path,
+            self.directory / "imap-password",
+            self.directory / "api-token",
+        ):
+            path.chmod(0o600)  # as the README says; `check` warns otherwise
         return self.config_path
 
     def settings(self) -> Settings:
