@@ -119,8 +119,12 @@ class Mailbox:
         if self._box is not None:
             return
         settings = self.settings
-        if settings.security == "plain" and not is_loopback(settings.host):
-            # config.py refuses this already; a password must never cross a network in clear.
+        if (
+            settings.security == "plain"
+            and not is_loopback(settings.host)
+            and not settings.allow_insecure
+        ):
+            # config.py refuses this already unless allow_insecure: never by accident.
             raise MailboxError(
                 f'[imap] security = "plain" is only allowed to a loopback host, '
                 f'not "{settings.host}"'
