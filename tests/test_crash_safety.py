@@ -13,23 +13,17 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 
-from tests.support.harness import ROOT, BridgeEnv, invitation
+from tests.support.harness import ROOT, BridgeEnv, invitation, rows
 
 UID = "crash-2027@example.com"
 INVITATION = invitation(uid=UID, start="20270315T140000", end="20270315T150000")
 KEY = "ics:alice@example.com:crash-2027@example.com:"
 FAILPOINT = "KMEET_BRIDGE_FAILPOINT"
-
-
-def rows(env: BridgeEnv, query: str) -> list[tuple]:
-    with sqlite3.connect(env.state_path) as db:
-        return db.execute(query).fetchall()
 
 
 def once(env: BridgeEnv, failpoint: str | None = None) -> subprocess.CompletedProcess:

@@ -7,12 +7,9 @@ message ends in.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import sqlite3
-from email.message import EmailMessage
 
-from tests.support.harness import BRIDGE_ADDRESS, CORPUS, BridgeEnv
+from tests.support.harness import BRIDGE_ADDRESS, CORPUS, BridgeEnv, parse, rows, text_of
 
 OPTIONS = {
     "start_audio_muted": False,
@@ -46,23 +43,6 @@ EXPECTED_BODIES = {
         "Europe/Zurich",
     ),
 }
-
-
-def parse(raw: bytes) -> EmailMessage:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return body.get_content()
-
-
-def rows(env: BridgeEnv, query: str) -> list[tuple]:
-    with sqlite3.connect(env.state_path) as db:
-        return db.execute(query).fetchall()
 
 
 def test_invitations_are_planned_answered_and_filed(bridge_env: BridgeEnv) -> None:

@@ -7,7 +7,6 @@ the code fails on is filed with its error while the others go on.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from kmeet_bridge.mailbox import Mailbox
 from kmeet_bridge.mailer import Mailer
 from kmeet_bridge.models import Extraction, Outcome
 from kmeet_bridge.store import Store
-from tests.support.harness import BridgeEnv, invitation
+from tests.support.harness import BridgeEnv, invitation, rows, text_of
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 KEY = "ics:alice@example.com:fault-1@example.com:"
@@ -65,23 +64,12 @@ def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("kmeet_bridge.bridge.random.uniform", lambda low, high: 1.0)
 
 
-def rows(env: BridgeEnv, query: str) -> list[tuple]:
-    with sqlite3.connect(env.state_path) as db:
-        return db.execute(query).fetchall()
-
-
 def deliver(env: BridgeEnv, uid: str = "fault-1@example.com", **kwargs: str) -> None:
     env.deliver(invitation(uid=uid, start="20270315T140000", end="20270315T150000", **kwargs))
 
 
 def posts(env: BridgeEnv) -> int:
     return sum(1 for request in env.simulator.requests if request.method == "POST")
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return body.get_content()
 
 
 def deferred(env: BridgeEnv) -> list[tuple]:

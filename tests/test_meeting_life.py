@@ -3,31 +3,9 @@ reschedules, cancellations, series and their exceptions, several events."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import sqlite3
-from email.message import EmailMessage
-
-from tests.support.harness import BridgeEnv, invitation
+from tests.support.harness import BridgeEnv, invitation, parse, rows, text_of
 
 UID = "budget-2027@example.com"
-
-
-def parse(raw: bytes) -> EmailMessage:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return body.get_content()
-
-
-def rows(env: BridgeEnv, query: str) -> list[tuple]:
-    with sqlite3.connect(env.state_path) as db:
-        return db.execute(query).fetchall()
 
 
 def room_url(env: BridgeEnv, index: int) -> str:

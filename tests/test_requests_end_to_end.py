@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.harness import BridgeEnv
+from tests.support.harness import BridgeEnv, text_of
 
 
 def request(subject: str, body: str, *, cc: str = "", message_id: str) -> bytes:
@@ -26,12 +25,6 @@ def request(subject: str, body: str, *, cc: str = "", message_id: str) -> bytes:
         "Content-Transfer-Encoding: 8bit\r\n"
         "\r\n" + body.replace("\n", "\r\n")
     ).encode()
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return body.get_content()
 
 
 def once(env: BridgeEnv) -> str:

@@ -5,15 +5,8 @@ warnings, end to end against Dovecot, the SMTP sink and the API simulator."""
 from __future__ import annotations
 
 import sqlite3
-from email.message import EmailMessage
 
-from tests.support.harness import CORPUS, BridgeEnv, invitation
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return body.get_content()
+from tests.support.harness import CORPUS, BridgeEnv, invitation, text_of
 
 
 def outcomes(env: BridgeEnv) -> list[tuple[str, str]]:

@@ -3,11 +3,15 @@ the SMTP sink, the API simulator, a config file and secret files on disk."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -203,3 +207,23 @@ def invitation(
         "Content-Transfer-Encoding: 8bit\r\n"
         "\r\n" + ics
     ).encode()
+
+
+def parse(raw: bytes) -> EmailMessage:
+    """A received message as the bridge reads it."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def text_of(message: EmailMessage) -> str:
+    """The text/plain body of a reply."""
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return body.get_content()
+
+
+def rows(env: BridgeEnv, query: str) -> list[tuple]:
+    """Rows of the bridge's state database."""
+    with sqlite3.connect(env.state_path) as db:
+        return db.execute(query).fetchall()
