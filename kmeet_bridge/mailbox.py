@@ -9,7 +9,9 @@ they are translated to the server's hierarchy delimiter (Dovecot's Maildir
 default is ".", so "kmeet.processed") once the delimiter is known.
 
 Reading never changes a message: bodies are fetched with BODY.PEEK[], so an
-ignored message stays unread for the person who owns the mailbox.
+ignored message stays unread for the person who owns the mailbox. A large one
+(over PARTIAL_OVER) is read in parts: its BODYSTRUCTURE, then only the header
+and the parts the bridge reads (bodystructure.py), never its attachments.
 
 IDLE (RFC 2177) is read here too, with a reader of its own: imaplib reads
 through a buffered file that cannot wait with a timeout (a timed-out read
@@ -36,6 +38,8 @@ from imap_tools.errors import UnexpectedCommandStatusError
 from imap_tools.mailbox import BaseMailBox
 from imap_tools.utils import encode_folder
 
+from . import bodystructure
+from .bodystructure import Value
 from .config import ImapSettings, is_loopback
 from .models import IncomingMessage
 
@@ -46,6 +50,9 @@ MAX_UID = 2**32 - 1  # RFC 3501: UIDs are non-zero 32-bit numbers
 imaplib.Commands.setdefault("IDLE", ("AUTH", "SELECTED"))
 NEW_MAIL = re.compile(rb"^\* \d+ EXISTS\b", re.IGNORECASE)
 READ_CHUNK = 65536
+# Above this size, a message is read in parts (structure first, then only what
+# the bridge reads); below, one FETCH of the whole message is cheaper.
+PARTIAL_OVER = 1_048_576
 # The per-session \Recent flag says nothing about the message (and is gone in IMAP4rev2).
 SESSION_FLAGS = frozenset({"\\Recent"})
 
@@ -226,20 +233,32 @@ class Mailbox:
         found = b" ".join(item for item in data if isinstance(item, bytes))
         return sorted(uid for uid in map(int, found.split()) if uid > after_uid)
 
-    def fetch(self, uid: int, max_size: int | None = None) -> IncomingMessage | None:
-        """The message with `uid` in the selected folder, unchanged; None if it is gone.
+    def fetch(
+        self, uid: int, max_size: int | None = None, *, partial_over: int | None = PARTIAL_OVER
+    ) -> IncomingMessage | None:
+        """The message with `uid` in the selected folder; None if it is gone.
 
-        With `max_size`, the size (RFC822.SIZE) is asked first, and a larger message
-        is fetched as its header only (`complete=False`): enough to answer it,
-        without downloading what the limit is there to keep out."""
-        client = self._selected_client()
+        The size (RFC822.SIZE) is asked first. Over `max_size`, only the header is
+        fetched (`complete=False`): enough to answer it, without downloading what
+        the limit is there to keep out. Over `partial_over`, only the parts the
+        bridge reads are (see `bodystructure`): `raw` is then a smaller message
+        rebuilt from them, and `size` still the original's. Otherwise, and always
+        with both None (one round trip), the message comes unchanged."""
+        self._selected_client()
         section = "BODY.PEEK[]"
-        if max_size is not None:
+        if max_size is not None or partial_over is not None:
             size = self.size(uid)
             if size is None:
                 return None
-            if size > max_size:
+            if max_size is not None and size > max_size:
                 section = "BODY.PEEK[HEADER]"
+            elif partial_over is not None and size > partial_over:
+                return self._fetch_parts(uid, size)
+        return self._fetch_section(uid, section)
+
+    def _fetch_section(self, uid: int, section: str) -> IncomingMessage | None:
+        """One FETCH of the whole message or of its header."""
+        client = self._selected_client()
         with self._errors(f"fetching UID {uid} from folder {self._selected}"):
             typ, data = client.uid("FETCH", str(uid), f"(UID RFC822.SIZE FLAGS {section})")
             self._check(typ, data, "UID FETCH")
@@ -267,6 +286,65 @@ class Mailbox:
                 flags=flags,
                 complete=section == "BODY.PEEK[]",
             )
+        return None
+
+    def _fetch_parts(self, uid: int, size: int) -> IncomingMessage | None:
+        """A large message read in pieces: BODYSTRUCTURE, then the header and the
+        selected parts in one FETCH; imaplib holds each response whole in memory,
+        so what is never asked for is never held. A structure that cannot be read
+        falls back to the header alone (`complete=False`, answered as too large)."""
+        where = f"UID {uid} in folder {self._selected}"
+        try:
+            items = self._fetch_items(uid, "(UID BODYSTRUCTURE)", f"reading {where}")
+            if items is None:
+                return None
+            structure = bodystructure.parse_bodystructure(items.get("BODYSTRUCTURE"))
+            selection = bodystructure.select(structure)
+            items = self._fetch_items(
+                uid, f"(UID RFC822.SIZE FLAGS {selection.fetch_items()})", f"reading {where}"
+            )
+            if items is None:
+                return None
+            raw = bodystructure.rebuild(structure, selection, bodystructure.body_sections(items))
+        except bodystructure.BodyStructureError as exc:
+            log.warning("%s: cannot read %s in parts (%s): header only", self.where, where, exc)
+            return self._fetch_section(uid, "BODY.PEEK[HEADER]")
+        found = items.get("FLAGS")
+        flags = tuple(
+            str(flag)
+            for flag in (found if isinstance(found, list) else [])
+            if isinstance(flag, str) and flag not in SESSION_FLAGS
+        )
+        original = items.get("RFC822.SIZE")
+        assert self._selected is not None
+        return IncomingMessage(
+            uid=uid,
+            folder=self._selected,
+            raw=raw,
+            size=int(original) if isinstance(original, str) and original.isdigit() else size,
+            flags=flags,
+            complete=True,
+        )
+
+    def _fetch_items(self, uid: int, items: str, action: str) -> dict[str, Value] | None:
+        """The data items of the FETCH response about `uid`; None if it is gone.
+        Raises BodyStructureError when the only answer cannot be read."""
+        client = self._selected_client()
+        with self._errors(action):
+            typ, data = client.uid("FETCH", str(uid), items)
+            self._check(typ, data, "UID FETCH")
+        problem: bodystructure.BodyStructureError | None = None
+        for response in _responses(data):
+            try:
+                found = bodystructure.fetch_items(response)
+            except bodystructure.BodyStructureError as exc:
+                problem = exc  # maybe about another message: look at the others first
+                continue
+            uid_item = found.get("UID")
+            if isinstance(uid_item, str) and uid_item.isdigit() and int(uid_item) == uid:
+                return found
+        if problem is not None:
+            raise problem
         return None
 
     def size(self, uid: int) -> int | None:
@@ -622,6 +700,21 @@ def _mailbox_arg(name: str) -> str:
 def _number(meta: bytes, item: bytes) -> int | None:
     match = re.search(rb"\b" + item + rb" (\d+)", meta)
     return int(match.group(1)) if match else None
+
+
+def _responses(data: Iterable[object]) -> Iterator[bytes]:
+    """Each untagged response of a command as on the wire, from imaplib's list:
+    a response with literals comes as (text up to "{n}", literal) pairs and then
+    the rest of its last line as bytes."""
+    pending = bytearray()
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            pending += item[0] + b"\r\n" + item[1]
+        elif isinstance(item, bytes):
+            yield bytes(pending + item)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
 
 
 def _bytes(data: Iterable[object]) -> list[bytes]:
