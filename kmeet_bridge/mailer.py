@@ -116,7 +116,11 @@ class Mailer:
                 f'[smtp] security = "plain" is only allowed to a loopback host, '
                 f'not "{settings.host}"'
             )
-        context = self._ssl_context or ssl.create_default_context()
+        if self._ssl_context is None and settings.security != "plain":
+            # Loading the system trust store costs ~30 ms: once per Mailer, not per
+            # reply; plain (loopback) needs none at all.
+            self._ssl_context = ssl.create_default_context()
+        context = self._ssl_context
         with self._errors("connecting"):
             smtp = self._open(context)
         try:
@@ -132,7 +136,7 @@ class Mailer:
                 smtp.quit()
             smtp.close()
 
-    def _open(self, context: ssl.SSLContext) -> smtplib.SMTP:
+    def _open(self, context: ssl.SSLContext | None) -> smtplib.SMTP:
         settings = self.settings
         if settings.security == "ssl":
             return smtplib.SMTP_SSL(
@@ -142,7 +146,7 @@ class Mailer:
             return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         raise MailerError(f"[smtp] security {settings.security!r} is not ssl, starttls or plain")
 
-    def _starttls(self, smtp: smtplib.SMTP, context: ssl.SSLContext) -> None:
+    def _starttls(self, smtp: smtplib.SMTP, context: ssl.SSLContext | None) -> None:
         if not smtp.has_extn("starttls"):
             raise MailerError(
                 f'{self.where} does not offer STARTTLS, and security = "starttls" never sends '
