@@ -11,11 +11,25 @@ one starts; store.py's module docstring is the protocol, step by step, and what
 a restart does after a kill at each point. The comments below name those steps.
 `failpoints.reached` marks the points the crash tests kill the process at.
 
+With `[kmeet] max_parallel` above 1, a pass has that many API requests under
+way at once, and handles one message more than that at a time (after the
+first, which goes alone), so that the API never waits while a worker fetches,
+replies or files: worker threads, each with an IMAP connection of its own,
+sharing the store (its lock) and the API throttle. Every message goes through
+the same steps; messages that touch the same meeting are handled one after
+the other in UID order, and the folder position moves only past UIDs that,
+with all before them, have their outcome (parallel.py). Every API call waits
+for a free slot and its turn: at most `[kmeet] max_requests_per_second`, all
+workers together (throttle.py).
+
 Failures, by kind:
 - transient (network, timeout, 5xx, 429, SMTP 4xx or down): the message is
   deferred: it stays where it is and is retried with backoff (`retry_delay`,
   the API's Retry-After honoured) until `[kmeet] retry_for`, then rejected
-  with a reply that explains why;
+  with a reply that explains why. A 429 also pauses every API call of the
+  bridge; a pause of a few seconds is waited out and the call made again once
+  within the pass, a longer one defers every message that needs the API
+  until it is over, without calling it (throttle.py);
 - the API refusing one event (422...): that event is rejected with the API's
   explanation;
 - the API refusing the token (401/403): TokenRefused ends the pass at once; the
@@ -36,8 +50,8 @@ import random
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -71,6 +85,7 @@ from kmeet_bridge.models import (
     Room,
     Unplannable,
 )
+from kmeet_bridge.parallel import Backlog, KeyOrder
 from kmeet_bridge.store import (
     UNFINISHED,
     FilingRecord,
@@ -79,6 +94,7 @@ from kmeet_bridge.store import (
     PlanNote,
     Store,
 )
+from kmeet_bridge.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +102,7 @@ WALL_CLOCK = "%Y-%m-%d %H:%M:%S"
 BACKOFF_FIRST = 60.0  # seconds before the first retry of a deferred message
 BACKOFF_MAX = 3600.0  # never wait longer than this between two retries
 MAX_ERROR_TEXT = 300  # longest error text kept in a failed message's reason
+SPARE_WORKERS = 1  # workers beyond [kmeet] max_parallel in a pass with several
 
 
 class MailboxPort(Protocol):
@@ -140,6 +157,18 @@ class Bridge:
         self.mailer = mailer
         self.planner = planner
         self.clock = clock
+        # Every API call, from every worker, waits its turn (throttle.py). The pause
+        # after a 429 runs on this bridge's clock, like the deferrals it goes with.
+        self.throttle = Throttle(
+            settings.kmeet.max_requests_per_second,
+            in_flight=settings.kmeet.max_parallel,
+            wall=lambda: self.clock().timestamp(),
+        )
+        # In a pass with several workers: who waits for whom (parallel.py), and the
+        # rooms being planned right now, which the rate limits count in advance.
+        self._key_order: KeyOrder | None = None
+        self._rooms_changed = threading.Condition()
+        self._rooms_in_flight: Counter[str] = Counter()
 
     # -- a pass ---------------------------------------------------------------
 
@@ -157,17 +186,22 @@ class Bridge:
                 # A move interrupted before its outcome was recorded (step 5): the
                 # UID is gone from the folder, so only the state remembers it.
                 moving = self.store.interrupted_filings(folder, uidvalidity)
-                for uid in sorted(set(new) | set(due) | set(moving)):
-                    if stop is not None and stop.is_set():
-                        log.info("stopping: the remaining messages wait for the next pass")
-                        break
-                    outcome = self.handle(mailbox, folder, uidvalidity, uid)
-                    if outcome is not None:
-                        report.counts[outcome] += 1
-                    # Step 6: only now that the message has its outcome; every UID
-                    # below it was new and handled before it (ascending order).
-                    if uid > last:
-                        self.store.advance_folder(folder, uidvalidity, uid)
+                uids = sorted(set(new) | set(due) | set(moving))
+                parallel = self.settings.kmeet.max_parallel
+                # One worker more than API requests at once: while one fetches, reads,
+                # replies or files, max_parallel requests can still be with the API.
+                workers = parallel + SPARE_WORKERS if parallel > 1 else 1
+                # Even with several workers the first message goes alone: a refused
+                # token, or an API or SMTP server that is down, then costs one
+                # message, as in a pass one at a time, not one per worker.
+                alone = uids if workers == 1 or len(uids) <= 2 else uids[:1]
+                position = (folder, uidvalidity, last)
+                if self._handle_in_order(mailbox, position, alone, report, stop) and (
+                    rest := uids[len(alone) :]
+                ):
+                    self._handle_side_by_side(
+                        mailbox, position, rest, min(workers, len(rest)), report, stop
+                    )
         except TokenRefused as exc:
             report.errors.append(str(exc))
             self.store.record_pass(f"stopped: {exc}", ok=False, now=self.clock())
@@ -177,6 +211,134 @@ class Bridge:
             raise
         self.store.record_pass(report.summary(), ok=True, now=self.clock())
         return report
+
+    def _handle_in_order(
+        self,
+        mailbox: MailboxPort,
+        position: tuple[str, int, int],
+        uids: Sequence[int],
+        report: PassReport,
+        stop: threading.Event | None,
+    ) -> bool:
+        """Handle `uids` one at a time, in ascending order; False when `stop` ended it."""
+        folder, uidvalidity, last = position
+        for uid in uids:
+            if stop is not None and stop.is_set():
+                log.info("stopping: the remaining messages wait for the next pass")
+                return False
+            outcome = self.handle(mailbox, folder, uidvalidity, uid)
+            if outcome is not None:
+                report.counts[outcome] += 1
+            # Step 6: only now that the message has its outcome; every UID
+            # below it was new and handled before it (ascending order).
+            if uid > last:
+                self.store.advance_folder(folder, uidvalidity, uid)
+        return True
+
+    def _handle_side_by_side(
+        self,
+        mailbox: MailboxPort,
+        position: tuple[str, int, int],
+        uids: Sequence[int],
+        workers: int,
+        report: PassReport,
+        stop: threading.Event | None,
+    ) -> None:
+        """Handle `uids` with `workers` threads, each over an IMAP connection of its
+        own (IMAP connections are not thread-safe; the first worker uses
+        `mailbox`), each taking the lowest UID left when done with one.
+
+        Messages that share a meeting wait for each other (`KeyOrder`); the folder
+        position moves past a UID only once every UID up to it has its outcome
+        (`Backlog`). An error that ends a pass one at a time (the token refused,
+        the mailbox or the state database failing) ends this one too: the other
+        workers finish the message in hand, take no other, and the first such
+        error is raised. `stop` is honoured the same way."""
+        folder, uidvalidity, last = position
+        backlog = Backlog(uids)
+        order = KeyOrder(uids)
+        ending = threading.Event()  # a worker failed: take no more messages
+        failures: list[BaseException] = []
+        lock = threading.Lock()  # guards report and failures
+
+        def handle_until_done(box: MailboxPort) -> None:
+            while not ending.is_set() and not (stop is not None and stop.is_set()):
+                uid = backlog.take()
+                if uid is None:
+                    return
+                try:
+                    outcome = self.handle(box, folder, uidvalidity, uid)
+                finally:
+                    order.done(uid)
+                if outcome is not None:
+                    with lock:
+                        report.counts[outcome] += 1
+                # Step 6, for the longest run of UIDs from the first that are handled.
+                reached = backlog.finish(uid)
+                if reached is not None and reached > last:
+                    self.store.advance_folder(folder, uidvalidity, reached)
+
+        def work(box: MailboxPort | None) -> None:
+            try:
+                with ExitStack() as stack:
+                    if box is None:
+                        box = self._worker_mailbox(stack, folder, uidvalidity)
+                    if box is not None:
+                        handle_until_done(box)
+            except BaseException as exc:
+                ending.set()
+                with lock:
+                    failures.append(exc)
+
+        threads = [
+            threading.Thread(
+                target=work, args=(mailbox if n == 0 else None,), name=f"pass-worker-{n + 1}"
+            )
+            for n in range(workers)
+        ]
+        self._key_order = order
+        try:
+            for thread in threads:
+                thread.start()
+            try:
+                for thread in threads:
+                    thread.join()
+            except BaseException:  # Ctrl-C: the messages in hand are finished first
+                ending.set()
+                for thread in threads:
+                    thread.join()
+                raise
+        finally:
+            self._key_order = None
+        if failures:
+            raise failures[0]
+        if backlog.left():
+            log.info("stopping: the remaining messages wait for the next pass")
+
+    def _worker_mailbox(
+        self, stack: ExitStack, folder: str, uidvalidity: int
+    ) -> MailboxPort | None:
+        """Another connection with `folder` selected, closed with `stack`; None when
+        the server will not have one more (the pass goes on with fewer workers)."""
+        try:
+            box = stack.enter_context(self.open_mailbox())
+            current = box.select(folder)
+        except MailboxError as exc:
+            log.warning("one worker fewer in this pass: no extra IMAP connection: %s", exc)
+            return None
+        if current != uidvalidity:
+            raise MailboxError(
+                f"folder {folder} was renumbered (UIDVALIDITY {uidvalidity} -> {current}) "
+                "during the pass"
+            )
+        return box
+
+    def _claim(self, uid: int, keys: set[Hashable]) -> None:
+        """With several workers: wait until no earlier message of the pass may touch
+        the same meetings or message key (`keys`), so that such messages are
+        handled one after the other in UID order, as one worker would."""
+        if self._key_order is not None:
+            self._key_order.claim(uid, keys)
 
     # -- one message ----------------------------------------------------------
 
@@ -216,6 +378,10 @@ class Bridge:
     def _gone(self, folder: str, uidvalidity: int, uid: int) -> Outcome | None:
         """A UID to look at that is no longer in the folder."""
         filing = self.store.filing(folder, uidvalidity, uid)
+        previous = self.store.message(folder, uidvalidity, uid)
+        known_id = filing.message_id if filing else previous.message_id if previous else None
+        if known_id:  # its notes go with its outcome: not while a copy is being handled
+            self._claim(uid, {("message", known_id)})
         if filing is not None:
             # Step 5 was interrupted after the move: the intent says what the move meant.
             self.store.record_message(
@@ -241,7 +407,6 @@ class Bridge:
                 filing.reason,
             )
             return filing.outcome
-        previous = self.store.message(folder, uidvalidity, uid)
         if previous is not None and previous.outcome != Outcome.DEFERRED:
             return None  # filed and recorded; only the folder position was behind (step 6)
         # Moved or deleted by someone else before it was handled (or while deferred):
@@ -270,6 +435,7 @@ class Bridge:
             text = text[: MAX_ERROR_TEXT - 3] + "..."
         error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         log.error("message %s failed unexpectedly: %s", ctx.label, error, exc_info=exc)
+        self._claim(ctx.uid, {("message", ctx.key)})  # held already if it failed after _decide's
         allowed = ctx.sender is not None and self.settings.senders.allows(ctx.sender)
 
         def rejection() -> EmailMessage | None:
@@ -295,11 +461,14 @@ class Bridge:
         if automatic:
             return self._ignore(ctx, automatic)
         if not ctx.complete:
+            self._claim(ctx.uid, {("message", ctx.key)})
             return self._too_large(mailbox, ctx)
         try:
             extraction = self.extract(ctx.message)
         except NotARequest as exc:
             return self._ignore(ctx, str(exc))
+        # From here on the message may reply, plan, change or cancel meetings.
+        self._claim(ctx.uid, _keys(ctx, extraction))
         ctx = replace(
             ctx, language=reply_language(ctx.message, extraction, self.settings.kmeet.language)
         )
@@ -435,10 +604,20 @@ class Bridge:
     def _new_room(
         self, meeting: MeetingRequest, ctx: _MessageContext, note: PlanNote
     ) -> PlannedMeeting:
+        """A new room, within the rate limits (_OverLimit when past them)."""
+        # Not a contextmanager: it would set __traceback__ on the frozen _Deferral.
+        sender = self._take_room_slot(ctx)
+        try:
+            return self._plan_room(meeting, ctx, note)
+        finally:
+            self._give_back_room_slot(sender)
+
+    def _plan_room(
+        self, meeting: MeetingRequest, ctx: _MessageContext, note: PlanNote
+    ) -> PlannedMeeting:
         """Plan a room through the API, recording before and after the call (step 2
         of store.py's protocol). A password-protected room's password is recorded
         with the note only until the reply carrying it is accepted."""
-        self._check_rate(ctx)
         protected = effective_room(meeting, self.settings.kmeet).password_enabled
         password = new_room_password() if protected else None
         body = room_body(meeting, self.settings.kmeet, password=password)
@@ -453,10 +632,15 @@ class Bridge:
                 meeting.key,
             )
         failpoints.reached("before-plan")
-        # Step 2b: 'planning'. A kill from here to 2d leaves the meeting in doubt.
-        self.store.begin_planning(meeting.key, details, ctx.message_id)
         try:
-            room = self.planner.plan(body)  # step 2c
+            room = self.throttle.send(
+                lambda: self.planner.plan(body),  # step 2c
+                # Step 2b: 'planning', once the request's turn has come (a kill while
+                # it waits leaves nothing in doubt). From here to 2d, a kill does.
+                sending=lambda: self.store.begin_planning(meeting.key, details, ctx.message_id),
+                # A 429 planned nothing: no doubt while the pause is waited out.
+                refused=lambda: self.store.abandon_planning(meeting.key),
+            )
         except NotAuthorised as exc:
             self.store.abandon_planning(meeting.key)
             self._record(ctx, Outcome.DEFERRED, str(exc), next_attempt=self.clock())
@@ -480,9 +664,33 @@ class Bridge:
 
     # -- limits -----------------------------------------------------------------
 
-    def _check_rate(self, ctx: _MessageContext) -> None:
+    def _take_room_slot(self, ctx: _MessageContext) -> str:
+        """_check_rate, counting the rooms other workers are planning right now as
+        planned: when one of those decides whether this one fits (it may yet
+        fail), wait for it. Returns the sender the slot is counted for, to give
+        it back once this room is logged or has failed."""
+        sender = (ctx.sender or "").lower()
+        with self._rooms_changed:
+            while True:
+                try:
+                    self._check_rate(ctx, self._rooms_in_flight)
+                    break
+                except _RoomsInFlight:
+                    self._rooms_changed.wait()
+            self._rooms_in_flight[sender] += 1
+        return sender
+
+    def _give_back_room_slot(self, sender: str) -> None:
+        with self._rooms_changed:
+            self._rooms_in_flight[sender] -= 1
+            if not self._rooms_in_flight[sender]:
+                del self._rooms_in_flight[sender]
+            self._rooms_changed.notify_all()
+
+    def _check_rate(self, ctx: _MessageContext, in_flight: Counter[str] | None = None) -> None:
         """Raise _OverLimit when one more room would pass [senders] max_rooms_per_hour
-        for this sender or [kmeet] max_rooms_per_day in total."""
+        for this sender or [kmeet] max_rooms_per_day in total; _RoomsInFlight when
+        it would only count the rooms `in_flight` (by sender, lower case)."""
         now = self.clock()
         windows = (
             (
@@ -495,7 +703,12 @@ class Bridge:
         )
         for code, limit, window, sender in windows:
             planned = self.store.rooms_since(now - window, sender)
-            if len(planned) >= limit:
+            pending = 0
+            if in_flight:
+                pending = in_flight[sender.lower()] if sender is not None else in_flight.total()
+            if len(planned) + pending >= limit:
+                if pending:
+                    raise _RoomsInFlight
                 # Free again once the oldest counted room leaves the window.
                 after = _local_time(planned[len(planned) - limit] + window, self.settings)
                 raise _OverLimit(
@@ -567,9 +780,10 @@ class Bridge:
         return CancelledMeeting(cancellation, known.room, removed)
 
     def _delete_room(self, room: Room) -> bool:
-        assert room.id is not None
+        room_id = room.id
+        assert room_id is not None
         try:
-            self.planner.delete_room(room.id)
+            self.throttle.send(lambda: self.planner.delete_room(room_id))
         except NotAuthorised as exc:
             raise TokenRefused(str(exc)) from None
         except KMeetError as exc:
@@ -839,6 +1053,16 @@ def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -
     return _capped(Extraction(meetings=tuple(meetings), rule=rule), settings.limits.max_attendees)
 
 
+def _keys(ctx: _MessageContext, extraction: Extraction) -> set[Hashable]:
+    """What a message touches that another may touch too: its meetings (and their
+    series), and its own key (a copy of the same message shares its reply)."""
+    keys: set[Hashable] = {("message", ctx.key)}
+    touched = [(m.key, m.series_key) for m in extraction.meetings]
+    touched += [(c.key, c.series_key) for c in extraction.cancellations]
+    keys.update(("meeting", key) for pair in touched for key in pair if key)
+    return keys
+
+
 def _capped(extraction: Extraction, max_attendees: int) -> Extraction:
     meetings = tuple(cap_attendees(m, max_attendees) for m in extraction.meetings)
     return replace(extraction, meetings=meetings)
@@ -877,6 +1101,10 @@ def _details(meeting: MeetingRequest, body: dict) -> MeetingDetails:
     return MeetingDetails(
         meeting.title, body["starting_at"], body["ending_at"], meeting.timezone, meeting.sequence
     )
+
+
+class _RoomsInFlight(Exception):
+    """A rate limit is reached only if rooms being planned right now succeed."""
 
 
 class _OverLimit(Exception):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import math
 import os
 import tomllib
 import zoneinfo
@@ -59,7 +60,7 @@ class Option:
     required: bool = False
     help: str = ""
     choices: tuple[str, ...] = ()
-    minimum: int | None = None
+    minimum: float | None = None
 
 
 # One place that describes every key. Order here is the order of the example file.
@@ -128,6 +129,12 @@ SCHEMA: dict[str, dict[str, Option]] = {
         ),
         "retry_for": Option(
             int, 86400, help="seconds a temporary failure is retried before giving up", minimum=60
+        ),
+        "max_parallel": Option(
+            int, 4, help="API requests at once; messages in hand: one more than this", minimum=1
+        ),
+        "max_requests_per_second": Option(
+            float, 20.0, help="API requests begun per second, all messages together", minimum=0.1
         ),
     },
     "kmeet.room": {
@@ -237,6 +244,8 @@ class KmeetSettings:
     retry_for: int
     room: RoomSettings
     max_rooms_per_day: int = 200
+    max_parallel: int = 4
+    max_requests_per_second: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -430,14 +439,22 @@ def _value(section: str, key: str, option: Option, raw: Any) -> Any:
             raise ConfigError(f"[{section}] {key} is missing; expected {option.help}")
         return list(option.default) if isinstance(option.default, list) else option.default
     expected = option.type
+    if expected is float and isinstance(raw, int) and not isinstance(raw, bool):
+        raw = float(raw)  # a number: `5` and `5.0` alike
     # TOML booleans are ints to Python; never accept one for the other.
     ok = isinstance(raw, expected) and not (expected is int and isinstance(raw, bool))
     if not ok:
-        kind = {int: "an integer", bool: "true or false", str: "a string", list: "a list"}[
-            expected  # type: ignore[index]
-        ]
+        kind = {
+            int: "an integer",
+            float: "a number",
+            bool: "true or false",
+            str: "a string",
+            list: "a list",
+        }[expected]  # type: ignore[index]
         shown = f'"{raw}"' if isinstance(raw, str) else _toml_repr(raw)
         raise ConfigError(f"[{section}] {key} must be {kind}, got {shown}")
+    if expected is float and not math.isfinite(raw):
+        raise ConfigError(f"[{section}] {key} must be a finite number, got {_toml_repr(raw)}")
     if option.choices and raw not in option.choices:
         raise ConfigError(
             f"[{section}] {key} must be one of "
@@ -445,7 +462,10 @@ def _value(section: str, key: str, option: Option, raw: Any) -> Any:
             + f', got "{raw}"'
         )
     if option.minimum is not None and raw < option.minimum:
-        raise ConfigError(f"[{section}] {key} must be at least {option.minimum}, got {raw}")
+        raise ConfigError(
+            f"[{section}] {key} must be at least {_toml_repr(option.minimum)}, "
+            f"got {_toml_repr(raw)}"
+        )
     if expected is str and not raw.strip():
         raise ConfigError(f"[{section}] {key} must not be empty")
     return raw
@@ -454,6 +474,8 @@ def _value(section: str, key: str, option: Option, raw: Any) -> Any:
 def _toml_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # inf, -inf, nan: as TOML spells them
     return repr(value)
 
 

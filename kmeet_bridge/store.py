@@ -67,11 +67,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kmeet_bridge.models import Change, Outcome, Room
 
@@ -256,12 +258,16 @@ def _parse(value: str | None) -> datetime | None:
 
 
 class Store:
-    """The state database. One connection, used from one thread at a time."""
+    """The state database. One connection, shared by the threads of a pass: each
+    transaction and each query holds the lock, so no thread reads or writes in
+    the middle of another's transaction."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         """Open (and create or upgrade) the database; `readonly` opens an existing
         one without writing anything (for `parse` and `status`)."""
         self.path = path
+        # Reentrant: a method that holds it may call another that takes it.
+        self._lock = threading.RLock()
         try:
             if readonly:
                 self._db = sqlite3.connect(
@@ -271,7 +277,8 @@ class Store:
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             # The daemon opens the store in the main thread and runs passes in the
-            # scheduler's worker thread, one pass at a time (daemon.py serialises them).
+            # scheduler's worker thread, one pass at a time (daemon.py serialises
+            # them); a pass with [kmeet] max_parallel > 1 uses it from several threads.
             self._db = sqlite3.connect(
                 path, timeout=30, isolation_level=None, check_same_thread=False
             )
@@ -297,7 +304,8 @@ class Store:
         )
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -307,13 +315,22 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _row(self, query: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._db.execute(query, args).fetchone()
+
+    def _rows(self, query: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(query, args).fetchall()
 
     # -- folders --------------------------------------------------------------
 
@@ -321,9 +338,7 @@ class Store:
         """The last UID already looked at in `folder`; 0 when the folder is new
         or its UIDVALIDITY changed (the server renumbered it: UIDs mean
         nothing any more, and meeting keys keep that from planning twice)."""
-        row = self._db.execute(
-            "SELECT uidvalidity, last_uid FROM folders WHERE folder = ?", (folder,)
-        ).fetchone()
+        row = self._row("SELECT uidvalidity, last_uid FROM folders WHERE folder = ?", (folder,))
         if row is None or row[0] != uidvalidity:
             return 0
         return int(row[1])
@@ -399,12 +414,12 @@ class Store:
         return record
 
     def message(self, folder: str, uidvalidity: int, uid: int) -> MessageRecord | None:
-        row = self._db.execute(
+        row = self._row(
             "SELECT folder, uidvalidity, uid, message_id, sender, subject, outcome, reason, "
             "attempts, next_attempt, first_seen, updated_at FROM messages "
             "WHERE folder = ? AND uidvalidity = ? AND uid = ?",
             (folder, uidvalidity, uid),
-        ).fetchone()
+        )
         return _message_record(row) if row else None
 
     def messages(self, outcome: Outcome | None = None) -> list[MessageRecord]:
@@ -416,7 +431,7 @@ class Store:
         if outcome is not None:
             query += " WHERE outcome = ?"
             args = (str(outcome),)
-        rows = self._db.execute(query + " ORDER BY updated_at, uid", args).fetchall()
+        rows = self._rows(query + " ORDER BY updated_at, uid", args)
         return [_message_record(row) for row in rows]
 
     def recent_messages(self, limit: int) -> list[MessageRecord]:
@@ -429,21 +444,21 @@ class Store:
 
     def deferred_messages(self) -> list[MessageRecord]:
         """Every deferred message, the next to be retried first."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT folder, uidvalidity, uid, message_id, sender, subject, outcome, reason, "
             "attempts, next_attempt, first_seen, updated_at FROM messages WHERE outcome = ? "
             "ORDER BY next_attempt, folder, uid",
             (str(Outcome.DEFERRED),),
-        ).fetchall()
+        )
         return [_message_record(row) for row in rows]
 
     def _latest(self, where: str, args: tuple[str, ...], limit: int) -> list[MessageRecord]:
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT folder, uidvalidity, uid, message_id, sender, subject, outcome, reason, "
             f"attempts, next_attempt, first_seen, updated_at FROM messages {where} "
             "ORDER BY updated_at DESC, uid DESC LIMIT ?",
             (*args, limit),
-        ).fetchall()
+        )
         return [_message_record(row) for row in rows]
 
     # -- filing (step 5) --------------------------------------------------------
@@ -474,19 +489,19 @@ class Store:
 
     def interrupted_filings(self, folder: str, uidvalidity: int) -> list[int]:
         """UIDs in `folder` whose move began but whose outcome was not recorded."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT uid FROM filing WHERE folder = ? AND uidvalidity = ? ORDER BY uid",
             (folder, uidvalidity),
-        ).fetchall()
+        )
         return [int(row[0]) for row in rows]
 
     def filing(self, folder: str, uidvalidity: int, uid: int) -> FilingRecord | None:
         """The move in progress for that message, if one was interrupted."""
-        row = self._db.execute(
+        row = self._row(
             "SELECT folder, uidvalidity, uid, target, outcome, reason, message_id, sender, "
             "subject FROM filing WHERE folder = ? AND uidvalidity = ? AND uid = ?",
             (folder, uidvalidity, uid),
-        ).fetchone()
+        )
         if row is None:
             return None
         return FilingRecord(
@@ -495,25 +510,25 @@ class Store:
 
     def due_deferred(self, folder: str, uidvalidity: int, now: datetime) -> list[int]:
         """UIDs of deferred messages in `folder` whose next attempt has come."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT uid FROM messages WHERE folder = ? AND uidvalidity = ? AND outcome = ? "
             "AND (next_attempt IS NULL OR next_attempt <= ?) ORDER BY uid",
             (folder, uidvalidity, str(Outcome.DEFERRED), _iso(now)),
-        ).fetchall()
+        )
         return [int(row[0]) for row in rows]
 
     def outcome_counts(self) -> dict[str, int]:
-        rows = self._db.execute("SELECT outcome, COUNT(*) FROM messages GROUP BY outcome")
+        rows = self._rows("SELECT outcome, COUNT(*) FROM messages GROUP BY outcome")
         return {str(outcome): int(count) for outcome, count in rows}
 
     # -- meetings -------------------------------------------------------------
 
     def meeting(self, key: str) -> MeetingRecord | None:
-        row = self._db.execute(
+        row = self._row(
             "SELECT key, status, in_doubt, title, starting_at, ending_at, timezone, sequence, "
             "room, room_ends FROM meetings WHERE key = ?",
             (key,),
-        ).fetchone()
+        )
         if row is None:
             return None
         room = Room(**json.loads(row[8])) if row[8] else None
@@ -531,7 +546,7 @@ class Store:
         )
 
     def meetings(self) -> list[MeetingRecord]:
-        keys = [row[0] for row in self._db.execute("SELECT key FROM meetings ORDER BY key")]
+        keys = [row[0] for row in self._rows("SELECT key FROM meetings ORDER BY key")]
         return [record for key in keys if (record := self.meeting(key)) is not None]
 
     def prepare_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
@@ -661,7 +676,7 @@ class Store:
         call has not been answered (`planning`: in flight, or interrupted)."""
         keys = [
             row[0]
-            for row in self._db.execute(
+            for row in self._rows(
                 "SELECT key FROM meetings WHERE in_doubt = 1 OR status = 'planning' ORDER BY key"
             )
         ]
@@ -670,11 +685,11 @@ class Store:
     # -- how a message changed its meetings (until its reply is sent) -----------
 
     def plan_note(self, message_key: str, meeting_key: str) -> PlanNote | None:
-        row = self._db.execute(
+        row = self._row(
             "SELECT status, changes, previous_url, password FROM message_plans "
             "WHERE message_key = ? AND meeting_key = ?",
             (message_key, meeting_key),
-        ).fetchone()
+        )
         if row is None:
             return None
         changes = tuple(Change(*item) for item in json.loads(row[1]))
@@ -712,7 +727,7 @@ class Store:
             )
 
     def events(self, folder: str, uidvalidity: int, uid: int) -> list[tuple[str, str, str]]:
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT event, outcome, detail FROM message_events WHERE folder = ? AND "
             "uidvalidity = ? AND uid = ? ORDER BY position",
             (folder, uidvalidity, uid),
@@ -722,9 +737,7 @@ class Store:
     # -- replies --------------------------------------------------------------
 
     def reply_sent(self, message_key: str) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM replies WHERE message_key = ?", (message_key,)
-        ).fetchone()
+        row = self._row("SELECT 1 FROM replies WHERE message_key = ?", (message_key,))
         return row is not None
 
     def record_reply(
@@ -754,11 +767,12 @@ class Store:
         if sender is not None:
             query += " AND sender = ?"
             args += (sender.lower(),)
-        rows = self._db.execute(query + " ORDER BY planned_at", args).fetchall()
+        rows = self._rows(query + " ORDER BY planned_at", args)
         return [datetime.fromisoformat(row[0]) for row in rows]
 
     def reply_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+        row = self._row("SELECT COUNT(*) FROM replies")
+        return int(row[0]) if row else 0
 
     # -- passes ---------------------------------------------------------------
 
@@ -777,7 +791,7 @@ class Store:
                 )
 
     def meta(self, name: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        row = self._row("SELECT value FROM meta WHERE name = ?", (name,))
         return row[0] if row else None
 
 

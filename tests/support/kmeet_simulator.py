@@ -8,8 +8,8 @@ documentation does not list is refused too, so that a typo in the client
 (which the real API might silently ignore, losing a setting) fails a test.
 
 Tests tell it to misbehave (`fail_next`, `answer_next`, `drop_next`,
-`set_delay`) and read back what it received (`requests`, `rooms`,
-`planned_bodies`).
+`set_delay`) and read back what it received (`requests`, with when each
+arrived and was answered, `rooms`, `planned_bodies`, `peak_in_flight`).
 
 Standalone, for demos and benchmarks:
 
@@ -28,6 +28,7 @@ import socket
 import string
 import sys
 import threading
+import time
 import zoneinfo
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -108,6 +109,8 @@ class RecordedRequest:
     json: Any  # the parsed body, None when there is none or it is not JSON
     notes: list[str] = field(default_factory=list)  # e.g. "options sent as a bare object"
     status: int | None = None  # what the simulator answered; None when dropped
+    received_at: float = 0.0  # time.monotonic() when the request was read
+    answered_at: float | None = None  # time.monotonic() when the answer was written
 
 
 @dataclass
@@ -333,6 +336,8 @@ class KMeetSimulator:
         self._next_id = 155910
         self._next_event = 4242
         self._connections: set[socket.socket] = set()
+        self._in_flight = 0  # requests read and not yet answered (or dropped)
+        self._peak_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -393,6 +398,12 @@ class KMeetSimulator:
         """Rooms planned and not deleted, by id: the answer's data plus `body`."""
         with self._lock:
             return {number: dict(room) for number, room in self._rooms.items()}
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests the simulator held at once (read, not yet answered)."""
+        with self._lock:
+            return self._peak_in_flight
 
     @property
     def planned_bodies(self) -> list[dict[str, Any]]:
@@ -623,6 +634,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         simulator = self.simulator
+        with simulator._lock:
+            simulator._in_flight += 1
+            simulator._peak_in_flight = max(simulator._peak_in_flight, simulator._in_flight)
+        try:
+            self._answer()
+        finally:
+            with simulator._lock:
+                simulator._in_flight -= 1
+
+    def _answer(self) -> None:
+        simulator = self.simulator
         body = self._read_body()
         path, _, query = self.path.partition("?")
         try:
@@ -636,6 +658,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
             json=parsed,
+            received_at=time.monotonic(),
         )
         simulator._record(request)
         canned, delay = simulator._take()
@@ -648,10 +671,12 @@ class _Handler(BaseHTTPRequestHandler):
         if canned is not None:
             request.status = canned.status
             self._send(canned.status, canned.body, canned.content_type, canned.headers)
+            request.answered_at = time.monotonic()
             return
         status, answer, headers = simulator._route(request)
         request.status = status
         self._send(status, _dump(answer), "application/json", headers)
+        request.answered_at = time.monotonic()
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
