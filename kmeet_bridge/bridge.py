@@ -157,8 +157,9 @@ class Bridge:
         self.mailer = mailer
         self.planner = planner
         self.clock = clock
-        # Every API call, from every worker, waits its turn (throttle.py). The pause
-        # after a 429 runs on this bridge's clock, like the deferrals it goes with.
+        # Every API call, from every worker, waits for a slot and its turn
+        # (throttle.py). The pause after a 429 runs on this bridge's clock, like the
+        # deferrals it goes with.
         self.throttle = Throttle(
             settings.kmeet.max_requests_per_second,
             in_flight=settings.kmeet.max_parallel,

@@ -50,9 +50,11 @@ without a second room, without a second reply and without losing a message.
    takes three commands, COPY, STORE and EXPUNGE: a kill between them can leave
    a second copy in the target folder, never a lost message.)
 6. `advance_folder`: the folder position moves past the message only once it
-   has its outcome. Killed before: a message still in the folder (ignored,
-   deferred) is looked at again and gets the same outcome; a filed one is no
-   longer in the folder, and has its outcome already.
+   has its outcome (with several workers, once every message of the pass up
+   to it has its outcome: see parallel.py). Killed before: a message still in
+   the folder (ignored, deferred) is looked at again and gets the same
+   outcome; a filed one is no longer in the folder, and has its outcome
+   already.
 
 Ignored messages are only recorded (they stay where they are); deferred ones
 are recorded with their next attempt and stay where they are.

@@ -86,9 +86,12 @@ def test_turns_are_unique_across_threads() -> None:
             waits.append(round(seconds, 9))
 
     throttle = Throttle(10, wall=time.wall, monotonic=time.monotonic, sleep=sleep)
-    threads = [
-        threading.Thread(target=lambda: [throttle.wait_turn() for _ in range(5)]) for _ in range(4)
-    ]
+
+    def five() -> None:
+        for _ in range(5):
+            throttle.wait_turn()
+
+    threads = [threading.Thread(target=five) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
