@@ -35,7 +35,10 @@ series has `occurrences_left=None`, like an open-ended one).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import email.header
+import email.policy
 import hashlib
 import re
 import unicodedata
@@ -44,7 +47,9 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from email.errors import HeaderParseError
 from email.message import EmailMessage, Message
+from functools import cache, lru_cache
 from typing import Any
 
 import icalendar
@@ -71,6 +76,7 @@ from .timezones import (
     zone_for_definition,
     zones_named_in,
 )
+from .vtimezone import zone_from_definition
 
 try:  # icalendar 7 warns when it strips a vendor prefix from a TZID; the notes of
     # the MeetingRequest already say how each zone was read.
@@ -174,21 +180,42 @@ class _Part:
     filename: str | None = None
 
 
-def _is_calendar(part: Message) -> bool:
-    if part.is_multipart():
-        return False
-    if part.get_content_type() in CALENDAR_TYPES:
+def _raw_view(part: Message) -> Message:
+    """The same part, its headers read as written (the compat32 policy).
+
+    With the default policy, every get_content_type(), get_param() or
+    get_filename() parses the header again through the header registry: a
+    third of extraction time in the profile. compat32 answers the same
+    questions from the header strings, a hundred times faster; only RFC 2047
+    words in a file name are left to decode (_filename). The copy shares the
+    part's headers and payload and changes neither.
+    """
+    view = copy.copy(part)
+    view.policy = email.policy.compat32
+    return view
+
+
+def _filename(view: Message) -> str | None:
+    name = view.get_filename()
+    if name and "=?" in name:  # name="=?UTF-8?Q?Einladung?=.ics", as some clients write
+        with contextlib.suppress(HeaderParseError, LookupError, UnicodeError, ValueError):
+            name = str(email.header.make_header(email.header.decode_header(name))).strip()
+    return name
+
+
+def _is_calendar(view: Message) -> bool:
+    if view.get_content_type() in CALENDAR_TYPES:
         return True
-    filename = part.get_filename() or ""
+    filename = _filename(view) or ""
     return filename.strip().lower().endswith(".ics")
 
 
-def _decode(part: Message) -> bytes:
+def _decode(view: Message) -> bytes:
     """The part's body as UTF-8: transfer encoding removed, declared charset honoured."""
-    raw = part.get_payload(decode=True)
+    raw = view.get_payload(decode=True)
     if not isinstance(raw, bytes):
-        raw = str(part.get_payload()).encode("utf-8", "replace")
-    charsets = [part.get_content_charset(), "utf-8", "cp1252"]
+        raw = str(view.get_payload()).encode("utf-8", "replace")
+    charsets = [view.get_content_charset(), "utf-8", "cp1252"]
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         charsets.insert(0, "utf-16")  # some Exchange exports; the BOM says so
     for charset in filter(None, charsets):
@@ -201,11 +228,11 @@ def _decode(part: Message) -> bytes:
     return raw.decode("latin-1").encode("utf-8")
 
 
-def _label(part: Message, nested: bool) -> str:
-    filename = part.get_filename()
+def _label(view: Message, nested: bool) -> str:
+    filename = _filename(view)
     if filename:
         label = f'attachment "{filename}"'
-    elif part.get_content_disposition() == "attachment":
+    elif view.get_content_disposition() == "attachment":
         label = "attachment"
     else:
         label = "inline part"
@@ -223,9 +250,10 @@ def _find_parts(
     message: Message, nested: bool = False, *, depth: int = 0, max_nesting: int | None = None
 ) -> list[_Part]:
     found: list[_Part] = []
-    if message.get_content_type() == "message/rfc822" or message.is_multipart():
-        payload = message.get_payload()
-        inner = message.get_content_type() == "message/rfc822"
+    view = _raw_view(message)
+    if view.is_multipart():  # a multipart, or a message/rfc822 holding a message
+        payload = view.get_payload()
+        inner = view.get_content_type() == "message/rfc822"
         if inner:
             depth += 1
             if max_nesting is not None and depth > max_nesting:
@@ -233,14 +261,14 @@ def _find_parts(
         for child in payload if isinstance(payload, list) else []:
             found += _find_parts(child, nested or inner, depth=depth, max_nesting=max_nesting)
         return found
-    if _is_calendar(message):
-        method = message.get_param("method")
+    if _is_calendar(view):
+        method = view.get_param("method")
         found.append(
             _Part(
-                data=_decode(message),
-                label=_label(message, nested),
+                data=_decode(view),
+                label=_label(view, nested),
                 mime_method=str(method).upper() if isinstance(method, str) else None,
-                filename=message.get_filename(),
+                filename=_filename(view),
             )
         )
     return found
@@ -275,11 +303,11 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return logical
 
 
-def _structure_problem(text: str) -> str | None:
+def _structure_problem(lines: list[tuple[int, str]]) -> str | None:
     """Where BEGIN/END blocks do not pair up; icalendar drops such input silently."""
     stack: list[tuple[str, int]] = []
     last = 0
-    for number, line in _logical_lines(text):
+    for number, line in lines:
         last = number
         name, _, value = line.partition(":")
         keyword, value = name.strip().upper(), value.strip().upper()
@@ -297,6 +325,97 @@ def _structure_problem(text: str) -> str | None:
     if not last:
         return "it is empty"
     return None
+
+
+# Properties an event may hold once (RFC 5545 3.6.1). icalendar returns a list
+# when one appears twice, which nothing downstream expects.
+SINGLE_VALUED = (
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RECURRENCE-ID",
+    "RRULE",
+    "UID",
+    "SEQUENCE",
+    "SUMMARY",
+    "DESCRIPTION",
+    "ORGANIZER",
+    "STATUS",
+    "LOCATION",
+    "DTSTAMP",
+    "CLASS",
+    "URL",
+)
+
+
+# What the reader looks at. icalendar spends about 25 µs on every content line,
+# and invitations carry many the bridge never reads (Outlook's X-MICROSOFT-*
+# lines, alarms, DTSTAMP, PRODID), so only these reach it: the properties read
+# below, whole VTIMEZONE blocks, and lines without a colon, which icalendar
+# reports as broken. A property added to the reader must be added here.
+_CALENDAR_PROPERTIES = frozenset({"METHOD", "X-WR-TIMEZONE"})
+_EVENT_PROPERTIES = frozenset(
+    {
+        *TIME_PROPERTIES,
+        "EXRULE",
+        "UID",
+        "SEQUENCE",
+        "STATUS",
+        "SUMMARY",
+        "DESCRIPTION",
+        "ORGANIZER",
+        "ATTENDEE",
+    }
+)
+_READ_COMPONENTS = frozenset({"VCALENDAR", "VEVENT", "VTIMEZONE"})
+
+
+def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str]]:
+    """The calendar text with only what the reader looks at, and its VTIMEZONE
+    blocks apart (see _definition). The BEGIN/END blocks already pair up."""
+    kept: list[str] = []
+    zones: list[list[str]] = []
+    stack: list[str] = []
+    skipping = 0  # depth inside a component that is not read (VALARM, VTODO, ...)
+    for _, line in lines:
+        cut = min((i for i in (line.find(":"), line.find(";")) if i >= 0), default=-1)
+        name = line[:cut].strip().upper() if cut >= 0 else ""
+        if "VTIMEZONE" in stack:
+            zones[-1].append(line)
+            if name == "END" and stack.pop() == "VTIMEZONE":
+                continue
+            if name == "BEGIN":
+                stack.append(line[cut + 1 :].strip().upper())
+            continue
+        if name in ("BEGIN", "END"):
+            component = line[line.find(":") + 1 :].strip().upper()
+            if name == "BEGIN":
+                unread = stack and component not in _READ_COMPONENTS
+                if skipping or unread:
+                    skipping += 1
+                    continue
+                stack.append(component)
+                if component == "VTIMEZONE":
+                    zones.append([line])
+                    continue
+            else:
+                if skipping:
+                    skipping -= 1
+                    continue
+                stack.pop()
+            kept.append(line)
+            continue
+        if skipping:
+            continue
+        here = stack[-1] if stack else ""
+        if (
+            cut < 0
+            or (here == "VEVENT" and name in _EVENT_PROPERTIES)
+            or (here == "VCALENDAR" and name in _CALENDAR_PROPERTIES)
+            or here not in ("VEVENT", "VCALENDAR")
+        ):
+            kept.append(line)
+    return "\r\n".join(kept) + "\r\n", ["\r\n".join(zone) + "\r\n" for zone in zones]
 
 
 def _line_of_property(text: str, name: str, value: str = "") -> int | None:
@@ -332,14 +451,56 @@ def _shorten(text: str, limit: int = 80) -> str:
 _ANCIENT_START = re.compile(r"(?m)^(DTSTART[^:\r\n]*:)1[0-8]\d\d(\d{4}T)")
 
 
-def _parse(part: _Part) -> list[icalendar.Component]:
+@dataclass(frozen=True)
+class _Definition:
+    """One VTIMEZONE and the tzinfo its rules give (None: they could not be read)."""
+
+    component: icalendar.Component
+    zone: tzinfo | None
+
+
+@lru_cache(maxsize=256)
+def _definition(block: str) -> _Definition | None:
+    """A VTIMEZONE block, read once per distinct text.
+
+    A running bridge sees the same few definitions again and again (every
+    Outlook invitation from one organisation carries the same block), and they
+    were a third of the lines icalendar parsed. Raises ValueError like from_ical.
+    """
+    found = icalendar.Calendar.from_ical(block, multiple=True)
+    if len(found) != 1 or found[0].name != "VTIMEZONE" or found[0].get("TZID") is None:
+        return None
+    try:
+        # Not icalendar's to_tz(): its dateutil zone walks every rule from 1601
+        # or 1970 on each call, ~7 ms per Outlook invitation (vtimezone.py).
+        zone: tzinfo | None = zone_from_definition(found[0])
+    except Exception:  # a broken definition: treated as an unknown zone when read
+        zone = None
+    return _Definition(found[0], zone)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    components: list[icalendar.Component]
+    definitions: dict[str, _Definition]  # TZID -> this part's VTIMEZONE
+
+
+def _parse(part: _Part) -> _Parsed:
     text = part.data.decode("utf-8")
-    problem = _structure_problem(text)
+    lines = _logical_lines(text)
+    problem = _structure_problem(lines)
     if problem:
         raise _unreadable(part.label, problem)
-    text = _ANCIENT_START.sub(r"\g<1>1970\2", text)
+    read, blocks = _lines_read(lines)
+    definitions: dict[str, _Definition] = {}
     try:
-        components = icalendar.Calendar.from_ical(text, multiple=True)
+        components = icalendar.Calendar.from_ical(
+            _ANCIENT_START.sub(r"\g<1>1970\2", read), multiple=True
+        )
+        for block in blocks:
+            definition = _definition(_ANCIENT_START.sub(r"\g<1>1970\2", block))
+            if definition is not None:
+                definitions[str(definition.component["TZID"])] = definition
     except ValueError as error:
         detail = str(error)
         quoted = re.search(r"'([^']+)'", detail)
@@ -348,7 +509,51 @@ def _parse(part: _Part) -> list[icalendar.Component]:
         raise _unreadable(part.label, f"{at}{_shorten(detail, 160)}") from error
     if not components:
         raise _unreadable(part.label, "it holds no calendar data")
-    return components
+    for component in components:
+        _attach_own_zones(component, definitions)
+    return _Parsed(components, definitions)
+
+
+_ZONED_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")
+
+
+@cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _attach_own_zones(calendar: icalendar.Component, definitions: dict[str, _Definition]) -> None:
+    """Times whose TZID this part defines get the zone of that definition.
+
+    icalendar no longer sees the VTIMEZONE blocks (_definition reads them), so it
+    gives a Windows TZID the IANA zone of that name and a made-up one none. (Given
+    the blocks, it used the first definition of a TZID it had seen in the process.)
+    A TZID that is an IANA name keeps its IANA zone, as icalendar does.
+    """
+    if not definitions:
+        return
+    for event in calendar.walk("VEVENT"):
+        for name in _ZONED_PROPERTIES:
+            for prop in _as_list(event.get(name)):
+                values = prop.dts if isinstance(prop, icalendar.vDDDLists) else [prop]
+                for value in values:
+                    if not isinstance(value, icalendar.vDDDTypes):
+                        continue  # a broken value: refused by name when read
+                    tzid = _tzid_param(value) or _tzid_param(prop)
+                    definition = definitions.get(tzid) if tzid else None
+                    if definition is None or definition.zone is None:
+                        continue
+                    if tzid.strip("/") in _iana_names():
+                        continue
+                    value.dt = _with_zone(value.dt, definition.zone)
+
+
+def _with_zone(value: Any, zone: tzinfo) -> Any:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=zone)
+    if isinstance(value, tuple):  # a PERIOD: (start, end or duration)
+        return tuple(_with_zone(item, zone) for item in value)
+    return value  # a DATE has no zone
 
 
 def _method(component: icalendar.Component, part: _Part) -> str | None:
@@ -357,27 +562,6 @@ def _method(component: icalendar.Component, part: _Part) -> str | None:
     if value is not None:
         return str(value).strip().upper() or None
     return part.mime_method
-
-
-# Properties an event may hold once (RFC 5545 3.6.1). icalendar returns a list
-# when one appears twice, which nothing downstream expects.
-SINGLE_VALUED = (
-    "DTSTART",
-    "DTEND",
-    "DURATION",
-    "RECURRENCE-ID",
-    "RRULE",
-    "UID",
-    "SEQUENCE",
-    "SUMMARY",
-    "DESCRIPTION",
-    "ORGANIZER",
-    "STATUS",
-    "LOCATION",
-    "DTSTAMP",
-    "CLASS",
-    "URL",
-)
 
 
 def _collapse_repeats(event: icalendar.Component) -> None:
@@ -427,11 +611,8 @@ class _Context:
 
     default_zone: str
     calendar_zone: str | None  # X-WR-TIMEZONE, when it names a zone
-    definitions: dict[str, icalendar.Component]  # TZID -> this calendar's VTIMEZONE
+    definitions: dict[str, _Definition]  # TZID -> this calendar's VTIMEZONE
     notes: list[str] = field(default_factory=list)
-    # tzinfos built from `definitions`, shared by copies of the context: a series
-    # reads the same TZID once per occurrence.
-    built: dict[str, tzinfo | None] = field(default_factory=dict)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -457,23 +638,18 @@ def _tzid_param(prop: Any) -> str | None:
 
 
 def _own_definition(tzid: str, context: _Context) -> tzinfo | None:
-    """A tzinfo built from THIS calendar's VTIMEZONE for `tzid`.
+    """The tzinfo THIS calendar's VTIMEZONE for `tzid` gives, if it has one.
 
-    icalendar caches custom VTIMEZONEs by TZID for the whole process, so a
-    second invitation with another "Customized Time Zone" would silently get
-    the first one's rules; rebuilding from the calendar at hand avoids that.
+    Never icalendar's idea of the TZID: it kept the first custom definition of a
+    name for the whole process, so a second invitation with another
+    "Customized Time Zone" would have had the first one's rules.
     """
-    component = context.definitions.get(tzid)
-    if component is None:
+    definition = context.definitions.get(tzid)
+    if definition is None:
         return None
-    if tzid not in context.built:
-        try:
-            context.built[tzid] = component.to_tz(lookup_tzid=False)
-        except Exception:  # a broken definition: treated as an unknown zone below
-            context.built[tzid] = None
-    if context.built[tzid] is None:
+    if definition.zone is None:
         context.note(f'the definition of time zone "{tzid}" could not be read')
-    return context.built[tzid]
+    return definition.zone
 
 
 def _read_time(value: datetime, tzid: str | None, context: _Context) -> _Time:
@@ -518,8 +694,9 @@ def _display_zone(start: _Time, end_utc: datetime, context: _Context) -> str:
     # A custom definition: keep its instants, pick a zone that shows them faithfully.
     hints = []
     definition = context.definitions.get(start.tzid or "")
-    if definition is not None and definition.get("X-LIC-LOCATION"):
-        hints.append(str(definition["X-LIC-LOCATION"]))
+    location = definition.component.get("X-LIC-LOCATION") if definition else None
+    if location:
+        hints.append(str(location))
     choice = zone_for_definition(
         start.tzid,
         start.local,
@@ -1092,6 +1269,15 @@ class _Series:
                     ends[_instant_key(first)] = to_utc(_read_time(last, tzid, self.context).local)
         return ends
 
+    def counted(self) -> int | None:
+        """How many occurrences the series has at most, when every rule has a COUNT."""
+        rules = _as_list(self.master.get("RRULE"))
+        counts = [rule.get("COUNT", [None])[0] for rule in rules]
+        if not all(isinstance(count, int) for count in counts):
+            return None
+        rdates = sum(len(getattr(value, "dts", [])) for value in _as_list(self.master.get("RDATE")))
+        return sum(counts) + rdates
+
     def between(self, earliest: datetime, latest: datetime) -> list[_Occurrence]:
         """The occurrences that overlap [earliest, latest], in order of start."""
         try:
@@ -1200,6 +1386,11 @@ def _upcoming(series: _Series, now: datetime, finite: bool) -> tuple[list[_Occur
     one short expansion and a long one is never expanded further than needed.
     """
     earliest, horizon = now - _EXPANSION_MARGIN, now + _HORIZON
+    counted = series.counted()
+    if counted is not None and counted <= _COUNT_LIMIT:
+        # Every rule stops after COUNT occurrences: one expansion finds them all
+        # (a growing window would expand the same few occurrences ten times).
+        return [o for o in series.between(earliest, horizon) if o.end_utc > now], True
     length = timedelta(hours=1)
     while True:
         latest = min(earliest + length, horizon)
@@ -1279,10 +1470,9 @@ def _cancellation(event: icalendar.Component, context: _Context) -> Cancellation
 # --- the whole message ----------------------------------------------------------
 
 
-def _context(calendar: icalendar.Component, default_timezone: str) -> _Context:
-    definitions = {
-        str(tz["TZID"]): tz for tz in calendar.walk("VTIMEZONE") if tz.get("TZID") is not None
-    }
+def _context(
+    calendar: icalendar.Component, default_timezone: str, definitions: dict[str, _Definition]
+) -> _Context:
     calendar_zone = None
     if calendar.get("X-WR-TIMEZONE") is not None:
         calendar_zone = iana_zone_for(str(calendar["X-WR-TIMEZONE"]))
@@ -1321,6 +1511,7 @@ class _Reader:
     part: _Part
     subject: str  # the part, as named in problems
     text: str
+    definitions: dict[str, _Definition]
     default_timezone: str
     default_duration: int
     now: datetime
@@ -1359,7 +1550,7 @@ class _Reader:
         changes: list[icalendar.Component] | None = None,
     ) -> _Found:
         """A meeting from `event`; `changes` makes it a series with those changed occurrences."""
-        context = _context(calendar, self.default_timezone)
+        context = _context(calendar, self.default_timezone, self.definitions)
         try:
             context.notes += _check_event_errors(event, self.text, self.part)
             if changes is not None:
@@ -1396,7 +1587,9 @@ class _Reader:
             return [_Found(self.part.label, method, 0, None, problem=problem, part_level=True)]
         if method == CANCEL_METHOD:
             return [
-                self.cancellation(event, method, _context(calendar, self.default_timezone))
+                self.cancellation(
+                    event, method, _context(calendar, self.default_timezone, self.definitions)
+                )
                 for event in events
             ]
         found: list[_Found] = []
@@ -1407,7 +1600,7 @@ class _Reader:
                 master = max(masters, key=_sequence)  # max keeps the first of equals
                 if _status(master) == "CANCELLED":
                     # The whole meeting (or series) is off: its changes do not matter.
-                    context = _context(calendar, self.default_timezone)
+                    context = _context(calendar, self.default_timezone, self.definitions)
                     found.append(self.cancellation(master, method, context))
                     continue
                 if _is_series(master):
@@ -1417,7 +1610,7 @@ class _Reader:
                 found.append(self.meeting(master, method, calendar))
             for change in changes:  # a changed occurrence sent on its own
                 if _status(change) == "CANCELLED":
-                    context = _context(calendar, self.default_timezone)
+                    context = _context(calendar, self.default_timezone, self.definitions)
                     found.append(self.cancellation(change, method, context))
                 else:
                     found.append(self.meeting(change, method, calendar))
@@ -1576,7 +1769,7 @@ def extract(
     for number, part in enumerate(parts, start=1):
         subject = _part_subject(number, part)
         try:
-            components = _parse(part)
+            parsed = _parse(part)
         except _Problem as error:
             problem = EventProblem(
                 subject, error.reason, error.hint, None, error.code, error.params
@@ -1584,8 +1777,10 @@ def extract(
             found.append(_Found(part.label, None, 0, None, problem=problem, part_level=True))
             continue
         text = part.data.decode("utf-8")
-        reader = _Reader(part, subject, text, default_timezone, default_duration, now)
-        for component in components:
+        reader = _Reader(
+            part, subject, text, parsed.definitions, default_timezone, default_duration, now
+        )
+        for component in parsed.components:
             method = _method(component, part)
             if method is not None and method not in PLANNED_METHODS | {CANCEL_METHOD}:
                 answers.append(method)

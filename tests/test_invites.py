@@ -1634,3 +1634,27 @@ def test_latin1_calendar_part_is_decoded() -> None:
     (part,) = calendar_parts(msg)
     assert "SUMMARY:Café réunion".encode() in part
     assert one(msg).title == "Café réunion"
+
+
+def test_an_ics_file_named_in_rfc2047_words_is_found_by_its_name() -> None:
+    # Some clients write non-ASCII file names as encoded words, and send the
+    # file as application/octet-stream: only the decoded name says ".ics".
+    def attached(text: str) -> EmailMessage:
+        name = '"=?UTF-8?Q?Einladung_B=C3=BCro.ics?="'
+        raw = (
+            "From: olga@example.com\r\nTo: meet@example.com\r\nSubject: Termin\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nAnbei.\r\n"
+            f"--b\r\nContent-Type: application/octet-stream; name={name}\r\n"
+            f"Content-Disposition: attachment; filename={name}\r\n"
+            f"\r\n{text}--b--\r\n"
+        )
+        msg = email.message_from_string(raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+    text = ics(*event("DTSTART:20270601T070000Z", "DTEND:20270601T080000Z"))
+    assert one(attached(text)).start.astimezone(UTC) == utc("2027-06-01 07:00:00")
+    broken = problem(attached(text.replace("END:VEVENT\r\n", "")))
+    assert broken.subject == "calendar part 1 (Einladung Büro.ics)"
+    assert broken.reason.startswith('The calendar in the attachment "Einladung Büro.ics" could')
