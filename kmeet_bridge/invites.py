@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.errors import HeaderParseError
 from email.message import EmailMessage, Message
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import icalendar
@@ -71,6 +71,7 @@ from .timezones import (
     iana_zone_for,
     in_gap,
     is_ambiguous,
+    is_iana_name,
     names_one_instant,
     to_utc,
     zone_for_definition,
@@ -444,13 +445,6 @@ def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# Outlook writes VTIMEZONE rules that start in 1601; dateutil then walks every
-# year from there for each offset it computes (70 % of extraction time in the
-# profile). Rules that old change nothing for a meeting today, so they are read
-# as starting in 1970: same lines, same offsets, a fraction of the work.
-_ANCIENT_START = re.compile(r"(?m)^(DTSTART[^:\r\n]*:)1[0-8]\d\d(\d{4}T)")
-
-
 @dataclass(frozen=True)
 class _Definition:
     """One VTIMEZONE and the tzinfo its rules give (None: they could not be read)."""
@@ -494,11 +488,9 @@ def _parse(part: _Part) -> _Parsed:
     read, blocks = _lines_read(lines)
     definitions: dict[str, _Definition] = {}
     try:
-        components = icalendar.Calendar.from_ical(
-            _ANCIENT_START.sub(r"\g<1>1970\2", read), multiple=True
-        )
+        components = icalendar.Calendar.from_ical(read, multiple=True)
         for block in blocks:
-            definition = _definition(_ANCIENT_START.sub(r"\g<1>1970\2", block))
+            definition = _definition(block)
             if definition is not None:
                 definitions[str(definition.component["TZID"])] = definition
     except ValueError as error:
@@ -515,11 +507,6 @@ def _parse(part: _Part) -> _Parsed:
 
 
 _ZONED_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")
-
-
-@cache
-def _iana_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 def _attach_own_zones(calendar: icalendar.Component, definitions: dict[str, _Definition]) -> None:
@@ -543,7 +530,7 @@ def _attach_own_zones(calendar: icalendar.Component, definitions: dict[str, _Def
                     definition = definitions.get(tzid) if tzid else None
                     if definition is None or definition.zone is None:
                         continue
-                    if tzid.strip("/") in _iana_names():
+                    if is_iana_name(tzid.strip("/")):
                         continue
                     value.dt = _with_zone(value.dt, definition.zone)
 

@@ -133,9 +133,19 @@ class ZoneChoice:
 
 
 @lru_cache(maxsize=1)
+def _iana_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_iana_name(name: str) -> bool:
+    """Whether `name` is exactly the name of an IANA zone (case matters)."""
+    return name in _iana_names()
+
+
+@lru_cache(maxsize=1)
 def _known_zones() -> dict[str, str]:
     """Lower-cased IANA name -> IANA name, for case-insensitive lookups."""
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    return {name.lower(): name for name in _iana_names()}
 
 
 @lru_cache(maxsize=1)
