@@ -25,7 +25,7 @@ workers together (throttle.py).
 Failures, by kind:
 - transient (network, timeout, 5xx, 429, SMTP 4xx or down): the message is
   deferred: it stays where it is and is retried with backoff (`retry_delay`,
-  the API's Retry-After honoured) until `[kmeet] retry_for`, then rejected
+  the Retry-After of a 429 or 503 honoured) until `[kmeet] retry_for`, then rejected
   with a reply that explains why. A 429 also pauses every API call of the
   bridge; a pause of a few seconds is waited out and the call made again once
   within the pass, a longer one defers every message that needs the API

@@ -181,9 +181,22 @@ class RateLimited(KMeetError):
 
 
 class TransientError(KMeetError):
-    """The API could not be reached or failed on its side (5xx, timeout, dropped connection)."""
+    """The API could not be reached or failed on its side (5xx, timeout, dropped connection).
+    `retry_after` is in seconds, when a 503 said (RFC 9110, 10.2.3)."""
 
     transient = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        in_doubt: bool = False,
+    ) -> None:
+        super().__init__(message, status=status, code=code, in_doubt=in_doubt)
+        self.retry_after = retry_after
 
 
 class UnexpectedAnswer(KMeetError):
@@ -511,9 +524,13 @@ class KMeetClient:
         if status == 422:
             return _validation_failed(found)
         if status >= 500 or status == 408:
+            # A 503 may say how long the API expects to be down; other statuses' are ignored.
+            wait = found.retry_after if status == 503 else None
+            asked = f" (the API asked to wait {wait:g} s)" if wait is not None else ""
             return TransientError(
                 f"the Infomaniak API failed on its side (HTTP {status}{said}, {found.where}); "
-                f"{RETRY_ADVICE}",
+                f"{RETRY_ADVICE}{asked}",
+                retry_after=wait,
                 status=status,
                 code=found.code,
                 # A gateway timeout: the API behind it may have carried the request out.

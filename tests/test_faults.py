@@ -147,6 +147,31 @@ def test_a_rate_limit_is_retried_no_sooner_than_retry_after(bridge_env: BridgeEn
     assert len(env.smtp.messages) == 1
 
 
+def test_a_503_with_retry_after_is_retried_no_sooner(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    deliver(env)
+    env.simulator.fail_next(503, retry_after="600")  # longer than the first backoff (60 s)
+    clock = Clock(T0)
+    with bridge_for(env, clock) as bridge:
+        assert bridge.run_pass().summary() == "1 deferred"
+        assert deferred(env) == [
+            (
+                1,
+                "deferred",
+                1,
+                "2026-12-01T08:10:00+00:00",
+                f"{API_503} (the API asked to wait 600 s)",
+            )
+        ]
+        clock.at(599)
+        assert bridge.run_pass().summary() == "nothing new"
+        assert posts(env) == 1
+        clock.at(600)
+        assert bridge.run_pass().summary() == "1 planned"
+    assert posts(env) == 2
+    assert len(env.smtp.messages) == 1
+
+
 def test_an_answer_slower_than_the_timeout_defers_and_leaves_the_meeting_in_doubt(
     bridge_env: BridgeEnv, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -539,6 +539,18 @@ def test_rate_limited_without_a_usable_retry_after(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(("status", "expected"), [(503, 600.0), (500, None), (502, None)])
+def test_only_a_503_says_how_long_to_wait(
+    kmeet_simulator: KMeetSimulator, status: int, expected: float | None
+) -> None:
+    kmeet_simulator.fail_next(status, retry_after="600")
+    with pytest.raises(TransientError) as caught:
+        plan_zurich(kmeet_simulator)
+    assert caught.value.retry_after == expected
+    assert ("(the API asked to wait 600 s)" in str(caught.value)) == (expected is not None)
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_transient(kmeet_simulator: KMeetSimulator, status: int) -> None:
     kmeet_simulator.fail_next(status)  # 500: an envelope; 502-504: a proxy's HTML page
