@@ -652,7 +652,7 @@ class Bridge:
                 # 'planning' record stays, and the next attempt is flagged in doubt.
                 self.store.abandon_planning(meeting.key)
             if exc.transient:
-                raise _Deferral(str(exc), getattr(exc, "retry_after", None)) from None
+                raise _Deferral(str(exc), exc.retry_after) from None
             raise
         # Step 2d: the room and how this message changed the meeting, together.
         self.store.finish_planning(

@@ -115,7 +115,8 @@ class KMeetError(Exception):
     says whether retrying later can help; `in_doubt` says the API may already
     have acted on the request (never retry a plan automatically then: it could
     plan the meeting twice). `status` and `code` are the HTTP status and the
-    API's error code, when there were any.
+    API's error code, when there were any; `retry_after` the seconds a 429 or
+    503 asked to wait (Retry-After), when it said.
     """
 
     transient: bool = False
@@ -127,12 +128,14 @@ class KMeetError(Exception):
         status: int | None = None,
         code: str | None = None,
         in_doubt: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.in_doubt = in_doubt
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return self.message
@@ -164,39 +167,15 @@ class ValidationFailed(KMeetError):
 
 
 class RateLimited(KMeetError):
-    """Too many requests (429). `retry_after` is in seconds, when the API said."""
+    """Too many requests (429)."""
 
     transient = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = None,
-        code: str | None = None,
-    ) -> None:
-        super().__init__(message, status=status, code=code)
-        self.retry_after = retry_after
 
 
 class TransientError(KMeetError):
-    """The API could not be reached or failed on its side (5xx, timeout, dropped connection).
-    `retry_after` is in seconds, when a 503 said (RFC 9110, 10.2.3)."""
+    """The API could not be reached or failed on its side (5xx, timeout, dropped connection)."""
 
     transient = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = None,
-        code: str | None = None,
-        in_doubt: bool = False,
-    ) -> None:
-        super().__init__(message, status=status, code=code, in_doubt=in_doubt)
-        self.retry_after = retry_after
 
 
 class UnexpectedAnswer(KMeetError):
