@@ -186,8 +186,17 @@ def setup(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     ):
         box.boot()
         yield Setup(box, dovecot, user, password, smtp, simulator)
-        print("\n--- the container's journal (last lines) ---")
-        print(box.journal("-b", "-n", "80"))
+
+
+@pytest.fixture(autouse=True)
+def logs_on_failure(request: pytest.FixtureRequest, setup: Setup) -> Iterator[None]:
+    """A failed test shows the unit's state and journal (pytest prints what a
+    failed test's teardown wrote)."""
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed:
+        print(setup.sh(f"systemctl status {UNIT} --no-pager", check=False).stdout)
+        print(setup.box.journal("-b", "-n", "150"))
 
 
 def copy_source(directory: Path) -> None:
