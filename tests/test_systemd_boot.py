@@ -301,6 +301,10 @@ def test_an_invitation_is_answered_with_the_room_link(setup: Setup) -> None:
     assert f"https://kmeet.infomaniak.com/{room['name']}" in text_of(reply.message)
     [body] = setup.simulator.planned_bodies
     assert (body["starting_at"], body["timezone"]) == ("2027-03-15 14:00:00", "Europe/Zurich")
+    # The state, which holds a protected room's password until its reply is
+    # accepted, is the service user's alone.
+    modes = setup.sh("stat -L -c '%a' /var/lib/kmeet-bridge /var/lib/private").stdout.split()
+    assert modes == ["700", "700"]
 
 
 def test_check_says_when_the_service_user_cannot_read_the_config(setup: Setup) -> None:
