@@ -141,10 +141,13 @@ def boot_problem() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def setup(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Setup]:
     problem = boot_problem()
     if problem:
         pytest.skip(problem)
+    dovecot: Dovecot = request.getfixturevalue("dovecot")  # started only when booting
     missing = nspawn.missing_tools()
     if missing:
         pytest.fail(
