@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,10 @@ def readme_block(heading: str) -> str:
         else:
             block.append(line.removeprefix(indent))
     raise AssertionError(f"README.md has no ```sh block under {heading!r}")
+
+
+def project_version() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
 def set_keys(text: str, changes: dict[str, dict[str, str]]) -> str:
@@ -163,16 +168,17 @@ def setup(
         copy_source(directory)
     # The newer version of the upgrade test: the same code, a higher version number.
     pyproject = next_source / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.0+next"', 1)
-    )
+    current = f'version = "{project_version()}"'
+    pyproject.write_text(pyproject.read_text().replace(current, current[:-1] + '+next"', 1))
     # pip inside the container has no index it trusts: it installs from wheels made here.
-    subprocess.run(
+    built = subprocess.run(
         [*PIP_WHEEL, str(wheels), str(source), "setuptools>=77"],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=600,
     )
+    if built.returncode != 0:
+        pytest.fail(f"pip wheel failed: {built.stderr[-3000:]}", pytrace=False)
     pip_conf = work / "pip.conf"
     pip_conf.write_text("[global]\nno-index = true\nfind-links = /mnt/wheels\n")
 
@@ -413,7 +419,7 @@ def test_upgrade_keeps_the_state(setup: Setup) -> None:
         "/opt/kmeet-bridge/bin/python -c "
         "'import importlib.metadata as m; print(m.version(\"kmeet-bridge\"))'"
     )
-    assert version.stdout.strip() == "0.1.0+next"
+    assert version.stdout.strip() == f"{project_version()}+next"
     assert setup.show("ActiveState")["ActiveState"] == "active"
     assert setup.sh("kmeet-bridge status").stdout.splitlines()[1] == status_before
 
