@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from kmeet_bridge.models import LANGUAGES
 
@@ -268,3 +269,92 @@ def detect_language(text: str, default: str = "en") -> str:
     if best <= 0 or scores[default] == best:
         return default
     return next(language for language in LANGUAGES if scores[language] == best)
+
+
+# --- numbers written as words -------------------------------------------------
+# "septante-cinq minutes", "forty-five minutes", "fünfundvierzig Minuten",
+# "quarantacinque minuti": 1 to 99, folded, with the Swiss French tens
+# (septante, huitante, octante, nonante) beside the French ones.
+
+_UNITS = {
+    "en": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    " fifteen sixteen seventeen eighteen nineteen",
+    "fr": "un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze"
+    " seize dix-sept dix-huit dix-neuf",
+    "de": "eins zwei drei vier funf sechs sieben acht neun zehn elf zwolf dreizehn vierzehn"
+    " funfzehn sechzehn siebzehn achtzehn neunzehn",
+    "it": "uno due tre quattro cinque sei sette otto nove dieci undici dodici tredici"
+    " quattordici quindici sedici diciassette diciotto diciannove",
+}
+_TENS = {
+    "en": {20: ("twenty",), 30: ("thirty",), 40: ("forty",), 50: ("fifty",), 60: ("sixty",),
+           70: ("seventy",), 80: ("eighty",), 90: ("ninety",)},
+    "fr": {20: ("vingt",), 30: ("trente",), 40: ("quarante",), 50: ("cinquante",),
+           60: ("soixante",), 70: ("septante",), 80: ("huitante", "octante", "quatre-vingt"),
+           90: ("nonante",)},
+    "de": {20: ("zwanzig",), 30: ("dreissig", "dreißig"), 40: ("vierzig",), 50: ("funfzig",),
+           60: ("sechzig",), 70: ("siebzig",), 80: ("achtzig",), 90: ("neunzig",)},
+    "it": {20: ("venti",), 30: ("trenta",), 40: ("quaranta",), 50: ("cinquanta",),
+           60: ("sessanta",), 70: ("settanta",), 80: ("ottanta",), 90: ("novanta",)},
+}  # fmt: skip
+
+
+def _number_words() -> dict[str, int]:
+    table: dict[str, int] = {}
+    for language, units_text in _UNITS.items():
+        units = units_text.split()
+        for value, word in enumerate(units, start=1):
+            table.setdefault(word, value)
+        for tens, names in _TENS[language].items():
+            for name in names:
+                table.setdefault(name, tens)
+                for unit in range(1, 10):
+                    word = units[unit - 1]
+                    if language == "en":
+                        forms = [f"{name}-{word}", f"{name} {word}"]
+                    elif language == "fr":
+                        forms = [f"{name}-{word}", f"{name} {word}", f"{name}-et-{word}",
+                                 f"{name} et {word}"]  # fmt: skip
+                    elif language == "de":
+                        forms = [f"{'ein' if unit == 1 else word}und{name}"]
+                    else:  # Italian drops the vowel before "uno" and "otto": ventuno
+                        stem = name[:-1] if unit in (1, 8) else name
+                        forms = [f"{stem}{word}"]
+                    for form in forms:
+                        table.setdefault(form, tens + unit)
+    # French 70-79 and 90-99 the Paris way
+    for unit, word in enumerate(_UNITS["fr"].split()[9:19], start=10):
+        table.setdefault(f"soixante-{word}", 60 + unit)
+        table.setdefault(f"quatre-vingt-{word}", 80 + unit)
+    table.setdefault("soixante-et-onze", 71)
+    table.setdefault("soixante et onze", 71)
+    return table
+
+
+NUMBER_WORDS: dict[str, int] = _number_words()
+
+
+# --- writing dates back ---------------------------------------------------------
+
+
+def write_date(value: date, language: str, *, weekday: bool = False) -> str:
+    """A date as people write it in `language`: "3 February 2027", "3 février 2027",
+    "3. Februar 2027", "3 febbraio 2027"; with its weekday first if asked."""
+    month = MONTH_NAMES[language][value.month - 1]
+    day = f"{value.day}." if language == "de" else str(value.day)
+    if language == "fr" and value.day == 1:
+        day = "1er"
+    text = f"{day} {month} {value.year}"
+    if weekday:
+        name = WEEKDAY_NAMES[language][value.weekday()]
+        text = f"{name}, {text}" if language == "de" else f"{name} {text}"
+    return text
+
+
+def known_words() -> frozenset[str]:
+    """Folded words the language detector and the reader know, in any of the four
+    languages (never taken for a typo of another word)."""
+    return _KNOWN_WORDS
+
+
+_KNOWN_WORDS = frozenset(_VOCABULARY) | frozenset(NUMBER_WORDS)

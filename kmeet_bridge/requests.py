@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from kmeet_bridge import headers
 from kmeet_bridge.invites import clean_description, fold_title
-from kmeet_bridge.language import LANGUAGE_NAMES, WEEKDAY_NAMES, detect_language, fold
+from kmeet_bridge.language import WEEKDAY_NAMES, detect_language, fold
 from kmeet_bridge.models import (
     LANGUAGES,
     Attendee,
@@ -36,6 +36,8 @@ from kmeet_bridge.models import (
     RoomOptions,
     Unplannable,
 )
+from kmeet_bridge.reading_notes import Note, note
+from kmeet_bridge.typos import corrected_lines
 from kmeet_bridge.when import (
     Found,
     WhenProblem,
@@ -713,26 +715,39 @@ _NEGATION = (
     r"|niente)"
 )
 _ARTICLE = r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|einen|einem|einer|eine|il|una|uno)\s*)?"
-_OFF_VALUE = r"(?:off|no|non|nein|aus|disabled|desactivee?|deaktiviert|disattivat[ao]|false)"
-_ON_VALUE = r"(?:on|yes|oui|ja|an|si|enabled|activee?|aktiviert|attivat[ao]|true|required)"
+_OFF_VALUE = (
+    r"(?:off|no|non|nein|aus|disabled|desactivee?|deaktiviert|disattivat[ao]|false"
+    r"|deaktivieren|ausschalten|bitte\s+nicht|nicht(?=[ \t]*(?:[,.;!)\n]|$)))"
+)
+_ON_VALUE = (
+    r"(?:on|yes|oui|ja|an|si|enabled|activee?|aktiviert|attivat[ao]|attiv[aoie]|true|required"
+    r"|aktivieren|einschalten)"
+)
+# "turn on the lobby", "merci d'activer la salle d'attente", "disattivare la registrazione"
+_ON_VERBS = (
+    r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|put\s+on|require|activer"
+    r"|activez|ajouter|ajoutez|mettre|mettez|prevoir|prevoyez|utiliser|attivare|attivate"
+    r"|abilitare|abilitate|aggiungere|aggiungete|usare|mettere)"
+)
+_OFF_VERBS = (
+    r"(?:disable|turn\s+off|switch\s+off|deactivate|desactiver|desactivez|couper|coupez"
+    r"|disattivare|disattivate|disabilitare|disabilitate|togliere|togliete)"
+)
+# "with lobby and password", "mit Passwort und Warteraum": one setting after another.
+_OPTION_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|ni|noch|nor)[ \t]+")
 _EXTRA_OFF = {
     "e2ee_enabled": r"(?:unencrypted|not\s+encrypted|non\s+chiffree?s?|unverschlusselt"
     r"|non\s+(?:crittografat|cifrat)[aoie])",
     "enable_recording": r"(?:(?:do\s+not|don't|dont)\s+record|ne\s+pas\s+enregistrer"
-    r"|nicht\s+aufzeichnen|nicht\s+aufnehmen|non\s+registrare)",
+    r"|nicht\s+aufzeichnen|nicht\s+aufnehmen|non\s+registrare|not\s+(?:be\s+)?recorded"
+    r"|nicht\s+aufgezeichnet|pas\s+enregistree?s?|non\s+(?:venga\s+)?registrat[aoie])",
 }
 _EXTRA_ON = {
     "e2ee_enabled": r"(?:end[-\s]to[-\s]end\s+encrypted|encrypted|chiffree?s?|verschlusselt"
     r"|(?:crittografat|cifrat)[aoie])",
     "password_enabled": r"(?:password[-\s]protected|protegee?\s+par\s+(?:un\s+)?mot\s+de\s+passe"
     r"|passwortgeschutzt|protett[ao]\s+da\s+password)",
-    "lobby_enabled": r"(?:lobby\s+enabled)",
-}
-_OPTION_NAMES = {
-    "lobby_enabled": "lobby",
-    "password_enabled": "password",
-    "e2ee_enabled": "end-to-end encryption",
-    "enable_recording": "recording",
+    "lobby_enabled": r"(?:lobby\s+enabled|(?:in|into)\s+the\s+(?:lobby|waiting\s+room))",
 }
 
 
@@ -752,15 +767,24 @@ def _option_patterns() -> list[tuple[str, bool, re.Pattern[str]]]:
         ]
         if option in _EXTRA_ON:
             on.append(_EXTRA_ON[option])
-        patterns.append((option, False, re.compile(w + "(?:" + "|".join(off) + ")" + e)))
-        patterns.append((option, True, re.compile(w + "(?:" + "|".join(on) + ")" + e)))
+        # A verb may follow an elision: "d'activer".
+        off_verb = rf"(?<![\w]){_OFF_VERBS}\s+{_ARTICLE}{words}"
+        on_verb = rf"(?<![\w]){_ON_VERBS}\s+{_ARTICLE}{words}"
+        for value, forms, verb in ((False, off, off_verb), (True, on, on_verb)):
+            pattern = "(?:" + w + "(?:" + "|".join(forms) + ")|" + verb + ")" + e
+            patterns.append((option, value, re.compile(pattern)))
     return patterns
+
+
+_NEXT_OPTION = [
+    (option, re.compile(rf"{_ARTICLE}{words}(?![\w])")) for option, words in _OPTION_WORDS.items()
+]
 
 
 _OPTION_PATTERNS = _option_patterns()
 
 
-def room_options(text: str) -> tuple[RoomOptions, tuple[str, ...], list[tuple[int, int]]]:
+def room_options(text: str) -> tuple[RoomOptions, tuple[Note, ...], list[tuple[int, int]]]:
     """The room settings `text` asks for, notes saying how each was read, and
     the spans read. Asked both ways, a setting keeps its configured value; a
     request cannot turn recording on (it needs a drive the administrator chose)."""
@@ -775,20 +799,37 @@ def room_options(text: str) -> tuple[RoomOptions, tuple[str, ...], list[tuple[in
             taken[match.start() : match.end()] = [True] * (match.end() - match.start())
             asked.setdefault(option, {})[value] = text[match.start() : match.end()]
             spans.append((match.start(), match.end()))
+            end = match.end()
+            while joined := _OPTION_JOINER.match(folded, end):
+                follower = next(
+                    (
+                        (other, found)
+                        for other, words in _NEXT_OPTION
+                        if (found := words.match(folded, joined.end()))
+                        and not any(taken[found.start() : found.end()])
+                    ),
+                    None,
+                )
+                if follower is None:
+                    break
+                other, found = follower
+                taken[found.start() : found.end()] = [True] * (found.end() - found.start())
+                asked.setdefault(other, {})[value] = text[match.start() : found.end()]
+                spans.append((found.start(), found.end()))
+                end = found.end()
     settings: dict[str, bool] = {}
-    notes: list[str] = []
+    notes: list[Note] = []
     for option, values in asked.items():
-        name = _OPTION_NAMES[option]
         if len(values) > 1:
             words = " / ".join(f'"{words}"' for words in values.values())
-            notes.append(f"{name}: asked both on and off ({words}): the configured setting is kept")
+            notes.append(note("option_both_ways", option=option, words=words))
             continue
         ((value, words),) = values.items()
         if option == "enable_recording" and value:
-            notes.append(f'recording: "{words}" ignored: a request can only turn recording off')
+            notes.append(note("recording_not_on", words=words))
             continue
         settings[option] = value
-        notes.append(f'{name} {"on" if value else "off"} ("{words}")')
+        notes.append(note("option", option=option, state="on" if value else "off", words=words))
     return RoomOptions(**settings), tuple(notes), spans
 
 
@@ -816,7 +857,10 @@ def extract(
     lines = list(request_text(message).lines)
     listed, attendee_numbers = attendee_lines(lines)
     when_lines = ["" if number in attendee_numbers else line for number, line in enumerate(lines)]
-    body = "\n".join(when_lines)
+    # Addresses written in a sentence ("please invite carl@example.net too") are attendees.
+    named = [address for line in when_lines for address in _ADDRESS_IN_TEXT.findall(line)]
+    read_lines, corrections = corrected_lines(when_lines)
+    body = "\n".join(read_lines)
     language = detect_language(
         (title if title != "kMeet" else "") + "\n" + body, default=default_language
     )
@@ -850,15 +894,24 @@ def extract(
         ) from None
 
     options, option_notes, option_spans = room_options(body + "\n" + title)
-    notes = [f"language: {LANGUAGE_NAMES[language]}"]
+    notes = [note("language", language=language)]
+    notes += [
+        note("corrected_word", text=fix.written, word=fix.meant)
+        for fix in corrections
+        if not fix.transliteration
+    ]
     if in_subject is not None:
-        notes.append("date and time read from the subject")
+        notes.append(note("from_subject"))
         title = _title_without(title, in_subject) or title
     notes += list(when.notes)
     notes += list(option_notes)
-    people = attendees(message, listed, own_address)
+    people = attendees(message, [*listed, ", ".join(named)], own_address)
+    in_headers = {a.address.casefold() for a in attendees(message, listed, own_address)}
+    added = [a.address for a in people if a.address.casefold() not in in_headers]
+    if added:
+        notes.append(note("attendees_in_text", addresses=", ".join(added)))
     read_spans = [*option_spans, *(() if in_subject is not None else found.spans)]
-    description = _description(when_lines, read_spans)
+    description = _description(when_lines, read_spans, read_lines)
     return [
         MeetingRequest(
             key=f"msg:{message_id}",
@@ -869,7 +922,7 @@ def extract(
             description=description,
             attendees=people,
             source="request",
-            notes=tuple(notes),
+            notes=tuple(item.text(language) for item in notes),
             options=options,
             language=language,
         )
@@ -914,18 +967,22 @@ def _title_without(title: str, found: Found) -> str:
     return rest
 
 
-def _description(lines: list[str], spans: Iterable[tuple[int, int]]) -> str:
+def _description(
+    lines: list[str], spans: Iterable[tuple[int, int]], read: list[str] | None = None
+) -> str:
     """The lines of the request from which nothing was read (not the date, time,
-    attendees or room options: "Agenda: ..."), for the calendar event."""
+    attendees or room options: "Agenda: ..."), for the calendar event. `spans`
+    are offsets in `read` (the lines as read, typos corrected), by default `lines`."""
+    read = lines if read is None else read
     offsets, position = [], 0
-    for line in lines:
+    for line in read:
         offsets.append(position)
         position += len(line) + 1
     read_lines = {
         number
         for number, begin in enumerate(offsets)
         for start, _ in spans
-        if begin <= start < begin + len(lines[number]) + 1
+        if begin <= start < begin + len(read[number]) + 1
     }
     kept = [line for number, line in enumerate(lines) if number not in read_lines]
     # Lines taken out leave gaps: one blank line between paragraphs is enough.

@@ -61,14 +61,14 @@ from typing import Any
 
 from kmeet_bridge import timezones
 from kmeet_bridge.language import (
-    LANGUAGE_NAMES,
-    MONTH_NAMES,
     MONTHS,
+    NUMBER_WORDS,
     WEEKDAY_ABBREVIATIONS,
-    WEEKDAY_NAMES,
     WEEKDAYS,
     fold,
 )
+from kmeet_bridge.language import write_date as write_date  # re-exported: callers import it here
+from kmeet_bridge.reading_notes import Note, note
 
 MAX_DURATION = timedelta(hours=24)
 # A date without a year that went by this recently is taken as meant this year
@@ -83,7 +83,7 @@ class When:
     start: datetime
     end: datetime
     zone: str
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()  # how each part was read (reading_notes.py words them)
     instant: bool = False
 
 
@@ -209,7 +209,7 @@ _E = r"(?![\w])"  # end of a word
 # Relative days: folded words -> days from today.
 _RELATIVE_DAYS = (
     (r"(?:the\s+)?day\s+after\s+tomorrow|apres[-\s]demain|ubermorgen|dopodomani", 2),
-    (r"tomorrow|demain|domani", 1),
+    (r"tomorrow|tmrw|tmr|2morrow|demain|domani", 1),
     # "morgen" is tomorrow, but not in "Guten Morgen", "heute Morgen", "am Morgen".
     (r"(?<!guten )(?<!heute )(?<!am )(?<!jeden )(?<!gestern )(?<!diesen )morgen", 1),
     (
@@ -237,10 +237,14 @@ _NEXT_WEEK = (
     r"|(?:in\s+der\s+)?nachsten\s+woche|nachste\s+woche|(?:della\s+)?prossima\s+settimana"
     r"|(?:della\s+)?settimana\s+prossima"
 )
+# A weekday, full ("Friday") or short ("Fri", "ven.", "Mi"), with what says which week:
+# "next Friday", "vendredi prochain", "Freitag nächste Woche", "next week Friday",
+# "la settimana prossima, venerdì".
 _WEEKDAY_MENTION = re.compile(
     _W
-    + rf"(?:(?P<pre>{_NEXT_BEFORE}|{_THIS_BEFORE})\s+)?"
-    + rf"(?P<wd>{_alternation(_WEEKDAY)})"
+    + rf"(?:(?P<weekpre>{_NEXT_WEEK})[\s,]*(?:(?:on|am|le|il|al|a)\s+)?"
+    + rf"|(?P<pre>{_NEXT_BEFORE}|{_THIS_BEFORE})\s+)?"
+    + rf"(?P<wd>{_alternation([*_WEEKDAY, *_WEEKDAY_SHORT])})(?P<dot>\.)?"
     + r"(?:\s+(?P<post>"
     + _NEXT_AFTER
     + r")(?![\w])|,?\s+(?P<week>"
@@ -252,6 +256,9 @@ _WEEKDAY_MENTION = re.compile(
 _VAGUE = re.compile(
     _W + r"(?:" + _NEXT_WEEK + r"|this\s+week|cette\s+semaine|diese\s+woche"
     r"|questa\s+settimana|next\s+month|le\s+mois\s+prochain|mois\s+prochain"
+    r"|weeks?|months?|days|semaines?|mois|jours|wochen?|monate?n?|monats|tage|tagen|settimane?"
+    r"|mesi|mese|giorni|sometime|some\s+time|someday|irgendwann|demnachst|prochainement"
+    r"|un\s+de\s+ces\s+jours|prossimamente|uno\s+di\s+questi\s+giorni|qualche\s+giorno"
     r"|nachsten\s+monat|il\s+mese\s+prossimo|mese\s+prossimo|later\s+today|plus\s+tard"
     r"|spater|piu\s+tardi|(?<!good\s)(?:morning|afternoon|evening)|(?<!bon\s)matin"
     r"|(?<!bon\s)apres[-\s]midi|(?<!bon\s)soir|vormittag|nachmittag|(?<!guten\s)abend"
@@ -260,12 +267,18 @@ _VAGUE = re.compile(
     + r"))"
     + _E
 )
+# "de l'après-midi": a part of the day may follow an apostrophe.
 _PM_WORDS = re.compile(
-    _W + r"(?:in\s+the\s+(?:afternoon|evening)|afternoon|evening|tonight|apres[-\s]midi"
-    r"|du\s+soir|ce\s+soir|nachmittags?|abends?|pomeriggio|di\s+sera|la\s+sera|stasera)" + _E
+    r"(?<![\w])(?:in\s+the\s+(?:afternoon|evening)|(?<!good\s)(?:afternoon|evening)|tonight"
+    r"|(?<!bon\s)apres[-\s]midi|du\s+soir|ce\s+soir|nachmittags?|(?<!guten\s)abends?"
+    r"|(?<!buon\s)pomeriggio|di\s+sera|la\s+sera|stasera)" + _E
 )
 _AM_WORDS = re.compile(
-    _W + r"(?:in\s+the\s+morning|this\s+morning|du\s+matin|ce\s+matin|morgens|vormittags?"
+    r"(?<![\w])(?:in\s+the\s+morning|this\s+morning|(?:tomorrow|"
+    + _alternation(WEEKDAYS["en"])
+    + r")\s+morning|(?:demain|"
+    + _alternation(WEEKDAYS["fr"])
+    + r")\s+matin|du\s+matin|ce\s+matin|morgens|vormittags?"
     r"|heute\s+fruh|morgen\s+fruh|di\s+mattina|del\s+mattino|stamattina|mattina)" + _E
 )
 
@@ -325,6 +338,20 @@ _ZONE_AFTER = re.compile(
 )
 # "London time", "Londoner Zeit", "Swiss time": the place comes first.
 _ZONE_BEFORE = re.compile(_W + _PLACE + r"\s+(?:time|zeit)" + _E)
+# "8am Pacific", "10 Eastern": an American zone named right after a time.
+_ZONE_AFTER_TIME = re.compile(
+    r"(?:\d|[ap]\.?m\.?|uhr|h)\s+(?P<place>pacific|eastern|central|mountain)(?![\w])"
+    r"(?!\s+(?:time|zeit|europe|standard|daylight))"
+)
+_AMERICAN_ZONES = {
+    "pacific": "America/Los_Angeles",
+    "eastern": "America/New_York",
+    "central": "America/Chicago",
+    "mountain": "America/Denver",
+}
+# German names a zone by the city's adjective: "Londoner", "Tokioter", "New Yorker",
+# "Singapurer", "britischer Zeit". These endings are taken off to find the place.
+_ADJECTIVE_ENDINGS = ("er", "ter", "r", "n", "en")
 
 # --- dates ----------------------------------------------------------------------
 
@@ -357,13 +384,38 @@ _MONTH_DAY = re.compile(
     + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?(?![\w:.]|\.\d)"
     + r"(?:,?\s*(?P<y>\d{4})(?![\w:.]|\.\d))?"
 )
-# Two-letter forms ("Mi.", "Do.") only with their dot: "do" and "so" are words.
+# Two-letter forms ("Mi.", "Do.") only with their dot: "do" and "so" are words
+# (in German text, "Di 15.12." is read too: see `_WEEKDAY_BEFORE_GERMAN`).
 _WEEKDAY_BEFORE = re.compile(
     r"(?<![\w'])(?:(?P<wd>"
     + _alternation([*_WEEKDAY, *(name for name in _WEEKDAY_SHORT if len(name) > 2)])
     + r")\.?|(?P<wd2>"
     + _alternation(name for name in _WEEKDAY_SHORT if len(name) == 2)
     + r")\.)[\s,]*(?:(?:le|the|den|am|il|on)\s+)?$"
+)
+_WEEKDAY_BEFORE_GERMAN = re.compile(
+    r"(?<![\w'])(?P<wd>"
+    + _alternation([*_WEEKDAY, *_WEEKDAY_SHORT])
+    + r")\.?[\s,]*(?:(?:den|am)\s+)?$"
+)
+# A short weekday alone ("Fri 2pm", "am Fr um halb 4", "Di oder Mi um 10") counts
+# only before a time, a day number or another weekday, since "mar", "sun", "so"
+# and "do" are words too.
+_SHORT_WEEKDAY_FOLLOWERS = re.compile(
+    r"[\s,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|or|oder|ou|o|and|und|et|e|bis|to)\s"
+    r"|-|morning|afternoon|evening|vormittags?|nachmittags?|morgens?|abends?|fruh|matin"
+    r"|apres-midi|soir|mattina|pomeriggio|sera|$)"
+)
+# Short weekdays that are read in any language (Swiss senders mix them).
+_SHORT_WEEKDAYS_ANYWHERE = _words("mon tue tues thu thur thurs fri")
+# A day number after a weekday: "Friday 18th", "vendredi 18 à 16h", "lun 14 alle 9".
+_DAY_AFTER_WEEKDAY = re.compile(
+    r"[\s,]+(?:(?:the|le|den|il)\s+)?(?P<d>\d{1,2})(?P<suffix>st|nd|rd|th|er|°|º)?(?![\w:°º]|[.,]\d)"
+)
+# Without "18th", the number is a day only when a time follows it.
+_TIME_AFTER_DAY = re.compile(
+    r"\.?[\s,]*(?:(?:at|a|alle|ore|um|ab|gegen|vers|verso|dalle|from|de|des|von|h|dans|in)\s"
+    r"|\d{1,2}(?:[:.h]\d\d|\s?(?:h|uhr|[ap]\.?m)(?![\w])))"
 )
 
 # --- times ------------------------------------------------------------------------
@@ -387,6 +439,36 @@ _STRONG_TIMES = (
     re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})\s?heures?(?:\s(?P<m>\d{2})(?!\s?min))?(?![\w])"),
     re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})\s?o'clock(?![\w])"),
 )
+# Quarter and half hours in words: (pattern, minute, hours to add to the number).
+# "halb 4" is 3:30 and "Viertel vor 4" 3:45 (German counts towards the next hour).
+_N = r"(?P<h>\d{1,2})(?![\d:])"
+_CLOCK_WORDS: tuple[tuple[re.Pattern[str], int, int], ...] = tuple(
+    (re.compile(_W + pattern + r"(?![\w:]|[.,]\d)"), minute, shift)
+    for pattern, minute, shift in (
+        (r"halb\s+" + _N, 30, -1),
+        (r"(?:viertel\s+vor|dreiviertel)\s+" + _N, 45, -1),
+        (r"viertel\s+nach\s+" + _N, 15, 0),
+        (r"half\s+past\s+" + _N, 30, 0),
+        (r"(?:a\s+)?quarter\s+(?:past|after)\s+" + _N, 15, 0),
+        (r"(?:a\s+)?quarter\s+(?:to|of|before)\s+" + _N, 45, -1),
+        (_N + r"\s?h(?:eures?)?\s+et\s+demie?", 30, 0),
+        (_N + r"\s?h(?:eures?)?\s+et\s+quart", 15, 0),
+        (_N + r"\s?h(?:eures?)?\s+moins\s+(?:le\s+)?quart", 45, -1),
+        (_N + r"(?:\s+ore)?\s+e\s+(?:mezz[ao]|trenta)", 30, 0),
+        (_N + r"(?:\s+ore)?\s+e\s+(?:un\s+)?quarto", 15, 0),
+        (_N + r"(?:\s+ore)?\s+meno\s+(?:un\s+)?quarto", 45, -1),
+    )
+)
+# "midi et demi", "mezzogiorno e un quarto", "Mittag" is not a time (lunch).
+_NAMED_CLOCK_WORDS = re.compile(
+    _W
+    + r"(?P<word>midi|minuit|mezzogiorno|mezzanotte|noon|midnight)\s+(?:"
+    + r"(?P<half>et\s+demie?|e\s+mezz[ao])|(?P<quarter>et\s+quart|e\s+(?:un\s+)?quarto)"
+    + r"|(?P<before>moins\s+(?:le\s+)?quart|meno\s+(?:un\s+)?quarto))"
+    + _E
+)
+# Italian "h 10", "h. 14.30": the hour after its sign.
+_H_BEFORE = re.compile(r"(?<![\w])h\.?\s?(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?(?![\w:]|[.,]\d)")
 _NAMED_TIMES = re.compile(
     _W + r"(?P<word>noon|midday|midnight|(?<!apres-)(?<!apres )midi|minuit|mezzogiorno"
     r"|mezzanotte|mitternacht)" + _E
@@ -399,6 +481,14 @@ _WEAK_TIME = re.compile(r"(?<![\w:.,/+])(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?(?![\
 _START_MARKER = re.compile(
     r"(?:^|[\s(,;])(?:at|@|a|um|gegen|ab|alle|ore|alle\s+ore|verso|verso\s+le|vers|starting\s+at"
     r"|starts?\s+at|start|beginn|debut|inizio|time|heure|zeit|uhrzeit|orario|ora)[\s:]*$"
+)
+# Words after which a number is a time whatever follows it ("um 2 bitte").
+_SURE_START = re.compile(
+    r"(?:^|[\s(,;])(?:um|alle|ore|alle\s+ore|gegen|verso|verso\s+le|vers|vers\s+les)\s*$"
+)
+_FRENCH_A_BEFORE = re.compile(r"(?:^|[\s(,;])à\s*$")
+_OR_AFTER_TIME = re.compile(
+    r"\d(?:[:.]\d\d)?\s?(?:h|uhr|[ap]\.?m\.?)?\s+(?:or|ou|oder|o|oppure)\s+(?:(?:at|a|um|alle)\s+)?$"
 )
 _END_MARKER = re.compile(
     r"(?:^|[\s(,;])(?:until|till|til|to|bis|jusqu'a|jusqu a|jusqu'aux?|fino\s+alle(?:\s+ore)?"
@@ -414,6 +504,7 @@ _RANGE_GAP = re.compile(
 _WEAK_FOLLOWERS = _words(
     """
     to and et und e a au bis alle till until del di de du in am on at sharp pile precise
+    please pls then if we i you so tomorrow today tonight ok okay works is would
     precises genau ca circa environ etwa or ou oder o for pour fur per fino jusqu'a jusqu
     pendant durant with avec mit con sans ohne senza without
     """
@@ -431,7 +522,11 @@ _DURATION_MARKER = re.compile(
 
 # --- durations ---------------------------------------------------------------------
 
-_HALF = r"(?P<half>and\s+a\s+half|et\s+demie?|und\s+eine?\s+halbe|e\s+mezz[ao]|e\s+mezzo)"
+_HALF = (
+    r"(?:(?P<half>and\s+a\s+half|and\s+half|et\s+demie?|und\s+eine?\s+halbe|e\s+mezz[ao])"
+    r"|(?P<quarter>and\s+a\s+quarter|et\s+(?:un\s+)?quart|und\s+eine?\s+viertel"
+    r"|e\s+(?:un\s+)?quarto))"
+)
 _HOUR_UNITS = r"hours?|hrs?|hr|h|stunden?|std\.?|heures?|ore|ora"
 _MINUTE_UNITS = r"minutes?|mins?|min\.?|minuten|minuti|m(?![\w])|'"
 _DURATIONS = (
@@ -439,7 +534,8 @@ _DURATIONS = (
     (
         re.compile(
             _W + r"(?:half\s+an\s+hour|a\s+half[-\s]hour|half[-\s]hour|une\s+demi[-\s]heure"
-            r"|demi[-\s]heure|eine\s+halbe\s+stunde|halbe\s+stunde|mezz'\s?ora|mezzora|mezz\s+ora"
+            r"|demi[-\s]heure|eine\s+halbe\s+stunde|halbe\s+stunde|einer\s+halben\s+stunde"
+            r"|halben\s+stunde|mezz'\s?ora|mezzora|mezz\s+ora"
             r"|mezza\s+ora)" + _E
         ),
         30,
@@ -479,6 +575,13 @@ _HOURS_DURATION = re.compile(
 )
 _MINUTES_DURATION = re.compile(
     r"(?<![\w'.:,])(?P<n>\d{1,3})\s?-?\s?(?:" + _MINUTE_UNITS + r")(?![\w'])"
+)
+# "septante-cinq minutes", "forty-five minutes", "fünfundvierzig Minuten"
+_WORD_MINUTES = re.compile(
+    _W
+    + r"(?P<n>"
+    + _alternation(NUMBER_WORDS)
+    + r")\s?(?:minutes?|mins?|min|minuten|minuti)(?![\w])"
 )
 _OFFSET_BEFORE = re.compile(r"(?:^|[\s(,;])(?:in|dans|tra|fra|within)\s+$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s")
@@ -642,6 +745,12 @@ def _find_zones(reader: _Text) -> list[_Found]:
             # No zone name carries a half-hour offset from UTC: asked about.
             named = None if minutes or hours > 14 else _fixed_zone(match["sign"], hours)
         items.append(reader.found("zone", match, named))
+    for match in reader.matches(_ZONE_AFTER_TIME):
+        start, end = match.start("place"), match.end("place")
+        reader.take(start, end)
+        zone = _AMERICAN_ZONES[match["place"]]
+        text = reader.original[start:end]
+        items.append(_Found("zone", start, end, zone, text, reader.line_of(start)))
     for pattern, place_first in ((_ZONE_AFTER, False), (_ZONE_BEFORE, True)):
         for match in reader.matches(pattern):
             found = _zone_of_place(match["place"], last_words=place_first)
@@ -678,6 +787,12 @@ def _zone_of_place(place: str, *, last_words: bool) -> tuple[str, str] | None:
         zone = _CITY_NAMES.get(candidate) or _cities().get(candidate)
         if zone:
             return zone, candidate
+        for ending in _ADJECTIVE_ENDINGS if last_words else ():
+            stem = candidate[: -len(ending)]
+            if candidate.endswith(ending) and len(stem) >= 4:
+                zone = _CITY_NAMES.get(stem) or _cities().get(stem)
+                if zone:
+                    return zone, candidate
     return None
 
 
@@ -715,7 +830,7 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
     for match in reader.matches(_DOTTED_DAY_MONTH):
         if 1 <= int(match["b"]) <= 12:
             value = (None, int(match["b"]), int(match["a"]))
-            items.append(reader.found("date", match, value, how="day first"))
+            items.append(reader.found("date", match, value, how="day_first"))
     for match in reader.matches(_SLASHED_DAY_MONTH):
         if int(match["a"]) <= 31 and int(match["b"]) <= 31:
             items.append(_numeric(reader, match, None, language))
@@ -727,21 +842,24 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
         if 1 <= day <= 31:
             items.append(reader.found("monthday", match, day))
     # A weekday right before a date names the same day: read them as one.
+    before = _WEEKDAY_BEFORE_GERMAN if language == "de" else _WEEKDAY_BEFORE
     for item in items:
         window = reader.folded[max(0, item.start - 40) : item.start]
-        weekday = _WEEKDAY_BEFORE.search(window)
+        weekday = before.search(window)
         if weekday is None:
             continue
         begin = item.start - len(window) + weekday.start()
         if not reader.free(begin, item.start):
             continue
         reader.take(begin, item.start)
-        name = weekday["wd"] or weekday["wd2"]
+        name = weekday["wd"] or weekday.groupdict().get("wd2")
         item.extra["weekday"] = _WEEKDAY[name] if name in _WEEKDAY else _WEEKDAY_SHORT[name]
         item.text = reader.original[begin : item.end].strip()
         item.start = begin
     for match in reader.matches(_WEEKDAY_MENTION):
-        items.append(_weekday(reader, match))
+        found = _weekday(reader, match, language)
+        if found is not None:
+            items.append(found)
     for match in reader.matches(_IN_DAYS):
         count = match["n"]
         days = int(count) if count.isdigit() else _NUMBER_WORDS[count]
@@ -760,14 +878,13 @@ def _numeric(reader: _Text, match: re.Match, year: int | None, language: str) ->
     first, second = int(match["a"]), int(match["b"])
     separator = match.group(0)[len(match["a"])]
     day_first = language != "en" or separator == "."
-    name = LANGUAGE_NAMES.get(language, language)
     if day_first:
-        how = "day first" if separator == "." else f"day first, {name}"
+        how = "day_first" if separator == "." else f"day_first_in:{language}"
         return reader.found("date", match, (year, second, first), how=how)
     if first > 12 >= second:
-        return reader.found("date", match, (year, second, first), how="day first: no month 13+")
+        return reader.found("date", match, (year, second, first), how="no_month_13")
     if second > 12 >= first or first == second:
-        return reader.found("date", match, (year, first, second), how="month first")
+        return reader.found("date", match, (year, first, second), how="month_first")
     # 03/04/2027 in English: 3 April (British) or 4 March (American).
     return reader.found(
         "date",
@@ -778,10 +895,46 @@ def _numeric(reader: _Text, match: re.Match, year: int | None, language: str) ->
     )
 
 
-def _weekday(reader: _Text, match: re.Match) -> _Found:
+def _weekday(reader: _Text, match: re.Match, language: str) -> _Found | None:
+    """A weekday mention, or with a day number after it ("vendredi 18") that
+    day of the month, which must be that weekday."""
+    name = match["wd"]
     pre = (match["pre"] or "").split()
     post = match["post"] or ""
-    if match["week"]:
+    folded = reader.folded
+    if name not in _WEEKDAY:
+        owned = any(name in forms for forms in WEEKDAY_ABBREVIATIONS.get(language, ()))
+        if not owned and name not in _SHORT_WEEKDAYS_ANYWHERE:
+            return None
+        if not (pre or match["weekpre"]) and not _SHORT_WEEKDAY_FOLLOWERS.match(
+            folded, match.end()
+        ):
+            return None
+        if len(name) == 2 and language != "de" and not match["dot"]:
+            return None
+    weekday = _WEEKDAY[name] if name in _WEEKDAY else _WEEKDAY_SHORT[name]
+    number = (
+        None
+        if (match["week"] or match["weekpre"] or post)
+        else (_DAY_AFTER_WEEKDAY.match(folded, match.end()))
+    )
+    if (
+        number is not None
+        and 1 <= int(number["d"]) <= 31
+        and reader.free(match.start(), number.end())
+    ) and (number["suffix"] or _TIME_AFTER_DAY.match(folded, number.end())):
+        reader.take(match.start(), number.end())
+        text = reader.original[match.start() : number.end()].strip()
+        return _Found(
+            "monthday",
+            match.start(),
+            number.end(),
+            int(number["d"]),
+            text,
+            reader.line_of(match.start()),
+            {"weekday": weekday},
+        )
+    if match["week"] or match["weekpre"]:
         how = "next week"
     elif post or (pre and " ".join(pre) in _NEXT_BEFORE.split("|")):
         how = "next"
@@ -789,7 +942,7 @@ def _weekday(reader: _Text, match: re.Match) -> _Found:
         how = "this"
     else:
         how = "bare"
-    return reader.found("weekday", match, _WEEKDAY[match["wd"]], how=how)
+    return reader.found("weekday", match, weekday, how=how)
 
 
 def _find_times_and_durations(
@@ -812,7 +965,10 @@ def _find_times_and_durations(
         items.append(reader.found("duration", match, _hours_minutes(match)))
     for match in reader.matches(_MINUTES_DURATION):
         items.append(reader.found("duration", match, int(match["n"])))
+    for match in reader.matches(_WORD_MINUTES):
+        items.append(reader.found("duration", match, NUMBER_WORDS[match["n"]]))
     times: list[_Found] = []
+    times += _clock_words(reader, items, language)
     for form, pattern in enumerate(_STRONG_TIMES):
         for match in reader.matches(pattern):
             strong = _strong_time(reader, match, form, language)
@@ -848,12 +1004,41 @@ def _find_times_and_durations(
     ]
 
 
+def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Found]:
+    """Times said with quarters and halves ("halb 4", "Viertel nach 2", "half past 9",
+    "15h et demie", "alle 15 e mezza", "midi et demi"), and Italian "h 10"."""
+    times: list[_Found] = []
+    folded = reader.folded
+    for match in reader.matches(_NAMED_CLOCK_WORDS):
+        hour = _NAMED_TIME_VALUES[match["word"]]
+        minute = 30 if match["half"] else 15
+        value = ((hour - 1) % 24, 45) if match["before"] else (hour, minute)
+        times.append(reader.found("time", match, value, named=True))
+    for pattern, minute, shift in _CLOCK_WORDS:
+        for match in reader.matches(pattern):
+            hour = int(match["h"])
+            if not 1 <= hour <= 24:
+                continue
+            before = folded[: match.start()]
+            if _DURATION_MARKER.search(before) or _OFFSET_BEFORE.search(before):
+                # "pour 1h et demie": a length (only the French "h" forms get here)
+                items.append(reader.found("duration", match, hour * 60 + minute))
+                continue
+            hour = (hour + shift) % 24 or (12 if shift else 0)
+            times.append(reader.found("time", match, (hour, minute)))
+    if language == "it":
+        for match in reader.matches(_H_BEFORE):
+            value = (int(match["h"]), int(match["m"] or 0))
+            times.append(reader.found("time", match, value, ampm=None))
+    return times
+
+
 def _strong_time(reader: _Text, match: re.Match, form: int, language: str) -> _Found | None:
     """A time with a sign of being one (a colon, am/pm, Uhr, h, heures), or the
     duration that an "h" form turns out to be."""
     folded = reader.folded
     hour = int(match["h"])
-    minute = int(match["m"] or match.groupdict().get("m2") or 0)
+    minute = int(match.groupdict().get("m") or match.groupdict().get("m2") or 0)
     ampm = match.groupdict().get("ampm")
     end = match.end()
     if (
@@ -888,6 +1073,8 @@ def _hours_minutes(match: re.Match) -> int:
     minutes = round(hours * 60)
     if match["half"]:
         minutes += 30
+    elif match["quarter"]:
+        minutes += 15
     elif match["m"]:
         minutes += int(match["m"])
     return minutes
@@ -914,6 +1101,11 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
     hour, minute = weak.value
     if hour > 24 or minute > 59:
         return False
+    before = folded[: weak.start]
+    if _SURE_START.search(before) or _FRENCH_A_BEFORE.search(reader.original[: weak.start]):
+        return True  # "um 2 bitte", "alle 8 facciamo", "à 11 pour"
+    if _OR_AFTER_TIME.search(before):
+        return True  # "at 10 or 11": a second time, asked about
     after = re.match(r"\s*([a-z']+)", folded[weak.end :])
     if after and after.group(1) not in _WEAK_FOLLOWERS:
         begin = weak.end + after.start(1)
@@ -921,11 +1113,10 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
             return False  # "at 3 locations"
     if _PART_OF_DAY_AFTER.match(folded[weak.end :]):
         return True  # "3 in the afternoon", "alle 3 del pomeriggio"
-    before = folded[: weak.start]
     if _START_MARKER.search(before) or _END_MARKER.search(before) or _RANGE_OPENER.search(before):
         return True
     # "9-10am", "14 - 15h": a bare number right before a range sign.
-    return bool(re.match(r"\s*-\s*\d", folded[weak.end :]))
+    return bool(re.match(r"\s*-\s*\d{1,2}(?!\d)", folded[weak.end :]))
 
 
 def _ranges_and_ends(reader: _Text, times: list[_Found]) -> list[_Found]:
@@ -983,7 +1174,8 @@ def _duration_counts(reader: _Text, duration: _Found, items: list[_Found]) -> bo
     begin, line = reader.line_text(duration.line)
     if _LIST_ITEM.match(line):
         return False
-    when_kinds = ("time", "range", "until", "date", "weekday", "relative", "now")
+    when_kinds = ("time", "range", "until", "date", "monthday", "weekday", "relative", "now")
+    when_kinds += ("offset",)
     if any(item.line == duration.line and item.kind in when_kinds for item in items):
         return True
     if _DURATION_MARKER.search(reader.folded[: duration.start]):
@@ -1012,13 +1204,13 @@ def resolve(
     base: datetime,
 ) -> When:
     """Ties what was found to a day, a zone and the present, checking each part."""
-    notes: list[str] = []
+    notes: list[Note] = []
     zone_name, zone_text = _zone(found, default_zone)
     zone = zoneinfo.ZoneInfo(zone_name)
     today = base.astimezone(zone).date()
     understood = Understood(zone=zone_name, zone_text=zone_text, today=today)
     if zone_text:
-        notes.append(f'zone "{zone_text}" read as {zone_name}')
+        notes.append(note("zone", text=zone_text, zone=zone_name))
 
     # The day, the time of day and the length are all read before a problem is
     # reported, so that the answer quotes everything that was understood.
@@ -1036,7 +1228,21 @@ def resolve(
     try:
         start_time, start_text, end_time, end_text = _clock(found, understood)
     except WhenProblem as error:
-        problems.append(error)
+        # "today at 4" read at 09:15: 04:00 has passed, so only 16:00 is meant.
+        morning_passed = _only_afternoon_ahead(error, day or today, zone, now)
+        if not morning_passed:
+            problems.append(error)
+        else:
+            start_time, start_text, end_time, end_text = _clock(found, understood, hint="p")
+            early, late = error.choices[:2]
+            notes.append(
+                note(
+                    "one_reading_ahead",
+                    text=error.text,
+                    time=f"{late:%H:%M}",
+                    other=f"{early:%H:%M}",
+                )
+            )
     understood = replace(
         understood, start=start_time, start_text=start_text, end=end_time, end_text=end_text
     )
@@ -1056,7 +1262,14 @@ def resolve(
         begin = _floor_minute(base.astimezone(zone)) + timedelta(minutes=int(offsets[0].value))
         day, start_time = begin.date(), begin.time()
         understood = replace(understood, date=day, start=start_time, start_text=offsets[0].text)
-        notes.append(f'start "{offsets[0].text}" read as {_write_day(day)} {start_time:%H:%M}')
+        notes.append(
+            note(
+                "start_offset",
+                text=offsets[0].text,
+                day=day.isoformat(),
+                time=f"{start_time:%H:%M}",
+            )
+        )
 
     now_local = now.astimezone(zone)
     vague = [item for item in found.of("vague") if not _PART_OF_DAY.fullmatch(fold(item.text))]
@@ -1077,7 +1290,7 @@ def resolve(
         if datetime.combine(day, start_time, zone) <= now_local:
             raise WhenProblem("no_date", understood, text=start_text)
         understood = replace(understood, date=day)
-        notes.append(f"no date: today, {_write_day(day)}")
+        notes.append(note("no_date", day=day.isoformat()))
 
     start = datetime.combine(day, start_time, zone)
     if _skipped(start):
@@ -1087,7 +1300,12 @@ def resolve(
         raise WhenProblem("too_long", understood)
     if start < _floor_minute(now_local):
         raise WhenProblem("past", understood)
-    return When(start, end, zone_name, tuple(notes))
+    return When(start, end, zone_name, tuple(_with_zone_default(notes, zone_text, zone_name)))
+
+
+def _with_zone_default(notes: list[Note], zone_text: str, zone_name: str) -> list[Note]:
+    """The notes, and last the zone the times are read in when none was named."""
+    return notes if zone_text else [*notes, note("default_zone", zone=zone_name)]
 
 
 def _completed(partial: Understood, whole: Understood) -> Understood:
@@ -1138,7 +1356,7 @@ def _central_european_zone(name: str, default_zone: str) -> str:
 
 
 def _day(
-    found: Found, today: date, understood: Understood, notes: list[str]
+    found: Found, today: date, understood: Understood, notes: list[Note]
 ) -> tuple[date | None, _Found | None, Understood]:
     """The one day the text names, or None; a problem when it names none clearly."""
     days: list[tuple[date, _Found, str]] = []
@@ -1163,9 +1381,7 @@ def _day(
             text=" / ".join(item.text for _, item, _ in days),
         )
     for value, item, how in days:
-        notes.append(
-            f'date "{item.text}" read as {_write_day(value)}' + (f" ({how})" if how else "")
-        )
+        notes.append(note("date", text=item.text, day=value.isoformat(), how=how))
     return distinct[0], first, understood
 
 
@@ -1185,10 +1401,10 @@ def _date_of(item: _Found, today: date, understood: Understood) -> tuple[date, s
             text=item.text,
         )
     if item.kind == "monthday":
-        value, how = _next_month_day(int(item.value), today), f"no month: the next {item.value}"
+        value, how = _next_month_day(int(item.value), today), f"no_month:{item.value}"
     else:
         value, year_note = _calendar_date(item.value, today, item, understood)
-        how = ", ".join(part for part in (str(item.extra.get("how", "")), year_note) if part)
+        how = ",".join(part for part in (str(item.extra.get("how", "")), year_note) if part)
     weekday = item.extra.get("weekday")
     if weekday is not None and weekday != value.weekday():
         named = _next_weekday(value - timedelta(days=3), int(weekday))
@@ -1210,8 +1426,8 @@ def _calendar_date(
             return date(year, month, day), ""
         this_year = date(today.year, month, day) if _exists(today.year, month, day) else None
         if this_year is not None and this_year >= today - timedelta(days=RECENT_DAYS):
-            return this_year, "" if this_year >= today else f"no year: {today.year}"
-        return date(today.year + 1, month, day), f"no year: {today.year + 1}"
+            return this_year, "" if this_year >= today else f"no_year:{today.year}"
+        return date(today.year + 1, month, day), f"no_year:{today.year + 1}"
     except ValueError:
         raise WhenProblem(
             "invalid_date", replace(understood, date_text=item.text), text=item.text
@@ -1239,9 +1455,9 @@ def _weekday_date(item: _Found, today: date, understood: Understood) -> tuple[da
     weekday, how = int(item.value), item.extra["how"]
     if how == "next week":
         monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
-        return monday + timedelta(days=weekday), "in the next week"
+        return monday + timedelta(days=weekday), "next_week"
     if how == "this":
-        return _next_weekday(today, weekday), "the coming one"
+        return _next_weekday(today, weekday), "coming"
     if how == "bare" and weekday == today.weekday():
         raise WhenProblem(
             "ambiguous_date",
@@ -1257,9 +1473,24 @@ def _next_weekday(first: date, weekday: int) -> date:
     return first + timedelta(days=(weekday - first.weekday()) % 7)
 
 
-def _clock(found: Found, understood: Understood) -> tuple[time | None, str, time | None, str]:
-    """The start and end times of day, each with the words that gave it."""
-    hint = _ampm_hint(found)
+def _only_afternoon_ahead(error: WhenProblem, day: date, zone: tzinfo, now: datetime) -> bool:
+    """Whether an hour asked about as "4:00 or 16:00?" has only its afternoon
+    reading still ahead on `day`."""
+    if error.code != "ambiguous_time" or len(error.choices) != 2:
+        return False
+    early, late = error.choices
+    if not isinstance(early, time) or not isinstance(late, time) or late.hour != early.hour + 12:
+        return False
+    local = now.astimezone(zone)
+    return datetime.combine(day, early, zone) <= local < datetime.combine(day, late, zone)
+
+
+def _clock(
+    found: Found, understood: Understood, hint: str | None = None
+) -> tuple[time | None, str, time | None, str]:
+    """The start and end times of day, each with the words that gave it; `hint`
+    "p" reads every hour from 1 to 11 as afternoon."""
+    hint = hint or _ampm_hint(found)
     starts: list[tuple[time, str, _Found]] = []
     ends: list[tuple[time, str, _Found]] = []
     for item in found.of("time", "range", "until"):
@@ -1338,7 +1569,7 @@ def _has_leading_zero(item: _Found) -> bool:
 
 
 def _duration(
-    found: Found, understood: Understood, notes: list[str]
+    found: Found, understood: Understood, notes: list[Note]
 ) -> tuple[int | None, Understood]:
     durations = found.of("duration")
     if not durations:
@@ -1354,7 +1585,7 @@ def _duration(
         )
     if distinct[0] <= 0:
         raise WhenProblem("end_before_start", understood, text=durations[0].text)
-    notes.append(f'duration "{durations[0].text}" read as {distinct[0]} minutes')
+    notes.append(note("duration", text=durations[0].text, minutes=distinct[0]))
     return distinct[0], understood
 
 
@@ -1364,13 +1595,13 @@ def _end(
     duration: int | None,
     default_duration: int,
     understood: Understood,
-    notes: list[str],
+    notes: list[Note],
 ) -> datetime:
     by_duration = start + timedelta(minutes=duration) if duration is not None else None
     if end_time is None:
         if by_duration is not None:
             return by_duration
-        notes.append(f"no duration: {default_duration} minutes")
+        notes.append(note("no_duration", minutes=default_duration))
         return start + timedelta(minutes=default_duration)
     end = datetime.combine(start.date(), end_time, start.tzinfo)
     if end_time == time(0, 0):
@@ -1381,7 +1612,7 @@ def _end(
         raise WhenProblem("no_such_time", understood, text=understood.end_text)
     if by_duration is not None and by_duration != end:
         raise WhenProblem("conflicting_end", understood, choices=(end_time, duration))
-    notes.append(f'end "{understood.end_text}" read as {end_time:%H:%M}')
+    notes.append(note("end", text=understood.end_text, time=f"{end_time:%H:%M}"))
     return end
 
 
@@ -1392,15 +1623,16 @@ def _instant(
     end_time: time | None,
     understood: Understood,
     default_duration: int,
-    notes: list[str],
+    notes: list[Note],
 ) -> When:
     """No date or time at all: a room starting now ("can we talk now?")."""
     start = _floor_minute(now_local)
     understood = replace(understood, date=start.date())
-    notes.append("instant room: starting now")
+    notes.append(note("instant"))
     end = _end(start, end_time, duration, default_duration, understood, notes)
     if end - start > MAX_DURATION:
         raise WhenProblem("too_long", understood)
+    notes = _with_zone_default(notes, understood.zone_text, zone_name)
     return When(start, end, zone_name, tuple(notes), instant=True)
 
 
@@ -1417,25 +1649,6 @@ def _skipped(value: datetime) -> bool:
 
 
 # --- writing ------------------------------------------------------------------------
-
-
-def _write_day(value: date) -> str:
-    """For notes (English): "Wednesday 3 February 2027"."""
-    return f"{WEEKDAY_NAMES['en'][value.weekday()]} {write_date(value, 'en')}"
-
-
-def write_date(value: date, language: str, *, weekday: bool = False) -> str:
-    """A date as people write it in `language`: "3 February 2027", "3 février 2027",
-    "3. Februar 2027", "3 febbraio 2027"; with its weekday first if asked."""
-    month = MONTH_NAMES[language][value.month - 1]
-    day = f"{value.day}." if language == "de" else str(value.day)
-    if language == "fr" and value.day == 1:
-        day = "1er"
-    text = f"{day} {month} {value.year}"
-    if weekday:
-        name = WEEKDAY_NAMES[language][value.weekday()]
-        text = f"{name}, {text}" if language == "de" else f"{name} {text}"
-    return text
 
 
 def write_time(value: time) -> str:

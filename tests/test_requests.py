@@ -242,6 +242,7 @@ def test_a_request_with_everything() -> None:
             "language: English",
             'date "3 Feb 2027" read as Wednesday 3 February 2027',
             'duration "45 minutes" read as 45 minutes',
+            "no time zone named: Europe/Zurich",
             'lobby on ("with lobby")',
             'end-to-end encryption off ("no e2ee")',
         ),
@@ -250,12 +251,13 @@ def test_a_request_with_everything() -> None:
     )
 
 
-def test_notes_say_how_a_numeric_date_was_read() -> None:
+def test_notes_say_how_a_numeric_date_was_read_in_the_senders_language() -> None:
     meeting = extract(build_message("le 03/04/2027 à 10h", subject="kmeet: point"))
     assert meeting.notes == (
-        "language: French",
-        'date "03/04/2027" read as Saturday 3 April 2027 (day first, French)',
-        "no duration: 60 minutes",
+        "langue : français",
+        "date « 03/04/2027 » lue comme samedi 3 avril 2027 (jour en premier, français)",
+        "pas de durée : 60 minutes",
+        "aucun fuseau horaire indiqué : Europe/Zurich",
     )
 
 
@@ -265,6 +267,7 @@ def test_notes_of_an_instant_room() -> None:
         "language: English",
         "instant room: starting now",
         "no duration: 60 minutes",
+        "no time zone named: Europe/Zurich",
     )
     assert (meeting.start, meeting.end) == (
         datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo(ZONE)),
@@ -677,7 +680,7 @@ def test_the_subject_says_when_and_the_body_how_long() -> None:
         "2026-12-02 14:00",
         "14:45",
     )
-    assert meeting.notes[:2] == ("language: French", "date and time read from the subject")
+    assert meeting.notes[:2] == ("langue : français", "date et heure lues dans l'objet")
 
 
 def test_the_body_wins_over_the_subject() -> None:
