@@ -336,7 +336,10 @@ def test_a_start_this_minute_is_not_past() -> None:
 
 def test_a_weekday_that_agrees_with_its_date() -> None:
     when = read("Wednesday 3 February 2027 9:00")
-    assert when.notes[0].text("en") == 'date "Wednesday 3 February 2027" read as Wednesday 3 February 2027'
+    assert (
+        when.notes[0].text("en")
+        == 'date "Wednesday 3 February 2027" read as Wednesday 3 February 2027'
+    )
 
 
 def test_a_problem_keeps_what_was_understood() -> None:
