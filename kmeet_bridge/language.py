@@ -166,7 +166,7 @@ _TYPICAL_WORDS: dict[str, str] = {
         kommenden diesen heute morgen ubermorgen fruh vormittag nachmittag abend uhr
         stunde stunden minuten woche tag teilnehmer teilnehmende passwort kennwort
         warteraum verschlusselung aufzeichnung kein keine nicht bitte danke hallo
-        gruss grusse besprechung termin konnen wir
+        gruss grusse besprechung termin konnen wir halb viertel nach vor
     """,
     "it": """
         il lo la i gli le un una uno e o di da del della per con senza su nel alla alle

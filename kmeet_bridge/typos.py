@@ -6,10 +6,10 @@ A word is corrected only when it is not a word the reader knows, is at least
 five letters long, stands where a day or time word is expected (right before a
 time or "at", "um", "alle"...: "demian à 11h", "moregn um halb 10"; or after a
 day number or "next"), and is one edit away from exactly one date or time word (two
-edits for words of eight letters or more; swapping two neighbouring letters is
-one edit). Umlauts written as "ae", "oe", "ue" are read as the umlaut. Every
-typo correction is returned, so that the reply says how the word was read;
-the reader never corrects a word silently.
+edits for words of eight letters or more that start with the same letter;
+swapping two neighbouring letters is one edit). Umlauts written as "ae", "oe",
+"ue" are read as the umlaut. Every typo correction is returned, so that the
+reply says how the word was read: the reader never corrects a word silently.
 """
 
 from __future__ import annotations
@@ -147,6 +147,7 @@ def _meant(word: str) -> tuple[str, bool] | None:
         for target, written in targets.items()
         if len(target) >= _MIN_LENGTH
         and abs(len(target) - len(folded)) <= limit
+        and (limit == 1 or target[0] == folded[0])
         and _distance(folded, target, limit) <= limit
     }
     if len(close) == 1:

@@ -66,6 +66,7 @@ from kmeet_bridge.language import (
     WEEKDAY_ABBREVIATIONS,
     WEEKDAYS,
     fold,
+    known_words,
 )
 from kmeet_bridge.language import write_date as write_date  # re-exported: callers import it here
 from kmeet_bridge.reading_notes import Note, note
@@ -215,7 +216,7 @@ _RELATIVE_DAYS = (
     (
         r"today|tonight|this\s+(?:morning|afternoon|evening)|aujourd'hui|aujourdhui"
         r"|ce\s+(?:matin|soir)|cet\s+apres[-\s]midi|heute(?:\s+(?:morgen|fruh|vormittag"
-        r"|nachmittag|abend|mittag))?|oggi|stamattina|stamani|stasera|stanotte",
+        r"|nachmittag|abend))?|oggi|stamattina|stamani|stasera|stanotte",
         0,
     ),
     (r"(?:the\s+)?day\s+before\s+yesterday|avant[-\s]hier|vorgestern|l'altro\s+ieri", -2),
@@ -252,11 +253,12 @@ _WEEKDAY_MENTION = re.compile(
     + r"))?"
     + _E
 )
+_DAY_LIKE = re.compile(_W + r"[a-z]{2,}(?:day|tag|dag|di|tog)" + _E)
 # Words that say "some time" without a date that can be planned.
 _VAGUE = re.compile(
     _W + r"(?:" + _NEXT_WEEK + r"|this\s+week|cette\s+semaine|diese\s+woche"
     r"|questa\s+settimana|next\s+month|le\s+mois\s+prochain|mois\s+prochain"
-    r"|weeks?|months?|days|semaines?|mois|jours|wochen?|monate?n?|monats|tage|tagen|settimane?"
+    r"|weeks?|months?|days|semaines?|mois|jours|wochen?|monate?n?|monats|tage|tagen|settiman[ae]"
     r"|mesi|mese|giorni|sometime|some\s+time|someday|irgendwann|demnachst|prochainement"
     r"|un\s+de\s+ces\s+jours|prossimamente|uno\s+di\s+questi\s+giorni|qualche\s+giorno"
     r"|nachsten\s+monat|il\s+mese\s+prossimo|mese\s+prossimo|later\s+today|plus\s+tard"
@@ -337,7 +339,7 @@ _ZONE_AFTER = re.compile(
     + _E
 )
 # "London time", "Londoner Zeit", "Swiss time": the place comes first.
-_ZONE_BEFORE = re.compile(_W + _PLACE + r"\s+(?:time|zeit)" + _E)
+_ZONE_BEFORE = re.compile(_W + _PLACE + r"(?:\s+|-)(?:time|zeit)" + _E)
 # "8am Pacific", "10 Eastern": an American zone named right after a time.
 _ZONE_AFTER_TIME = re.compile(
     r"(?:\d|[ap]\.?m\.?|uhr|h)\s+(?P<place>pacific|eastern|central|mountain)(?![\w])"
@@ -363,6 +365,14 @@ _NUMERIC_DATE = re.compile(
     r"(?![\w/]|[.:-]\d)"
 )
 _DOTTED_DAY_MONTH = re.compile(r"(?<![\w.:/+-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?![\w]|\d)")
+# "le 3.2 à 9h", "am 3.2 um 9": without its last dot only after an article or a
+# weekday, since "9.30" alone is a time.
+_DOTTED_DAY_MONTH_BARE = re.compile(
+    r"(?<![\w.:/+-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})(?![\w]|[.:]?\d|\s?(?:uhr|h|[ap]\.?m)(?![\w]))"
+)
+_DATE_ARTICLE_BEFORE = re.compile(
+    r"(?<![\w])(?:le|am|den|il|on|du|vom|al|dal|the|for|pour|fur|per|ab|des|dem)[ \t]+$"
+)
 _SLASHED_DAY_MONTH = re.compile(r"(?<![\w.:/+-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)")
 # A day of the month alone: "le 5", "le 1er", "il 5", "am 5.", "the 5th", "on the 5th".
 # ("le 10" is a date in French only: Italian "le 10" is ten o'clock.)
@@ -404,6 +414,7 @@ _WEEKDAY_BEFORE_GERMAN = re.compile(
 _SHORT_WEEKDAY_FOLLOWERS = re.compile(
     r"[\s,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|or|oder|ou|o|and|und|et|e|bis|to)\s"
     r"|-|morning|afternoon|evening|vormittags?|nachmittags?|morgens?|abends?|fruh|matin"
+    r"|half|quarter|halb|viertel|dreiviertel|noon|midday|midi|mittags?|mezzogiorno"
     r"|apres-midi|soir|mattina|pomeriggio|sera|$)"
 )
 # Short weekdays that are read in any language (Swiss senders mix them).
@@ -442,15 +453,17 @@ _STRONG_TIMES = (
 # Quarter and half hours in words: (pattern, minute, hours to add to the number).
 # "halb 4" is 3:30 and "Viertel vor 4" 3:45 (German counts towards the next hour).
 _N = r"(?P<h>\d{1,2})(?![\d:])"
+_N_AMPM = _N + r"(?:\s?(?P<ampm>[ap])\.?\s?m\.?)?"
+_N_UHR = _N + r"(?:\s?uhr)?"
 _CLOCK_WORDS: tuple[tuple[re.Pattern[str], int, int], ...] = tuple(
     (re.compile(_W + pattern + r"(?![\w:]|[.,]\d)"), minute, shift)
     for pattern, minute, shift in (
-        (r"halb\s+" + _N, 30, -1),
-        (r"(?:viertel\s+vor|dreiviertel)\s+" + _N, 45, -1),
-        (r"viertel\s+nach\s+" + _N, 15, 0),
-        (r"half\s+past\s+" + _N, 30, 0),
-        (r"(?:a\s+)?quarter\s+(?:past|after)\s+" + _N, 15, 0),
-        (r"(?:a\s+)?quarter\s+(?:to|of|before)\s+" + _N, 45, -1),
+        (r"halb\s+" + _N_UHR, 30, -1),
+        (r"(?:viertel\s+vor|dreiviertel)\s+" + _N_UHR, 45, -1),
+        (r"viertel\s+nach\s+" + _N_UHR, 15, 0),
+        (r"half\s+past\s+" + _N_AMPM, 30, 0),
+        (r"(?:a\s+)?quarter\s+(?:past|after)\s+" + _N_AMPM, 15, 0),
+        (r"(?:a\s+)?quarter\s+(?:to|of|before)\s+" + _N_AMPM, 45, -1),
         (_N + r"\s?h(?:eures?)?\s+et\s+demie?", 30, 0),
         (_N + r"\s?h(?:eures?)?\s+et\s+quart", 15, 0),
         (_N + r"\s?h(?:eures?)?\s+moins\s+(?:le\s+)?quart", 45, -1),
@@ -466,6 +479,22 @@ _NAMED_CLOCK_WORDS = re.compile(
     + r"(?P<half>et\s+demie?|e\s+mezz[ao])|(?P<quarter>et\s+quart|e\s+(?:un\s+)?quarto)"
     + r"|(?P<before>moins\s+(?:le\s+)?quart|meno\s+(?:un\s+)?quarto))"
     + _E
+)
+# An hour in words: "zehn Uhr", "dix heures", "ten o'clock"; after "um", "alle",
+# "ore", "à", "at": "um zehn", "alle dieci", "at ten".
+_WORD_HOUR = re.compile(
+    r"(?:(?<![\w])(?P<marker>um|alle|ore|at|vers|gegen|verso)\s+)?"
+    + r"(?<![\w'])(?P<word>"
+    + _alternation(word for word, value in NUMBER_WORDS.items() if value <= 24)
+    + r")(?:\s?(?P<unit>uhr|heures?|o'clock|h)(?![\w]))?(?![\w'])"
+)
+_WORD_HOUR_AFTER = re.compile(r"[ \t]*(?:[,.;!?)]|$|\n|[ap]\.?m(?![\w])|(?:tomorrow|today|on)\s)")
+# German "Mittag" is noon after a day: "morgen Mittag", "am Freitag zu Mittag".
+_NOON_GERMAN = re.compile(r"(?<![\w])(?:(?:am|zu|um|z')\s*)?mittags?(?![\w])")
+_DAY_BEFORE_NOON = re.compile(
+    r"(?:heute|morgen|ubermorgen|"
+    + _alternation(WEEKDAYS["de"])
+    + r"|mo|di|mi|do|fr|sa|so|\d\.)\.?[\s,]*$"
 )
 # Italian "h 10", "h. 14.30": the hour after its sign.
 _H_BEFORE = re.compile(r"(?<![\w])h\.?\s?(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?(?![\w:]|[.,]\d)")
@@ -485,6 +514,14 @@ _START_MARKER = re.compile(
 # Words after which a number is a time whatever follows it ("um 2 bitte").
 _SURE_START = re.compile(
     r"(?:^|[\s(,;])(?:um|alle|ore|alle\s+ore|gegen|verso|verso\s+le|vers|vers\s+les)\s*$"
+)
+_COUNTED = _words(
+    """
+    people persons participants colleagues guests slides points pages items topics minutes
+    hours personnes participants collegues invites points pages sujets minutes heures
+    leute personen teilnehmer teilnehmende kollegen gaste punkte seiten themen minuten stunden
+    persone partecipanti colleghi ospiti punti pagine temi minuti ore
+    """
 )
 _FRENCH_A_BEFORE = re.compile(r"(?:^|[\s(,;])à\s*$")
 _OR_AFTER_TIME = re.compile(
@@ -723,6 +760,11 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
     items += _find_times_and_durations(reader, items, language, loose_durations)
     for match in reader.matches(_VAGUE):
         items.append(reader.found("vague", match, None))
+    # A word that looks like a day the reader does not know ("Blursday", "Freitog"):
+    # never "today" in its place.
+    for match in reader.matches(_DAY_LIKE):
+        if match.group(0) not in known_words():
+            items.append(reader.found("vague", match, None))
     for pattern, kind in ((_PM_WORDS, "pm"), (_AM_WORDS, "am")):
         for match in pattern.finditer(reader.folded):
             items.append(_Found(kind, match.start(), match.end(), None, match.group(0)))
@@ -831,6 +873,14 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
         if 1 <= int(match["b"]) <= 12:
             value = (None, int(match["b"]), int(match["a"]))
             items.append(reader.found("date", match, value, how="day_first"))
+    before_weekday = _WEEKDAY_BEFORE_GERMAN if language == "de" else _WEEKDAY_BEFORE
+    for match in reader.matches(_DOTTED_DAY_MONTH_BARE):
+        window = reader.folded[max(0, match.start() - 20) : match.start()]
+        if not 1 <= int(match["b"]) <= 12 or not 1 <= int(match["a"]) <= 31:
+            continue
+        if _DATE_ARTICLE_BEFORE.search(window) or before_weekday.search(window):
+            value = (None, int(match["b"]), int(match["a"]))
+            items.append(reader.found("date", match, value, how="day_first"))
     for match in reader.matches(_SLASHED_DAY_MONTH):
         if int(match["a"]) <= 31 and int(match["b"]) <= 31:
             items.append(_numeric(reader, match, None, language))
@@ -903,14 +953,18 @@ def _weekday(reader: _Text, match: re.Match, language: str) -> _Found | None:
     post = match["post"] or ""
     folded = reader.folded
     if name not in _WEEKDAY:
+        followed = _SHORT_WEEKDAY_FOLLOWERS.match(folded, match.end())
+        if not (pre or match["weekpre"] or followed):
+            return None
         owned = any(name in forms for forms in WEEKDAY_ABBREVIATIONS.get(language, ()))
-        if not owned and name not in _SHORT_WEEKDAYS_ANYWHERE:
-            return None
-        if not (pre or match["weekpre"]) and not _SHORT_WEEKDAY_FOLLOWERS.match(
-            folded, match.end()
-        ):
-            return None
-        if len(name) == 2 and language != "de" and not match["dot"]:
+        written = reader.original[match.start("wd") : match.end("wd")]
+        trusted = owned or name in _SHORT_WEEKDAYS_ANYWHERE
+        if len(name) == 2 and not match["dot"]:
+            trusted = trusted and name != "so" and written[:1].isupper()
+        if not trusted:
+            # "Mo 11:15" in a text read as English: maybe a day, so never "today".
+            if written[:1].isupper() and name != "so" and (len(name) > 2 or name != "do"):
+                return reader.found("vague", match, None)
             return None
     weekday = _WEEKDAY[name] if name in _WEEKDAY else _WEEKDAY_SHORT[name]
     number = (
@@ -1025,7 +1079,21 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
                 items.append(reader.found("duration", match, hour * 60 + minute))
                 continue
             hour = (hour + shift) % 24 or (12 if shift else 0)
-            times.append(reader.found("time", match, (hour, minute)))
+            ampm = match.groupdict().get("ampm")
+            times.append(reader.found("time", match, (hour, minute), ampm=ampm))
+    for match in reader.matches(_WORD_HOUR):
+        hour = NUMBER_WORDS[match["word"]]
+        told = match["unit"] or (match["marker"] and _WORD_HOUR_AFTER.match(folded, match.end()))
+        if hour > 24 or not told:
+            continue
+        if match["unit"] and _DURATION_MARKER.search(folded[: match.start()]):
+            items.append(reader.found("duration", match, hour * 60))  # "pendant dix heures"
+            continue
+        times.append(reader.found("time", match, (hour, 0), ampm=None))
+    for match in reader.matches(_NOON_GERMAN):
+        window = folded[max(0, match.start() - 30) : match.start()]
+        if _DAY_BEFORE_NOON.search(window):
+            times.append(reader.found("time", match, (12, 0), named=True))
     if language == "it":
         for match in reader.matches(_H_BEFORE):
             value = (int(match["h"]), int(match["m"] or 0))
@@ -1102,6 +1170,9 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
     if hour > 24 or minute > 59:
         return False
     before = folded[: weak.start]
+    counted = re.match(r"\s*([a-z']+)", folded[weak.end :])
+    if counted and counted.group(1) in _COUNTED:
+        return False  # "alle 10 persone", "um 3 Leute"
     if _SURE_START.search(before) or _FRENCH_A_BEFORE.search(reader.original[: weak.start]):
         return True  # "um 2 bitte", "alle 8 facciamo", "à 11 pour"
     if _OR_AFTER_TIME.search(before):
