@@ -261,6 +261,12 @@ _VAGUE = re.compile(
     r"|weeks?|months?|days|semaines?|mois|jours|wochen?|monate?n?|monats|tage|tagen|settiman[ae]"
     r"|mesi|mese|giorni|sometime|some\s+time|someday|irgendwann|demnachst|prochainement"
     r"|un\s+de\s+ces\s+jours|prossimamente|uno\s+di\s+questi\s+giorni|qualche\s+giorno"
+    r"|christmas|xmas|noel|weihnachten|natale|easter|paques|ostern|pasqua|new\s+year|nouvel\s+an"
+    r"|neujahr|capodanno|silvester|holidays?|vacances|ferien|feiertage?n?|ferie|vacanze"
+    r"|years?|annee|jahr|jahres|anno|lunch(?:time)?|dinner|dejeuner|diner|mittagessen|pranzo"
+    r"|cena|abendessen|souper|later|nachher|tantot|tout\s+a\s+l'heure|soon|bald|bientot"
+    r"|presto|end\s+of\s+(?:the\s+)?day|eod|feierabend|fin\s+de\s+(?:la\s+)?journee"
+    r"|fine\s+giornata"
     r"|nachsten\s+monat|il\s+mese\s+prossimo|mese\s+prossimo|later\s+today|plus\s+tard"
     r"|spater|piu\s+tardi|(?<!good\s)(?:morning|afternoon|evening)|(?<!bon\s)matin"
     r"|(?<!bon\s)apres[-\s]midi|(?<!bon\s)soir|vormittag|nachmittag|(?<!guten\s)abend"
@@ -329,6 +335,24 @@ _CITY_NAMES = {
     "italienne": "Europe/Rome", "italienische": "Europe/Rome", "italiana": "Europe/Rome",
     "eastern": "America/New_York", "pacific": "America/Los_Angeles",
     "central european": _CENTRAL_EUROPE, "mitteleuropaische": _CENTRAL_EUROPE,
+    "india": "Asia/Kolkata", "indian": "Asia/Kolkata", "mumbai": "Asia/Kolkata",
+    "bombay": "Asia/Kolkata", "delhi": "Asia/Kolkata", "new delhi": "Asia/Kolkata",
+    "bangalore": "Asia/Kolkata", "bengaluru": "Asia/Kolkata", "inde": "Asia/Kolkata",
+    "indien": "Asia/Kolkata", "china": "Asia/Shanghai", "chinese": "Asia/Shanghai",
+    "beijing": "Asia/Shanghai", "peking": "Asia/Shanghai", "pekin": "Asia/Shanghai",
+    "pechino": "Asia/Shanghai", "chine": "Asia/Shanghai", "cina": "Asia/Shanghai",
+    "japan": "Asia/Tokyo", "japanese": "Asia/Tokyo", "japon": "Asia/Tokyo",
+    "giappone": "Asia/Tokyo", "japanische": "Asia/Tokyo", "giapponese": "Asia/Tokyo",
+    "australian": "Australia/Sydney", "boston": "America/New_York",
+    "washington": "America/New_York", "miami": "America/New_York",
+    "atlanta": "America/New_York", "philadelphia": "America/New_York",
+    "east coast": "America/New_York", "ostkuste": "America/New_York",
+    "seattle": "America/Los_Angeles", "silicon valley": "America/Los_Angeles",
+    "california": "America/Los_Angeles", "californie": "America/Los_Angeles",
+    "kalifornien": "America/Los_Angeles", "west coast": "America/Los_Angeles",
+    "westkuste": "America/Los_Angeles", "dallas": "America/Chicago",
+    "houston": "America/Chicago", "austin": "America/Chicago",
+    "montreal": "America/Toronto", "quebec": "America/Toronto",
 }  # fmt: skip
 _PLACE = r"(?P<place>[a-z][a-z'-]*(?:\s[a-z][a-z'-]*){0,2})"
 # "heure de Londres", "time in London", "ora di Londra", "ora italiana": the place follows.
@@ -384,7 +408,7 @@ _DAY_ONLY = re.compile(
 )
 _DAY_MONTH = re.compile(
     _W
-    + r"(?P<d>\d{1,2})(?:st|nd|rd|th|er|re|eme|°|º|\.)?\s*(?:of\s+|de\s+)?"
+    + r"(?P<d>\d{1,2}|primo|premier)(?:st|nd|rd|th|er|re|eme|°|º|\.)?\s*(?:of\s+|de\s+)?"
     + rf"(?P<mon>{_alternation(_MONTH)})(?![\w])\.?"
     + r"(?:,?\s*(?P<y>\d{4})(?![\w:.]|\.\d))?"
 )
@@ -797,6 +821,9 @@ def _find_zones(reader: _Text) -> list[_Found]:
         for match in reader.matches(pattern):
             found = _zone_of_place(match["place"], last_words=place_first)
             if found is None:
+                unknown = _unknown_place(reader, match, place_first)
+                if unknown is not None:
+                    items.append(unknown)
                 continue
             zone, words = found
             if place_first:
@@ -809,6 +836,33 @@ def _find_zones(reader: _Text) -> list[_Found]:
             text = reader.original[start:end].strip()
             items.append(_Found("zone", start, end, zone, text, reader.line_of(start)))
     return items
+
+
+# Capitalised words before "time" that are not places.
+_NOT_PLACES = _words(
+    """
+    lunch dinner breakfast any some same meeting summer winter standard local our your my
+    the this that which what real start end call office daylight spare free quality screen
+    """
+)
+
+
+def _unknown_place(reader: _Text, match: re.Match, place_first: bool) -> _Found | None:
+    """A place named for a zone that the reader cannot name ("Lagos time", "heure
+    de Nouméa"): a zone item without a zone, asked about rather than ignored."""
+    words = match["place"].split()
+    word = words[-1] if place_first else words[0]
+    offset = match["place"].rfind(word) if place_first else 0
+    start = match.start("place") + offset
+    written = reader.original[start : start + len(word)]
+    before = reader.folded[max(0, start - 3) : start]
+    sentence_start = start == 0 or bool(re.search(r"(?:^|[.!?:\n])\s*$", before))
+    if not written[:1].isupper() or sentence_start or word in _NOT_PLACES:
+        return None
+    if not reader.free(start, start + len(word)):
+        return None
+    reader.take(start, start + len(word))
+    return _Found("zone", start, start + len(word), None, written, reader.line_of(start))
 
 
 def _fixed_zone(sign: str, hours: int) -> str:
@@ -863,7 +917,7 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
         items.append(_numeric(reader, match, year, language))
     for match in reader.matches(_DAY_MONTH):
         year = int(match["y"]) if match["y"] else None
-        value = (year, _MONTH[match["mon"]], int(match["d"]))
+        value = (year, _MONTH[match["mon"]], int(match["d"]) if match["d"].isdigit() else 1)
         items.append(reader.found("date", match, value, how=""))
     for match in reader.matches(_MONTH_DAY):
         year = int(match["y"]) if match["y"] else None
