@@ -650,9 +650,11 @@ def attendee_lines(lines: Iterable[str]) -> tuple[list[str], list[int]]:
             numbers.append(number)
             listing = True
             continue
-        chunks = [chunk for chunk in re.split(r"[,;]", line) if chunk.strip()]
+        # "- carl@example.net": a list of addresses, one a line, with bullets
+        bare = re.sub(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+", "", line)
+        chunks = [chunk for chunk in re.split(r"[,;]", bare) if chunk.strip()]
         if listing and chunks and all(_ADDRESS_IN_TEXT.search(chunk) for chunk in chunks):
-            found.append(line)
+            found.append(bare)
             numbers.append(number)
             continue
         listing = False
@@ -705,14 +707,16 @@ _OPTION_WORDS = {
     "lobby_enabled": r"(?:lobby|waiting\s+room|salle\s+d'attente|warteraum|wartezimmer|wartesaal"
     r"|sala\s+d'attesa|sala\s+di\s+attesa)",
     "password_enabled": r"(?:password|passcode|mot\s+de\s+passe|passwort|kennwort)",
-    "e2ee_enabled": r"(?:e2ee|end[-\s]to[-\s]end(?:\s+encryption)?|encryption|chiffrement"
+    "e2ee_enabled": r"(?:e2ee|e2e(?:[-\s](?:verschlusselung|encryption|chiffrement|crittografia))?"
+    r"|end[-\s]to[-\s]end(?:\s+encryption)?|encryption|chiffrement"
     r"(?:\s+de\s+bout\s+en\s+bout)?|ende[-\s]zu[-\s]ende[-\s]verschlusselung|verschlusselung"
     r"|crittografia(?:\s+end[-\s]to[-\s]end)?|cifratura)",
-    "enable_recording": r"(?:recording|enregistrement|aufzeichnung|aufnahme|registrazione)",
+    "enable_recording": r"(?:recording|enregistrement|aufzeichnung|aufnahme|registrazione"
+    r"|aufzeichnen|aufnehmen|enregistrer|registrare)",
 }
 _NEGATION = (
     r"(?:no|without|not|non|sans|pas\s+de|pas\s+d'|ohne|kein|keine|keinen|nicht|senza|nessuna?"
-    r"|niente)"
+    r"|niente|pas\s+besoin\s+de|pas\s+besoin\s+d'|no\s+need\s+(?:for|to)|nicht\s+notig)"
 )
 _ARTICLE = r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|einen|einem|einer|eine|il|una|uno)\s*)?"
 _OFF_VALUE = (
@@ -721,12 +725,14 @@ _OFF_VALUE = (
 )
 _ON_VALUE = (
     r"(?:on|yes|oui|ja|an|si|enabled|activee?|aktiviert|attivat[ao]|attiv[aoie]|true|required"
-    r"|aktivieren|einschalten)"
+    r"|aktivieren|einschalten|please|pls|plz|bitte|svp|s\.v\.p\.|stp|per\s+favore|obligatoire"
+    r"|obbligatori[ao]|obligatorisch|erforderlich|mandatory|needed|wanted|necessaire"
+    r"|necessari[ao]|waren\s+super|ware\s+super|wichtig)"
 )
 # "turn on the lobby", "merci d'activer la salle d'attente", "disattivare la registrazione"
 _ON_VERBS = (
     r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|put\s+on|require|activer"
-    r"|activez|ajouter|ajoutez|mettre|mettez|prevoir|prevoyez|utiliser|attivare|attivate"
+    r"|activez|ajouter|ajoutez|mettre|mettez|mets|metsz|prevoir|prevoyez|utiliser|attivare|attivate"
     r"|abilitare|abilitate|aggiungere|aggiungete|usare|mettere)"
 )
 _OFF_VERBS = (
@@ -734,7 +740,9 @@ _OFF_VERBS = (
     r"|disattivare|disattivate|disabilitare|disabilitate|togliere|togliete)"
 )
 # "with lobby and password", "mit Passwort und Warteraum": one setting after another.
-_OPTION_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|ni|noch|nor)[ \t]+")
+_OPTION_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|ni|noch|nor|\+|&)[ \t]+")
+# "Lobby und Passwort wären super": the setting said after a list applies to all of it.
+_OPTION_BEFORE_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|\+|&)[ \t]*$")
 _EXTRA_OFF = {
     "e2ee_enabled": r"(?:unencrypted|not\s+encrypted|non\s+chiffree?s?|unverschlusselt"
     r"|non\s+(?:crittografat|cifrat)[aoie])",
@@ -784,6 +792,35 @@ _NEXT_OPTION = [
 _OPTION_PATTERNS = _option_patterns()
 
 
+def _option_before(
+    folded: str,
+    match: re.Match[str],
+    value: bool,
+    taken: list[bool],
+    asked: dict[str, dict[bool, str]],
+    text: str,
+    spans: list[tuple[int, int]],
+) -> None:
+    """ "lobby and password please": a setting named right before "and" gets the
+    value said after the last one, when the match starts with a setting's name."""
+    if not any(words.match(folded, match.start()) for _, words in _NEXT_OPTION):
+        return
+    joiner = _OPTION_BEFORE_JOINER.search(folded, max(0, match.start() - 8), match.start())
+    if joiner is None:
+        return
+    window = folded[max(0, joiner.start() - 40) : joiner.start()]
+    for other, words in _NEXT_OPTION:
+        for found in words.finditer(window):
+            begin = joiner.start() - len(window) + found.start()
+            end = joiner.start() - len(window) + found.end()
+            if end != joiner.start() or any(taken[begin:end]):
+                continue
+            taken[begin:end] = [True] * (end - begin)
+            asked.setdefault(other, {})[value] = text[begin : match.end()]
+            spans.append((begin, end))
+            return
+
+
 def room_options(text: str) -> tuple[RoomOptions, tuple[Note, ...], list[tuple[int, int]]]:
     """The room settings `text` asks for, notes saying how each was read, and
     the spans read. Asked both ways, a setting keeps its configured value; a
@@ -799,6 +836,7 @@ def room_options(text: str) -> tuple[RoomOptions, tuple[Note, ...], list[tuple[i
             taken[match.start() : match.end()] = [True] * (match.end() - match.start())
             asked.setdefault(option, {})[value] = text[match.start() : match.end()]
             spans.append((match.start(), match.end()))
+            _option_before(folded, match, value, taken, asked, text, spans)
             end = match.end()
             while joined := _OPTION_JOINER.match(folded, end):
                 follower = next(

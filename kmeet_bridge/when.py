@@ -178,8 +178,24 @@ def _month_table() -> dict[str, int]:
     return table
 
 
+# Swiss German weekdays as people write them ("am Zischtig", "Fritig"), folded.
+_SWISS_GERMAN_WEEKDAYS = (
+    ("mantig", "maentig"),
+    ("zischtig", "ziischtig", "dienschtig"),
+    ("mittwuch", "mittwoch"),
+    ("dunschtig", "donnschtig", "donschtig", "dunnschtig"),
+    ("fritig", "friitig", "freitig"),
+    ("samschtig", "samstig"),
+    ("sunntig", "sonntig"),
+)
+
+
 def _weekday_table() -> dict[str, int]:
-    return {name: day for names in WEEKDAYS.values() for day, name in enumerate(names)}
+    table = {name: day for names in WEEKDAYS.values() for day, name in enumerate(names)}
+    for day, names in enumerate(_SWISS_GERMAN_WEEKDAYS):
+        for name in names:
+            table.setdefault(name, day)
+    return table
 
 
 def _weekday_abbreviations() -> dict[str, int]:
@@ -210,7 +226,10 @@ _E = r"(?![\w])"  # end of a word
 # Relative days: folded words -> days from today.
 _RELATIVE_DAYS = (
     (r"(?:the\s+)?day\s+after\s+tomorrow|apres[-\s]demain|ubermorgen|dopodomani", 2),
-    (r"tomorrow|tmrw|tmr|2morrow|demain|domani", 1),
+    # "aujourd'hui en huit", "oggi a otto": a week from that day
+    (r"(?:d')?(?:aujourd'hui|aujourdhui)\s+en\s+huit|oggi\s+a\s+otto", 7),
+    (r"demain\s+en\s+huit|domani\s+a\s+otto", 8),
+    (r"tomorrow|tmrw|tmr|2morrow|demain|domani|domattina|domani\s+mattina", 1),
     # "morgen" is tomorrow, but not in "Guten Morgen", "heute Morgen", "am Morgen".
     (r"(?<!guten )(?<!heute )(?<!am )(?<!jeden )(?<!gestern )(?<!diesen )morgen", 1),
     (
@@ -222,7 +241,12 @@ _RELATIVE_DAYS = (
     (r"(?:the\s+)?day\s+before\s+yesterday|avant[-\s]hier|vorgestern|l'altro\s+ieri", -2),
     (r"yesterday|gestern|ieri", -1),
     ("hier", -1),
+    # Swiss German: "hüt" (today), "morn" (tomorrow), "übermorn"
+    ("hut|hutt", 0),
+    ("morn", 1),
+    ("ubermorn", 2),
 )
+_SWISS_GERMAN_DAYS = ("hut|hutt", "morn", "ubermorn")
 _IN_DAYS = re.compile(
     _W + r"(?:in|dans|tra|fra)\s+(?P<n>\d{1,2}|two|three|deux|trois|zwei|drei|due|tre)\s+"
     r"(?:days|jours|tagen|giorni)" + _E
@@ -234,7 +258,7 @@ _NEXT_BEFORE = (
 _THIS_BEFORE = "this|ce|diesen|dieser|diese|questo|questa"
 _NEXT_AFTER = "prochain|prochaine|qui vient|prossimo|prossima"
 _NEXT_WEEK = (
-    r"next\s+week|(?:de\s+)?la\s+semaine\s+prochaine|semaine\s+prochaine"
+    r"en\s+huit|a\s+otto|next\s+week|(?:de\s+)?la\s+semaine\s+prochaine|semaine\s+prochaine"
     r"|(?:in\s+der\s+)?nachsten\s+woche|nachste\s+woche|(?:della\s+)?prossima\s+settimana"
     r"|(?:della\s+)?settimana\s+prossima"
 )
@@ -253,7 +277,7 @@ _WEEKDAY_MENTION = re.compile(
     + r"))?"
     + _E
 )
-_DAY_LIKE = re.compile(_W + r"[a-z]{2,}(?:day|tag|dag|di|tog)" + _E)
+_DAY_LIKE = re.compile(_W + r"(?:[a-z]{2,}(?:day|tag|dag|di|tog)|(?<=am\s)[a-z]{2,}ig)" + _E)
 # Words that say "some time" without a date that can be planned.
 _VAGUE = re.compile(
     _W + r"(?:" + _NEXT_WEEK + r"|this\s+week|cette\s+semaine|diese\s+woche"
@@ -287,7 +311,7 @@ _AM_WORDS = re.compile(
     + r")\s+morning|(?:demain|"
     + _alternation(WEEKDAYS["fr"])
     + r")\s+matin|du\s+matin|ce\s+matin|morgens|vormittags?"
-    r"|heute\s+fruh|morgen\s+fruh|di\s+mattina|del\s+mattino|stamattina|mattina)" + _E
+    r"|heute\s+fruh|morgen\s+fruh|di\s+mattina|del\s+mattino|stamattina|domattina|mattina)" + _E
 )
 
 # --- zones --------------------------------------------------------------------
@@ -353,12 +377,18 @@ _CITY_NAMES = {
     "westkuste": "America/Los_Angeles", "dallas": "America/Chicago",
     "houston": "America/Chicago", "austin": "America/Chicago",
     "montreal": "America/Toronto", "quebec": "America/Toronto",
+    "central": "America/Chicago", "mountain": "America/Denver", "pacifique": "America/Los_Angeles",
+    "pacifico": "America/Los_Angeles", "kalifornische": "America/Los_Angeles",
+    "californienne": "America/Los_Angeles", "californiana": "America/Los_Angeles",
+    "san paolo": "America/Sao_Paulo", "san paulo": "America/Sao_Paulo",
+    "atene": "Europe/Athens", "athen": "Europe/Athens", "athenes": "Europe/Athens",
 }  # fmt: skip
 _PLACE = r"(?P<place>[a-z][a-z'-]*(?:\s[a-z][a-z'-]*){0,2})"
 # "heure de Londres", "time in London", "ora di Londra", "ora italiana": the place follows.
 _ZONE_AFTER = re.compile(
     _W
-    + r"(?:(?:heure|horaire)\s+(?:de\s+|d')?|time\s+in\s+|zeit\s+in\s+|ora\s+(?:di\s+)?)"
+    + r"(?:(?:heure|horaire)\s+(?:locale\s+)?(?:de\s+|du\s+|d'|a\s+)?|(?:local\s+)?time\s+in\s+"
+    + r"|zeit\s+in\s+|ortszeit\s+(?:in\s+)?|ora\s+(?:locale\s+)?(?:di\s+|del\s+)?)"
     + _PLACE
     + _E
 )
@@ -395,7 +425,7 @@ _DOTTED_DAY_MONTH_BARE = re.compile(
     r"(?<![\w.:/+-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})(?![\w]|[.:]?\d|\s?(?:uhr|h|[ap]\.?m)(?![\w]))"
 )
 _DATE_ARTICLE_BEFORE = re.compile(
-    r"(?<![\w])(?:le|am|den|il|on|du|vom|al|dal|the|for|pour|fur|per|ab|des|dem)[ \t]+$"
+    r"(?<![\w])(?:le|am|den|il|on|du|vom|al|dal|the|ab|des|dem)[ \t]+$"
 )
 _SLASHED_DAY_MONTH = re.compile(r"(?<![\w.:/+-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)")
 # A day of the month alone: "le 5", "le 1er", "il 5", "am 5.", "the 5th", "on the 5th".
@@ -439,7 +469,7 @@ _SHORT_WEEKDAY_FOLLOWERS = re.compile(
     r"[\s,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|or|oder|ou|o|and|und|et|e|bis|to)\s"
     r"|-|morning|afternoon|evening|vormittags?|nachmittags?|morgens?|abends?|fruh|matin"
     r"|half|quarter|halb|viertel|dreiviertel|noon|midday|midi|mittags?|mezzogiorno"
-    r"|apres-midi|soir|mattina|pomeriggio|sera|$)"
+    r"|apres-midi|soir|mattina|pomeriggio|sera)"
 )
 # Short weekdays that are read in any language (Swiss senders mix them).
 _SHORT_WEEKDAYS_ANYWHERE = _words("mon tue tues thu thur thurs fri")
@@ -447,9 +477,16 @@ _SHORT_WEEKDAYS_ANYWHERE = _words("mon tue tues thu thur thurs fri")
 _DAY_AFTER_WEEKDAY = re.compile(
     r"[\s,]+(?:(?:the|le|den|il)\s+)?(?P<d>\d{1,2})(?P<suffix>st|nd|rd|th|er|°|º)?(?![\w:°º]|[.,]\d)"
 )
-# Without "18th", the number is a day only when a time follows it.
+# A number after a weekday is that day of the month ("vendredi 18", "gio 24) alle 10")
+# unless it is a time itself ("Friday 3 pm", "Freitag 10 Uhr", "venerdì 10 e mezza",
+# "Thursday 10-11").
+_NOT_A_DAY_AFTER = re.compile(
+    r"\s?(?:[ap]\.?m(?![\w])|uhr|h(?![\w])|heures?|o'clock|ore(?![\w])|hrs?(?![\w])"
+    r"|e\s+(?:mezz|un\s+quarto|quarto|trenta)|et\s+(?:demie?|quart)|meno|moins)"
+    r"|\s*(?:-|to|bis)\s*\d{1,2}(?![\d:h])"
+)
 _TIME_AFTER_DAY = re.compile(
-    r"\.?[\s,]*(?:(?:at|a|alle|ore|um|ab|gegen|vers|verso|dalle|from|de|des|von|h|dans|in)\s"
+    r"\.?[\s,)]*(?:(?:at|a|alle|ore|um|ab|gegen|vers|verso|dalle|from|de|des|von|h|dans|in)\s"
     r"|\d{1,2}(?:[:.h]\d\d|\s?(?:h|uhr|[ap]\.?m)(?![\w])))"
 )
 
@@ -476,11 +513,15 @@ _STRONG_TIMES = (
 )
 # Quarter and half hours in words: (pattern, minute, hours to add to the number).
 # "halb 4" is 3:30 and "Viertel vor 4" 3:45 (German counts towards the next hour).
-_N = r"(?P<h>\d{1,2})(?![\d:])"
+_HOUR_WORDS = {
+    **{word: value for word, value in NUMBER_WORDS.items() if value <= 12},
+    "una": 1,
+}
+_N = r"(?:(?P<h>\d{1,2})(?![\d:])|(?P<hw>" + _alternation(_HOUR_WORDS) + r")(?![\w]))"
 _N_AMPM = _N + r"(?:\s?(?P<ampm>[ap])\.?\s?m\.?)?"
 _N_UHR = _N + r"(?:\s?uhr)?"
 _CLOCK_WORDS: tuple[tuple[re.Pattern[str], int, int], ...] = tuple(
-    (re.compile(_W + pattern + r"(?![\w:]|[.,]\d)"), minute, shift)
+    (re.compile(r"(?<![\w])" + pattern + r"(?![\w:]|[.,]\d)"), minute, shift)
     for pattern, minute, shift in (
         (r"halb\s+" + _N_UHR, 30, -1),
         (r"(?:viertel\s+vor|dreiviertel)\s+" + _N_UHR, 45, -1),
@@ -513,6 +554,10 @@ _WORD_HOUR = re.compile(
     + r")(?:\s?(?P<unit>uhr|heures?|o'clock|h)(?![\w]))?(?![\w'])"
 )
 _WORD_HOUR_AFTER = re.compile(r"[ \t]*(?:[,.;!?)]|$|\n|[ap]\.?m(?![\w])|(?:tomorrow|today|on)\s)")
+_MILITARY_TIME = re.compile(
+    r"(?<![\w:.,])(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)\s?(?:hrs|hours|h|uhr)(?![\w])"
+)
+_HALF_ENGLISH = re.compile(r"(?<![\w])half\s+" + _N + r"(?![\w:]|[.,]\d)")
 # German "Mittag" is noon after a day: "morgen Mittag", "am Freitag zu Mittag".
 _NOON_GERMAN = re.compile(r"(?<![\w])(?:(?:am|zu|um|z')\s*)?mittags?(?![\w])")
 _DAY_BEFORE_NOON = re.compile(
@@ -537,7 +582,8 @@ _START_MARKER = re.compile(
 )
 # Words after which a number is a time whatever follows it ("um 2 bitte").
 _SURE_START = re.compile(
-    r"(?:^|[\s(,;])(?:um|alle|ore|alle\s+ore|gegen|verso|verso\s+le|vers|vers\s+les)\s*$"
+    r"(?:^|[\s(,;])(?:um|alle|ore|alle\s+ore|gegen|verso|verso\s+le|vers|vers\s+les|bis|until"
+    r"|jusqu'a|fino\s+alle)\s*$"
 )
 _COUNTED = _words(
     """
@@ -549,11 +595,13 @@ _COUNTED = _words(
 )
 _FRENCH_A_BEFORE = re.compile(r"(?:^|[\s(,;])à\s*$")
 _OR_AFTER_TIME = re.compile(
-    r"\d(?:[:.]\d\d)?\s?(?:h|uhr|[ap]\.?m\.?)?\s+(?:or|ou|oder|o|oppure)\s+(?:(?:at|a|um|alle)\s+)?$"
+    r"(?:\d(?:[:.]\d\d|\s?(?:h|uhr|[ap]\.?m\.?))|(?<![\w])(?:at|um|alle|ore|a)\s+\d{1,2})"
+    r"\s+(?:or|ou|oder|o|oppure)\s+(?:(?:at|a|um|alle)\s+)?$"
 )
 _END_MARKER = re.compile(
     r"(?:^|[\s(,;])(?:until|till|til|to|bis|jusqu'a|jusqu a|jusqu'aux?|fino\s+alle(?:\s+ore)?"
-    r"|fino\s+a|ends?\s+at|ending\s+at|end|fin|ende|fine)[\s:]*$"
+    r"|fino\s+a|ends?\s+at|ending\s+at|finishing\s+at|end|fin|ende|fine|con\s+termine\s+alle"
+    r"|termine\s+alle|schluss\s+um|fin\s+a|se\s+termine\s+a)[\s:]*$"
 )
 _RANGE_OPENER = re.compile(
     r"(?:^|[\s(,;])(?:from|de|des|von|dalle(?:\s+ore)?|between|entre|zwischen|tra\s+le|fra\s+le"
@@ -578,7 +626,9 @@ _PART_OF_DAY_AFTER = re.compile(
 _DURATION_MARKER = re.compile(
     r"(?:^|[\s(,;])(?:for|pour|pendant|durant|fur|wahrend|per|durata|duree|dauer|duration"
     r"|length|lange|lasting|takes?|dure|durera|dauert|dura|durera|environ|etwa|about|circa|ca"
-    r"|approx|approximately)[\s:.]*$"
+    r"|approx|approximately|faudra|faut|prevoir|prevoyez|prevedere|prevedete|prevedi|compter"
+    r"|compte|comptez|block|blocken|einplanen|planen|plan|reserve|reservieren|riservare|serve"
+    r"|servono|need|needs|max|maximum|massimo|hochstens|bloquer|bloque)[\s:.]*$"
 )
 
 # --- durations ---------------------------------------------------------------------
@@ -596,14 +646,15 @@ _DURATIONS = (
         re.compile(
             _W + r"(?:half\s+an\s+hour|a\s+half[-\s]hour|half[-\s]hour|une\s+demi[-\s]heure"
             r"|demi[-\s]heure|eine\s+halbe\s+stunde|halbe\s+stunde|einer\s+halben\s+stunde"
-            r"|halben\s+stunde|mezz'\s?ora|mezzora|mezz\s+ora"
+            r"|halben\s+stunde|halbi\s+stund|e\s+halbi\s+stund|mezz'\s?ora|mezzora|mezz\s+ora"
             r"|mezza\s+ora)" + _E
         ),
         30,
     ),
     (
         re.compile(
-            _W + r"(?:a\s+quarter\s+of\s+an\s+hour|quarter\s+of\s+an\s+hour|un\s+quart\s+d'heure"
+            _W + r"(?:a\s+quarter\s+of\s+an\s+hour|quarter\s+of\s+an\s+hour"
+            r"|un\s+(?:petit\s+|bon\s+)?quart\s+d'heure"
             r"|eine\s+viertelstunde|viertelstunde|un\s+quarto\s+d'ora)" + _E
         ),
         15,
@@ -764,7 +815,8 @@ class Found:
     @property
     def says_when(self) -> bool:
         """Whether the text has any date, time or "some time" words at all."""
-        return any(item.kind not in ("duration", "zone", "pm", "am", "now") for item in self.items)
+        quiet = ("duration", "aside_duration", "zone", "pm", "am", "now")
+        return any(item.kind not in quiet for item in self.items)
 
     @property
     def spans(self) -> tuple[tuple[int, int], ...]:
@@ -897,7 +949,9 @@ def _cities() -> dict[str, str]:
     """Folded city name of every IANA zone ("new york") -> its zone."""
     cities: dict[str, str] = {}
     areas = ("Europe", "America", "Asia", "Africa", "Australia", "Pacific", "Atlantic", "Indian")
-    for name in sorted(zoneinfo.available_timezones(), key=lambda n: (n.count("/"), n)):
+    order = {area: index for index, area in enumerate(areas)}  # Europe/Istanbul, not Asia/
+    names = zoneinfo.available_timezones()
+    for name in sorted(names, key=lambda n: (n.count("/"), order.get(n.split("/")[0], 9), n)):
         parts = name.split("/")
         if len(parts) >= 2 and parts[0] in areas:
             cities.setdefault(fold(parts[-1].replace("_", " ")), name)
@@ -971,6 +1025,8 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
     for pattern, days in _RELATIVE_DAYS:
         if days < 0 and pattern == "hier" and language != "fr":
             continue  # German "hier" is "here"
+        if pattern in _SWISS_GERMAN_DAYS and language != "de":
+            continue  # "hut", "morn" are English words
         for match in reader.matches(re.compile(_W + r"(?:" + pattern + r")" + _E)):
             items.append(reader.found("relative", match, days))
     return items
@@ -1030,7 +1086,11 @@ def _weekday(reader: _Text, match: re.Match, language: str) -> _Found | None:
         number is not None
         and 1 <= int(number["d"]) <= 31
         and reader.free(match.start(), number.end())
-    ) and (number["suffix"] or _TIME_AFTER_DAY.match(folded, number.end())):
+    ) and (
+        number["suffix"]
+        or _TIME_AFTER_DAY.match(folded, number.end())
+        or not _NOT_A_DAY_AFTER.match(folded, number.end())
+    ):
         reader.take(match.start(), number.end())
         text = reader.original[match.start() : number.end()].strip()
         return _Found(
@@ -1064,7 +1124,7 @@ def _find_times_and_durations(
             items.append(reader.found("duration", match, minutes))
     for match in reader.matches(_HOURS_DURATION):
         unit, number = match["unit"], match["n"]
-        if unit in ("h", "heure", "heures") and number[:1].isdigit():
+        if unit in ("h", "heure", "heures") and number.isdigit():
             continue  # 14h, 14 heures: decided with the times below
         if unit in ("ora", "ore") and number[:1].isdigit() and unit == "ora":
             continue
@@ -1102,14 +1162,19 @@ def _find_times_and_durations(
             times.append(weak)
     times.sort(key=lambda item: item.start)
     items += _ranges_and_ends(reader, times)
-    # Durations only where they describe the meeting (see the module docstring).
-    return [
-        item
-        for item in items
-        if item.kind != "duration"
-        or loose_durations
-        or _duration_counts(reader, item, [*found, *items])
-    ]
+    # Durations only where they describe the meeting (see the module docstring);
+    # the others are kept aside: they give the length of an instant room
+    # ("Quick sync? 15 minutes max."), where no time says which line is the request.
+    kept = []
+    for item in items:
+        if item.kind == "duration" and not (
+            loose_durations or _duration_counts(reader, item, [*found, *items])
+        ):
+            if _LIST_ITEM.match(reader.line_text(item.line)[1]):
+                continue
+            item.kind = "aside_duration"
+        kept.append(item)
+    return kept
 
 
 def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Found]:
@@ -1124,7 +1189,7 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
         times.append(reader.found("time", match, value, named=True))
     for pattern, minute, shift in _CLOCK_WORDS:
         for match in reader.matches(pattern):
-            hour = int(match["h"])
+            hour = int(match["h"]) if match["h"] else _HOUR_WORDS[match["hw"]]
             if not 1 <= hour <= 24:
                 continue
             before = folded[: match.start()]
@@ -1135,6 +1200,12 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
             hour = (hour + shift) % 24 or (12 if shift else 0)
             ampm = match.groupdict().get("ampm")
             times.append(reader.found("time", match, (hour, minute), ampm=ampm))
+    for match in reader.matches(_MILITARY_TIME):
+        times.append(reader.found("time", match, (int(match["h"]), int(match["m"]))))
+    if language == "en":  # British "half nine" is 9:30 (German "halb neun" is 8:30)
+        for match in reader.matches(_HALF_ENGLISH):
+            hour = int(match["h"]) if match["h"] else _HOUR_WORDS[match["hw"]]
+            times.append(reader.found("time", match, (hour, 30)))
     for match in reader.matches(_WORD_HOUR):
         hour = NUMBER_WORDS[match["word"]]
         told = match["unit"] or (match["marker"] and _WORD_HOUR_AFTER.match(folded, match.end()))
@@ -1215,6 +1286,13 @@ def _h_form_is_duration(folded: str, match: re.Match, hour: int) -> bool:
         return False
     if re.search(r"\d(?:\s?h|:\d\d|\s?uhr)\s?\d{0,2}[\s,;]*(?:et\s+|,\s*)?$", before):
         return hour <= 8
+    # "..., 1h." or "1h30." as a phrase of its own after the time: a length
+    if (
+        hour <= 3
+        and re.search(r"[,.;(]\s*$", before)
+        and re.match(r"\s*(?:[.;!)]|$)", folded[match.end() :])
+    ):
+        return True
     return "heure" in match.group(0) and hour <= 8 and not match["m"]
 
 
@@ -1403,6 +1481,11 @@ def resolve(
             raise WhenProblem("vague", understood, text=vague[0].text)
         if found.of("vague") and end_time is None:
             raise WhenProblem("vague", understood, text=found.of("vague")[0].text)
+        asides = sorted({int(item.value) for item in found.of("aside_duration")})
+        if duration is None and end_time is None and len(asides) == 1 and asides[0] > 0:
+            duration = asides[0]
+            aside = found.of("aside_duration")[0]
+            notes.append(note("duration", text=aside.text, minutes=duration))
         return _instant(
             now_local, zone_name, duration, end_time, understood, default_duration, notes
         )
@@ -1615,23 +1698,30 @@ def _clock(
 ) -> tuple[time | None, str, time | None, str]:
     """The start and end times of day, each with the words that gave it; `hint`
     "p" reads every hour from 1 to 11 as afternoon."""
-    hint = hint or _ampm_hint(found)
     starts: list[tuple[time, str, _Found]] = []
     ends: list[tuple[time, str, _Found]] = []
+    untils: list[_Found] = []
     for item in found.of("time", "range", "until"):
+        near = hint or _ampm_hint(found, item)
         if item.kind == "range":
             first, second = item.extra["parts"]
             first_ampm, second_ampm = item.extra["ampm"]
-            start = _time_of(first, first_ampm, hint, understood)
-            end = _time_of(second, second_ampm, hint, understood, after=start)
+            start = _time_of(first, first_ampm, near, understood)
+            end = _time_of(second, second_ampm, near, understood, after=start)
             starts.append((start, first.text, item))
             ends.append((end, second.text, item))
         elif item.kind == "until":
-            ends.append((_time_of(item, item.extra.get("ampm"), hint, understood), item.text, item))
+            untils.append(item)
         else:
             starts.append(
-                (_time_of(item, item.extra.get("ampm"), hint, understood), item.text, item)
+                (_time_of(item, item.extra.get("ampm"), near, understood), item.text, item)
             )
+    # "16 Uhr ... bis halb 6": an end is read after the one start.
+    after = starts[0][0] if len({value for value, _, _ in starts}) == 1 else None
+    for item in untils:
+        near = hint or _ampm_hint(found, item)
+        end = _time_of(item, item.extra.get("ampm"), near, understood, after=after)
+        ends.append((end, item.text, item))
     for values in (starts, ends):
         distinct = sorted({value for value, _, _ in values})
         if len(distinct) > 1:
@@ -1649,12 +1739,25 @@ def _clock(
     )
 
 
-def _ampm_hint(found: Found) -> str | None:
-    """ "p" when the text says afternoon or evening, "a" for morning, else None."""
+def _ampm_hint(found: Found, item: _Found | None = None) -> str | None:
+    """ "p" when the text says afternoon or evening, "a" for morning, else None.
+    Words next to the time decide first ("tomorrow morning at 6, their afternoon")."""
+    if item is not None:
+        near = sorted(
+            (min(abs(hint.start - item.end), abs(item.start - hint.end)), hint.kind)
+            for hint in found.of("pm", "am")
+        )
+        near = [(distance, kind) for distance, kind in near if distance <= _HINT_REACH]
+        closest = {kind for distance, kind in near if near and distance == near[0][0]}
+        if len(closest) == 1:
+            return "p" if closest.pop() == "pm" else "a"
     pm, am = bool(found.of("pm")), bool(found.of("am"))
     if pm == am:
         return None
     return "p" if pm else "a"
+
+
+_HINT_REACH = 25  # characters between a time and a part of the day said about it
 
 
 def _time_of(
@@ -1677,7 +1780,7 @@ def _time_of(
     elif 1 <= hour <= 11 and not _has_leading_zero(item) and not item.extra.get("named"):
         if hint == "p":
             hour += 12
-        elif after is not None and item.kind == "weak" and hour <= 6 and hour < after.hour:
+        elif after is not None and hour <= 6 and hour < after.hour:
             hour += 12  # "from 11 to 1": the end is after the start
         elif hint is None and after is None and hour <= 6:
             raise WhenProblem(
