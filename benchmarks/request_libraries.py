@@ -70,8 +70,12 @@ def _with_time(value: datetime | None, text: str) -> datetime | None:
     midnight or the present's time for a bare date)."""
     if value is None:
         return None
-    if value.hour == 0 and value.minute == 0 and not any(
-        word in text.lower() for word in ("00:00", "midnight", "minuit", "mitternacht", "0h")
+    if (
+        value.hour == 0
+        and value.minute == 0
+        and not any(
+            word in text.lower() for word in ("00:00", "midnight", "minuit", "mitternacht", "0h")
+        )
     ):
         return None
     return value.replace(tzinfo=None, second=0, microsecond=0)
