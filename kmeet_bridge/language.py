@@ -29,7 +29,7 @@ from kmeet_bridge.models import LANGUAGES
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "it": "Italian"}
 
 # Month names as people write them, folded (see `fold`), 1 = January.
-# Abbreviations only count next to a day number (see when.py).
+# Abbreviations only count next to a day number (see when/words.py).
 MONTHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "en": (
         ("january", "jan"),

@@ -1,6 +1,6 @@
 """What the request reader says about how it read a request, in four languages.
 
-The reader (when.py, requests.py) records each reading and each default it
+The reader (when/, requests.py) records each reading and each default it
 applied as a `Note`: a code and its parameters, no wording. The wording lives
 here, one table keyed by code, so that a reply says in the sender's language
 what was assumed ("« demian » lu comme « demain »", "keine Dauer: 60 Minuten")
