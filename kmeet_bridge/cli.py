@@ -14,14 +14,16 @@ import email.policy
 import json
 import logging
 import os
+import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from kmeet_bridge import __version__, config, headers, service_access, updates
+from kmeet_bridge import __version__, config, headers, service_access, status, updates
 from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
@@ -29,9 +31,9 @@ from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
-from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
+from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest
 from kmeet_bridge.recurrence import describe_rule
-from kmeet_bridge.store import MessageRecord, Store, StoreError
+from kmeet_bridge.store import Store, StoreError
 
 log = logging.getLogger("kmeet_bridge")
 
@@ -49,32 +51,111 @@ DRY_RUN_DEFAULTS = {
 }
 
 
+# What each command says under --help: (summary, description, examples).
+HELP: dict[str, tuple[str, str, str]] = {
+    "run": (
+        "the daemon: a pass every poll_interval until SIGTERM",
+        "Run as a daemon: a pass over the mailbox every [imap] poll_interval seconds, and at "
+        "once when IDLE announces new mail, until SIGTERM. SIGHUP re-reads the configuration. "
+        "With --dry-run, each pass only prints what it would do (see 'once --dry-run').",
+        "kmeet-bridge run\n  kmeet-bridge --config ./config.toml run --dry-run",
+    ),
+    "once": (
+        "one pass over the mailbox, then exit",
+        "Handle every new message once, then exit: 0 when the pass ran (rejected messages are "
+        "a normal result), 1 when it could not run, 2 for a configuration error. With "
+        "--dry-run, read the mailbox exactly as a pass does (BODY.PEEK, read-only) and print "
+        "what would be done with each new message, without planning, sending, moving or "
+        "recording anything.",
+        "kmeet-bridge once\n  kmeet-bridge once --dry-run --config ./config.toml",
+    ),
+    "check": (
+        "validate the config and try every connection",
+        "Validate the configuration, then try the IMAP login, the SMTP login and the API token "
+        "(through the calendar list), saying which one fails and why.",
+        "kmeet-bridge check\n  kmeet-bridge check --config ./config.toml",
+    ),
+    "calendars": (
+        "list the Infomaniak calendars (id, name)",
+        "List the id and name of every calendar the API token can write to; put the id in "
+        "[kmeet] calendar_id.",
+        "kmeet-bridge calendars",
+    ),
+    "status": (
+        "last pass, counts per outcome, each message's fate",
+        "Show what the state database says: the last pass, counts per outcome, the latest "
+        "messages, the deferred ones, the last errors and the meetings in doubt. Read-only, "
+        "also while the daemon runs. --json prints the same as one JSON document (schema in "
+        "the README); --check prints one line and exits 0 (ok), 1 (warning) or 2 (critical), "
+        "as a Nagios or Icinga check does.",
+        "kmeet-bridge status\n  kmeet-bridge status --json | jq .health\n"
+        "  kmeet-bridge status --check",
+    ),
+    "parse": (
+        "show what a .eml or .ics would plan; no network",
+        "Show what the bridge would do with one saved message (.eml) or calendar file (.ics): "
+        "the outcome, the meeting it reads and the exact API request. Uses no network and no "
+        "account; '-' reads the message from standard input.",
+        "kmeet-bridge parse examples/invitation.eml\n  kmeet-bridge parse - < meeting.ics",
+    ),
+}
+
+
+def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """--config and --log-level, accepted before the command (with their defaults)
+    and after it (without: an option not given there keeps the value from before)."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--config",
+        type=Path,
+        default=None if defaults else argparse.SUPPRESS,
+        help=f"configuration file (default: ${config.CONFIG_ENV}, then "
+        f"{config.DEFAULT_CONFIG_PATH})",
+    )
+    options.add_argument(
+        "--log-level",
+        default="info" if defaults else argparse.SUPPRESS,
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log on stderr (default: info)",
+    )
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kmeet-bridge",
         description="Turns forwarded invitations and 'kmeet' emails into planned kMeet rooms.",
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help=f"configuration file (default: ${config.CONFIG_ENV}, then "
-        f"{config.DEFAULT_CONFIG_PATH})",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="how much to log on stderr (default: info)",
+        epilog="Run 'kmeet-bridge COMMAND --help' for a command's options and examples.",
+        parents=[_global_options(defaults=True)],
     )
     parser.add_argument("--version", action="version", version=f"kmeet-bridge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="the daemon: a pass every poll_interval until SIGTERM")
-    commands.add_parser("once", help="one pass over the mailbox, then exit")
-    commands.add_parser("check", help="validate the config and try every connection")
-    commands.add_parser("calendars", help="list the Infomaniak calendars (id, name)")
-    commands.add_parser("status", help="what the state database says happened")
-    parse = commands.add_parser("parse", help="show what a .eml or .ics would plan; no network")
-    parse.add_argument("file", type=Path, metavar="FILE")
+    after = _global_options(defaults=False)
+    sub: dict[str, argparse.ArgumentParser] = {}
+    for name, (summary, description, examples) in HELP.items():
+        sub[name] = commands.add_parser(
+            name,
+            help=summary,
+            # Raw: the examples keep their lines; the description is wrapped here.
+            description=textwrap.fill(description, 79),
+            epilog=f"example:\n  {examples}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[after],
+        )
+    for name in ("run", "once"):
+        sub[name].add_argument(
+            "--dry-run",
+            action="store_true",
+            help="only print what would be done: nothing planned, sent, moved or recorded",
+        )
+    shape = sub["status"].add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="one JSON document (see the README)")
+    shape.add_argument(
+        "--check", action="store_true", help="one line; exit 0 ok, 1 warning, 2 critical"
+    )
+    sub["parse"].add_argument(
+        "file", type=Path, metavar="FILE", help="a .eml or .ics file, or - for standard input"
+    )
     return parser
 
 
@@ -83,7 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level)
     handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _pipe_closed()
     except ConfigError as exc:
         print(f"kmeet-bridge: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -92,6 +177,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE  # what a shell reports for a program SIGPIPE ended
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (`... | head`): end quietly, as `cat` does. Python
+    ignores SIGPIPE and raises instead; stdout goes to /dev/null so that the flush at
+    exit does not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_PIPE_CLOSED
 
 
 # Log levels as syslog priorities, which journald reads from a "<N>" line prefix.
@@ -255,94 +354,65 @@ def cmd_calendars(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """What the state database says: the last pass, the outcomes, the latest
-    messages, the deferred ones, the last errors and the meetings in doubt.
-    Read-only and lock-free, so it works while the daemon runs. Times in UTC."""
-    settings = load_settings(args, secrets=False)
+    """What the state database says (status.py). Read-only and lock-free, so it
+    works while the daemon runs. --check answers as a Nagios plugin: one line,
+    exit 0 ok, 1 warning, 2 critical, 3 unknown (configuration or state unreadable)."""
+    try:
+        settings = load_settings(args, secrets=False)
+        now = datetime.now(UTC)
+        if settings.state_path.exists():
+            with Store(settings.state_path, readonly=True) as store:
+                snapshot = status.read(store, now)
+        else:
+            snapshot = status.empty(now)
+    except (ConfigError, StoreError) as exc:
+        if args.check:
+            print(status.unknown_line(str(exc)))
+            return status.Health.UNKNOWN
+        raise
+    poll_interval = settings.imap.poll_interval
+    if args.check:
+        state, line = status.check_line(snapshot, poll_interval)
+        print(line)
+        return state
+    if args.json:
+        document = status.as_json(snapshot, poll_interval)
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return EXIT_OK
     if not settings.state_path.exists():
         print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
         return EXIT_OK
-    shown = 10  # of the latest messages and of the last errors
-
-    def flat(text: str | None) -> str:
-        return " ".join((text or "").split())
-
-    def who(record: MessageRecord) -> str:
-        subject = f' "{flat(record.subject)}"' if record.subject else ""
-        return f"{record.folder}:{record.uid} {record.sender or '-'}{subject}"
-
-    def section(title: str, lines: list[str]) -> None:
-        print(f"{title} ({len(lines)}):" if lines else f"{title}: none")
-        for line in lines:
-            print(f"  {line}")
-
-    with Store(settings.state_path, readonly=True) as store:
-        when = store.meta("last_pass_at")
-        result = store.meta("last_pass_result") or "-"
-        if when is None:
-            print("last pass: never")
-        else:
-            at = f"{datetime.fromisoformat(when):%Y-%m-%d %H:%M:%S} UTC"
-            ended = "" if store.meta("last_pass_ok") != "0" else ", did not finish"
-            print(f"last pass: {at}{ended} ({result})")
-        counts = store.outcome_counts()
-        print(
-            "messages: "
-            + (", ".join(f"{counts[o]} {o}" for o in Outcome if counts.get(o)) or "none")
-        )
-        for record in store.recent_messages(shown):
-            print(
-                f"  {record.updated_at:%Y-%m-%d %H:%M} {record.outcome:<8} "
-                f"{record.sender or '-'}: {flat(record.reason)}"
-            )
-        section(
-            "deferred",
-            [
-                f"{who(r)}: next attempt "
-                + (f"{r.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if r.next_attempt else "now")
-                + f" (attempt {r.attempts}): {flat(r.reason)}"
-                for r in store.deferred_messages()
-            ],
-        )
-        section(
-            "last errors",
-            [
-                f"{r.updated_at:%Y-%m-%d %H:%M} {who(r)}: {flat(r.reason)}"
-                for r in store.last_errors(shown)
-            ],
-        )
-        doubts = []
-        for meeting in store.meetings_in_doubt():
-            if meeting.status == "planning":
-                state = (
-                    "the API call has no usable answer (in flight, or cut off): a room may exist"
-                )
-            elif meeting.room is not None:
-                state = (
-                    f"planned again after an interrupted API call: {meeting.room.url}; "
-                    "a second room may exist in the Infomaniak calendar"
-                )
-            else:
-                state = "an interrupted API call may have made a room; not planned since"
-            doubts.append(
-                f'{meeting.key}: "{flat(meeting.title)}" {meeting.starting_at} '
-                f"({meeting.timezone}): {state}"
-            )
-        section("meetings in doubt", doubts)
+    print("\n".join(status.as_text(snapshot)))
     return EXIT_OK
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
     path: Path = args.file
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        print(f"kmeet-bridge: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
     config_path = args.config or config.default_config_path()
     store = None
     if config_path.exists():
         settings = config.load(config_path, secrets=False)
+    else:
+        settings = config.from_mapping(DRY_RUN_DEFAULTS, {}, secrets=False)
+    limit = settings.limits.max_message_size
+    stdin = str(path) == "-"
+    try:
+        if stdin:
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with path.open("rb") as file:
+                data = file.read(limit + 1)
+    except OSError as exc:
+        print(f"kmeet-bridge: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if len(data) > limit:
+        print(
+            f"kmeet-bridge: {'standard input' if stdin else path} is larger than "
+            f"[limits] max_message_size ({limit} bytes), which the bridge would not read either",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if config_path.exists():
         print(f"configuration: {config_path}")
         if settings.state_path.exists():
             # Read-only: shows whether each meeting is new or an update, changes nothing.
@@ -351,13 +421,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
             except StoreError as exc:
                 print(f"state: not read ({exc})")
     else:
-        settings = config.from_mapping(DRY_RUN_DEFAULTS, {}, secrets=False)
         print(
             "configuration: none found, using the defaults "
             f"(timezone {settings.kmeet.timezone}, {settings.kmeet.default_duration} minutes; "
             "calendar_id 0 stands for your calendar)"
         )
-    message = message_from_file(path, data)
+    message = message_from_file(Path("stdin") if stdin else path, data)
     try:
         print(describe(message, settings, datetime.now(UTC), store))
     finally:

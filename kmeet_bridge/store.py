@@ -781,11 +781,14 @@ class Store:
     def record_pass(self, summary: str, *, ok: bool, now: datetime | None = None) -> None:
         now = now or _now()
         with self._transaction() as db:
-            for name, value in (
+            values = [
                 ("last_pass_at", _iso(now)),
                 ("last_pass_result", summary),
                 ("last_pass_ok", "1" if ok else "0"),
-            ):
+            ]
+            if ok:  # what `status --check` and the metrics measure a stalled bridge by
+                values.append(("last_ok_pass_at", _iso(now)))
+            for name, value in values:
                 db.execute(
                     "INSERT INTO meta(name, value) VALUES (?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
