@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from kmeet_bridge import __version__, config, headers, service_access, status, updates
+from kmeet_bridge import __version__, config, dryrun, headers, service_access, status, updates
 from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
@@ -31,7 +31,7 @@ from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
-from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest
+from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.recurrence import describe_rule
 from kmeet_bridge.store import Store, StoreError
 
@@ -247,6 +247,10 @@ def make_bridge(settings: Settings, store: Store, planner: KMeetClient) -> Bridg
 
 def cmd_once(args: argparse.Namespace) -> int:
     settings = load_settings(args)
+    if args.dry_run:
+        with Store.in_memory_copy(settings.state_path) as store:
+            dry_pass(settings, store)
+        return EXIT_OK
     # One bridge per state database: a second one stops here (InstanceLocked).
     with (
         InstanceLock(settings.state_path),
@@ -264,6 +268,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     @contextlib.contextmanager
     def open_pass(settings: Settings) -> Iterator[Callable[[threading.Event], str]]:
+        if args.dry_run:
+            yield lambda stop: dry_pass(settings, store, stop)
+            return
         # Made again on SIGHUP with the new settings; the store stays open throughout.
         with KMeetClient(settings.kmeet) as planner:
             bridge = make_bridge(settings, store, planner)
@@ -288,9 +295,31 @@ def cmd_run(args: argparse.Namespace) -> int:
             fresh = dataclasses.replace(fresh, state_path=state_path)
         return fresh
 
+    if args.dry_run:
+        # Passes work on a copy of the state in memory, kept from pass to pass, so
+        # each shows only what is new since the last; no lock, nothing written.
+        with Store.in_memory_copy(state_path) as store:
+            return Daemon(settings, open_pass, reload=reload).serve()
     # One bridge per state database: a second one stops here (InstanceLocked).
     with InstanceLock(state_path), Store(state_path) as store:
         return Daemon(settings, open_pass, reload=reload).serve()
+
+
+def dry_pass(settings: Settings, store: Store, stop: threading.Event | None = None) -> str:
+    """A pass against the real mailbox that changes nothing (dryrun.py); prints
+    what it would have done with each message."""
+    journal = dryrun.Journal()
+    # The bridge's log lines would say "planned" of what is not: they wait for --log-level debug.
+    bridge_log = logging.getLogger("kmeet_bridge.bridge")
+    if not bridge_log.isEnabledFor(logging.DEBUG):
+        bridge_log.setLevel(logging.ERROR)
+    report = dryrun.dry_bridge(settings, store, journal).run_pass(stop)
+    lines = ["dry run: nothing is planned, sent, moved or recorded"]
+    for entry in journal.entries:
+        lines.extend(["", *describe_entry(entry, settings, store)])
+    lines.extend(["", f"dry run finished: {report.summary()}"])
+    print("\n".join(lines), flush=True)
+    return f"dry run: {report.summary()}"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -559,4 +588,57 @@ def _describe_meeting(meeting: MeetingRequest) -> list[str]:
         name = f"{attendee.name} " if attendee.name else ""
         lines.append(f"  attendee: {name}<{attendee.address}> {attendee.state}{role}")
     lines.extend(f"  note: {note}" for note in meeting.notes)
+    return lines
+
+
+# -- a dry pass, as text --------------------------------------------------------
+
+REPLY_LINES = 8  # of a reply's text shown by a dry run
+
+
+def describe_entry(entry: dryrun.Entry, settings: Settings, store: Store) -> list[str]:
+    """One message of a dry pass: its outcome, where it would go, its meetings,
+    the API requests and the reply (recipient, subject, first lines)."""
+    message = email.message_from_bytes(entry.incoming.raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    subject = headers.subject(message)
+    lines = [
+        f"{entry.folder}:{entry.incoming.uid} from {headers.sender_address(message) or '-'}"
+        + (f' "{subject}"' if subject else "")
+    ]
+    record = store.message(entry.folder, entry.uidvalidity, entry.incoming.uid)
+    if record is None:
+        lines.append("  outcome: none recorded")
+        return lines
+    lines.append(f"  outcome: {record.outcome}: {' '.join(record.reason.split())}")
+    if entry.moved_to:
+        lines.append(f"  would move to: {entry.moved_to}")
+    elif record.outcome == Outcome.DEFERRED and record.next_attempt is not None:
+        lines.append(f"  stays in {entry.folder}; next attempt {record.next_attempt:%H:%M:%S} UTC")
+    else:
+        lines.append(f"  stays in {entry.folder}, unchanged")
+    if record.outcome != Outcome.IGNORED and entry.incoming.complete:
+        with contextlib.suppress(NotARequest):
+            extraction = extract_meetings(message, settings, datetime.now(UTC))
+            for meeting in extraction.meetings:
+                lines.extend("  " + line for line in _describe_meeting(meeting)[1:])
+    passwords = []
+    for call, body in entry.api_calls:
+        lines.append(f"  API request: {call}")
+        if body is not None:
+            if body.get("password"):
+                passwords.append(str(body["password"]))
+                body = {**body, "password": PASSWORD_SHOWN}
+            lines.extend("    " + line for line in json.dumps(body, indent=2).splitlines())
+    for reply in entry.replies:
+        lines.append(f"  reply to: {reply['To']}")
+        lines.append(f"    Subject: {reply['Subject']}")
+        part = reply.get_body(preferencelist=("plain",))
+        text = part.get_content() if isinstance(part, EmailMessage) else ""
+        for password in passwords:  # made for this dry run only, and never used
+            text = text.replace(password, PASSWORD_SHOWN)
+        shown = [line for line in text.splitlines() if line.strip()][:REPLY_LINES]
+        lines.extend(f"    | {line}" for line in shown)
+    if not entry.replies and record.outcome in (Outcome.PLANNED, Outcome.REJECTED):
+        lines.append("  reply: none")
     return lines
