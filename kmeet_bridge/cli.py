@@ -24,13 +24,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from kmeet_bridge import __version__, config, dryrun, headers, service_access, status, updates
-from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
+from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
 from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
+from kmeet_bridge.metrics import Metrics
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.recurrence import describe_rule
 from kmeet_bridge.store import Store, StoreError
@@ -232,12 +233,15 @@ def load_settings(args: argparse.Namespace, *, secrets: bool = True) -> Settings
     return config.load(args.config or config.default_config_path(), secrets=secrets)
 
 
-def make_bridge(settings: Settings, store: Store, planner: KMeetClient) -> Bridge:
+def make_bridge(
+    settings: Settings, store: Store, planner: KMeetClient, metrics: Metrics | None = None
+) -> Bridge:
+    mailer = Mailer(settings.smtp)
     return Bridge(
         settings,
         store,
         mailbox=lambda: Mailbox(settings.imap),
-        mailer=Mailer(settings.smtp),
+        mailer=metrics.mailer(mailer) if metrics is not None else mailer,
         planner=planner,
     )
 
@@ -272,11 +276,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             yield lambda stop: dry_pass(settings, store, stop)
             return
         # Made again on SIGHUP with the new settings; the store stays open throughout.
-        with KMeetClient(settings.kmeet) as planner:
-            bridge = make_bridge(settings, store, planner)
+        observe = metrics.api_request if metrics is not None else None
+        with KMeetClient(settings.kmeet, observe=observe) as planner:
+            bridge = make_bridge(settings, store, planner, metrics)
 
             def run_pass(stop: threading.Event) -> str:
-                report = bridge.run_pass(stop)
+                report = metrics.report() if metrics is not None else PassReport()
+                reached: bool | None = None  # the mailbox, for the metrics
+                try:
+                    bridge.run_pass(stop, report)
+                    reached = True
+                except MailboxError:
+                    reached = False
+                    raise
+                except TokenRefused:
+                    reached = True
+                    raise
+                finally:
+                    if metrics is not None:
+                        metrics.pass_ended(mailbox_reached=reached)
                 if report.counts:
                     log.info("pass finished: %s", report.summary())
                 return report.summary()
@@ -293,6 +311,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 state_path,
             )
             fresh = dataclasses.replace(fresh, state_path=state_path)
+        if fresh.metrics_listen != settings.metrics_listen:
+            log.warning("[metrics] listen changed: restart the service to use it")
         return fresh
 
     if args.dry_run:
@@ -301,8 +321,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         with Store.in_memory_copy(state_path) as store:
             return Daemon(settings, open_pass, reload=reload).serve()
     # One bridge per state database: a second one stops here (InstanceLocked).
+    metrics: Metrics | None = None
     with InstanceLock(state_path), Store(state_path) as store:
-        return Daemon(settings, open_pass, reload=reload).serve()
+        if settings.metrics_listen is not None:
+            metrics = Metrics(store)
+            metrics.serve(*settings.metrics_listen)
+        try:
+            return Daemon(settings, open_pass, reload=reload).serve()
+        finally:
+            if metrics is not None:
+                metrics.close()
 
 
 def dry_pass(settings: Settings, store: Store, stop: threading.Event | None = None) -> str:
