@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from kmeet_bridge import __version__, config, dryrun, headers, service_access, status, updates
 from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
@@ -654,9 +655,7 @@ def describe_entry(entry: dryrun.Entry, settings: Settings, store: Store) -> lis
     for call, body in entry.api_calls:
         lines.append(f"  API request: {call}")
         if body is not None:
-            if body.get("password"):
-                passwords.append(str(body["password"]))
-                body = {**body, "password": PASSWORD_SHOWN}
+            body = _without_passwords(body, passwords)
             lines.extend("    " + line for line in json.dumps(body, indent=2).splitlines())
     for reply in entry.replies:
         lines.append(f"  reply to: {reply['To']}")
@@ -670,3 +669,20 @@ def describe_entry(entry: dryrun.Entry, settings: Settings, store: Store) -> lis
     if not entry.replies and record.outcome in (Outcome.PLANNED, Outcome.REJECTED):
         lines.append("  reply: none")
     return lines
+
+
+def _without_passwords(value: Any, found: list[str]) -> Any:
+    """`value` (an API body) with every "password" shown as PASSWORD_SHOWN; the
+    passwords go to `found`, to be hidden in the reply too."""
+    if isinstance(value, dict):
+        shown = {}
+        for key, item in value.items():
+            if key == "password" and isinstance(item, str) and item:
+                found.append(item)
+                shown[key] = PASSWORD_SHOWN
+            else:
+                shown[key] = _without_passwords(item, found)
+        return shown
+    if isinstance(value, list):
+        return [_without_passwords(item, found) for item in value]
+    return value

@@ -165,12 +165,24 @@ def test_once_dry_run_without_a_state_reads_the_whole_folder_and_creates_nothing
 ) -> None:
     env = bridge_env
     env.deliver(invitation(uid="q1@example.com", start="20270315T140000", end="20270315T150000"))
+    env.deliver(
+        b"From: Carl <carl@example.net>\r\nTo: meet@example.com\r\n"
+        b"Subject: kmeet: Audit\r\nMessage-ID: <audit-1@example.net>\r\n"
+        b"Date: Tue, 01 Dec 2026 08:00:00 +0000\r\n\r\n"
+        b"2027-04-01 10:00, 30 minutes, with password\r\n"
+    )
     mailbox_before = mailbox_snapshot(env)
 
     result = env.command("once", "--dry-run")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("dry run finished: 1 planned\n")
+    assert result.stdout.endswith("dry run finished: 2 planned\n")
+    # A protected room's password is made when the room is planned: none is shown.
+    audit = result.stdout.split("\n\n")[2].splitlines()
+    assert '          "password": "(generated when the room is planned)"' in audit
+    reply = audit.index("  reply to: carl@example.net")
+    assert audit[reply + 1] == "    Subject: Re: kmeet: Audit"
+    assert any("(generated when the room is planned)" in line for line in audit[reply:])
     assert sorted(p.name for p in env.directory.iterdir()) == [
         "api-token",
         "config.toml",
