@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmeet_bridge import __version__, config, dryrun, headers, service_access, status, updates
 from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
@@ -32,10 +32,12 @@ from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
-from kmeet_bridge.metrics import Metrics
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.recurrence import describe_rule
 from kmeet_bridge.store import Store, StoreError
+
+if TYPE_CHECKING:  # imported when [metrics] listen is set: prometheus-client costs memory
+    from kmeet_bridge.metrics import Metrics
 
 log = logging.getLogger("kmeet_bridge")
 
@@ -325,6 +327,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics: Metrics | None = None
     with InstanceLock(state_path), Store(state_path) as store:
         if settings.metrics_listen is not None:
+            from kmeet_bridge.metrics import Metrics
+
             metrics = Metrics(store)
             metrics.serve(*settings.metrics_listen)
         try:
