@@ -7,11 +7,9 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
-import sys
 import time
 
-from tests.support.harness import ROOT, BridgeEnv, invitation
+from tests.support.harness import BridgeEnv, invitation, running_cli
 
 STRANGER = invitation(
     uid="offer@elsewhere.example", start="20270320T100000", end="20270320T110000"
@@ -199,23 +197,7 @@ def test_run_dry_run_shows_each_new_message_once_and_changes_nothing(
     env = bridge_env
     env.write_config(imap={"poll_interval": 5})
     env.deliver(invitation(uid="q1@example.com", start="20270315T140000", end="20270315T150000"))
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kmeet_bridge",
-            "run",
-            "--dry-run",
-            "--config",
-            str(env.config_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environ,
-        cwd=ROOT,
-    )
-    try:
+    with running_cli("run", "--dry-run", "--config", str(env.config_path), text=False) as process:
         assert process.stdout is not None
         first = _read_until(process.stdout, b"dry run finished: 1 planned\n")
         assert b"outcome: planned: new: https://kmeet.infomaniak.com/dry-run-1" in first
@@ -227,9 +209,6 @@ def test_run_dry_run_shows_each_new_message_once_and_changes_nothing(
         assert b"alice@example.com" not in second
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, stderr
     assert b"Traceback" not in stderr
     inbox = mailbox_before["folders"]["INBOX"]  # type: ignore[index]

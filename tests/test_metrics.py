@@ -3,10 +3,7 @@ and after real passes against the real servers, with exact numbers."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -14,7 +11,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.dovecot import free_port
-from tests.support.harness import ROOT, BridgeEnv, invitation
+from tests.support.harness import BridgeEnv, invitation, running_cli
 
 STRANGER = invitation(
     uid="offer@elsewhere.example", start="20270320T100000", end="20270320T110000"
@@ -62,22 +59,17 @@ def outcomes(samples: Samples) -> dict[str, float]:
 def test_metrics_during_and_after_real_passes(bridge_env: BridgeEnv) -> None:
     env = bridge_env
     port = free_port()
-    env.write_config(imap={"poll_interval": 5}, metrics={"listen": f"127.0.0.1:{port}"})
+    env.write_config(
+        imap={"poll_interval": 5},
+        kmeet={"max_parallel": 1},  # one message after the other: a known state mid-pass
+        metrics={"listen": f"127.0.0.1:{port}"},
+    )
     env.deliver_corpus("plain_message.eml")
     env.deliver(invitation(uid="q1@example.com", start="20270315T140000", end="20270315T150000"))
     env.deliver(STRANGER)
     env.simulator.set_delay(2.0)  # the API call of the first pass takes a while
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
     started = time.time()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kmeet_bridge", "run", "--config", str(env.config_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environ,
-        cwd=ROOT,
-    )
-    try:
+    with running_cli("run", "--config", str(env.config_path)) as process:
         # During the first pass: the plain message is counted, the invitation's API
         # call is under way (its meeting counts as in doubt until the answer).
         during = wait_for(port, lambda s: s[("kmeet_bridge_meetings_in_doubt", ())] == 1)
@@ -133,9 +125,6 @@ def test_metrics_during_and_after_real_passes(bridge_env: BridgeEnv) -> None:
 
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert f"metrics served at http://127.0.0.1:{port}/metrics" in stderr
