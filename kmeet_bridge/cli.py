@@ -276,7 +276,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     @contextlib.contextmanager
     def open_pass(settings: Settings) -> Iterator[Callable[[threading.Event], str]]:
         if args.dry_run:
-            yield lambda stop: dry_pass(settings, store, stop)
+            yield lambda stop: dry_pass(settings, store, stop, always=False)
             return
         # Made again on SIGHUP with the new settings; the store stays open throughout.
         observe = metrics.api_request if metrics is not None else None
@@ -338,15 +338,20 @@ def cmd_run(args: argparse.Namespace) -> int:
                 metrics.close()
 
 
-def dry_pass(settings: Settings, store: Store, stop: threading.Event | None = None) -> str:
+def dry_pass(
+    settings: Settings, store: Store, stop: threading.Event | None = None, *, always: bool = True
+) -> str:
     """A pass against the real mailbox that changes nothing (dryrun.py); prints
-    what it would have done with each message."""
+    what it would have done with each message (with `always` False, nothing when
+    there was no message: the daemon's passes mostly find none)."""
     journal = dryrun.Journal()
     # The bridge's log lines would say "planned" of what is not: they wait for --log-level debug.
     bridge_log = logging.getLogger("kmeet_bridge.bridge")
     if not bridge_log.isEnabledFor(logging.DEBUG):
         bridge_log.setLevel(logging.ERROR)
     report = dryrun.dry_bridge(settings, store, journal).run_pass(stop)
+    if not journal.entries and not always:
+        return f"dry run: {report.summary()}"
     lines = ["dry run: nothing is planned, sent, moved or recorded"]
     for entry in journal.entries:
         lines.extend(["", *describe_entry(entry, settings, store)])

@@ -207,6 +207,7 @@ def test_run_dry_run_shows_each_new_message_once_and_changes_nothing(
         second = _read_until(process.stdout, b"dry run finished: 1 ignored\n")
         assert b"Lunch tomorrow?" in second
         assert b"alice@example.com" not in second
+        assert b"nothing new" not in first + second  # passes that find nothing stay quiet
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
