@@ -383,7 +383,16 @@ class Mailbox:
             try:
                 box.idle.start()
             except MailboxTaggedResponseError as exc:
-                raise MailboxError(self._scrub(f"{self.where} refused IDLE: {exc}")) from None
+                said = exc.command_result[0]
+                if isinstance(said, bytes) and said.startswith(b"* "):
+                    # News before "+ idling" (Dovecot sends that first): imap-tools
+                    # reads one line only, so this session's state is unknown.
+                    raise self._hung_up(
+                        f"answered IDLE with {_text([said])} before accepting it"
+                    ) from None
+                raise MailboxError(
+                    self._scrub(f"{self.where} refused IDLE: {_text([_untagged(said)])}")
+                ) from None
         self._idling = True
         self._idle_buffer.clear()
 
@@ -726,6 +735,11 @@ def _read_available(client: imaplib.IMAP4) -> bytes | None:
         return client.file.read1(READ_CHUNK)
     except (ssl.SSLWantReadError, BlockingIOError):
         return None
+
+
+def _untagged(line: object) -> object:
+    """A tagged response line without its tag ("A12 NO ..." -> "NO ...")."""
+    return line.split(b" ", 1)[-1] if isinstance(line, bytes) else line
 
 
 def _mailbox_arg(name: str) -> str:

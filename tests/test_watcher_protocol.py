@@ -17,7 +17,13 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from kmeet_bridge.config import ImapSettings, Secret
-from kmeet_bridge.mailbox import IdleEvent, Mailbox, MailboxUnavailable, _read_available
+from kmeet_bridge.mailbox import (
+    IdleEvent,
+    Mailbox,
+    MailboxError,
+    MailboxUnavailable,
+    _read_available,
+)
 
 
 class ScriptedImap:
@@ -30,6 +36,7 @@ class ScriptedImap:
         self.received: list[bytes] = []
         self.before_done = b""  # said between DONE and its tagged answer
         self.idle_tag = b""
+        self.idle_answer = b""  # said instead of "+ idling" ("TAG": the command's tag)
         self.in_idle = threading.Event()
         self.connection: socket.socket | None = None
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -80,6 +87,9 @@ class ScriptedImap:
             )
         elif command == b"IDLE":
             self.idle_tag = tag
+            if self.idle_answer:  # instead of accepting IDLE
+                connection.sendall(self.idle_answer.replace(b"TAG", tag))
+                return
             connection.sendall(b"+ idling\r\n")
             self.in_idle.set()
         elif command == b"LOGOUT":
@@ -95,9 +105,8 @@ def server() -> Iterator[ScriptedImap]:
     scripted.close()
 
 
-@pytest.fixture
-def mailbox(server: ScriptedImap) -> Iterator[Mailbox]:
-    settings = ImapSettings(
+def settings_for(server: ScriptedImap) -> ImapSettings:
+    return ImapSettings(
         host="127.0.0.1",
         port=server.port,
         security="plain",
@@ -109,7 +118,11 @@ def mailbox(server: ScriptedImap) -> Iterator[Mailbox]:
         poll_interval=60,
         timeout=5,
     )
-    box = Mailbox(settings)
+
+
+@pytest.fixture
+def mailbox(server: ScriptedImap) -> Iterator[Mailbox]:
+    box = Mailbox(settings_for(server))
     box.connect()
     assert box.supports_idle
     box.select("INBOX", readonly=True)
@@ -251,3 +264,26 @@ def test_why_idle_is_not_waited_in_with_imap_tools_poll(server: ScriptedImap) ->
     assert box.idle.poll(timeout=3) == []  # "nothing new", at once, from a dead connection
     assert time.monotonic() - started < 1
     box.client.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "message"),
+    [
+        (b"TAG NO IDLE not allowed now\r\n", MailboxError, "refused IDLE: NO IDLE not allowed now"),
+        # News before the continuation: imap-tools' start() reads one line only.
+        (b"* 3 EXISTS\r\n+ idling\r\n", MailboxUnavailable, "answered IDLE with * 3 EXISTS"),
+    ],
+)
+def test_idle_not_accepted(
+    server: ScriptedImap, answer: bytes, error: type[Exception], message: str
+) -> None:
+    server.idle_answer = answer
+    box = Mailbox(settings_for(server))
+    box.connect()
+    box.select("INBOX", readonly=True)
+    with pytest.raises(error) as caught:
+        box.idle_start()
+    assert type(caught.value) is error
+    assert f"IMAP server 127.0.0.1:{server.port} {message}" in str(caught.value)
+    assert not box.idling
+    box.close(timeout=1)
