@@ -331,8 +331,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             metrics = Metrics(store)
             metrics.serve(*settings.metrics_listen)
+        daemon = Daemon(settings, open_pass, reload=reload)
+        if metrics is not None:
+            metrics.watch_idle(lambda: daemon.idle_listening)
         try:
-            return Daemon(settings, open_pass, reload=reload).serve()
+            return daemon.serve()
         finally:
             if metrics is not None:
                 metrics.close()

@@ -4,7 +4,8 @@ Two kinds of numbers:
 
 - what happened since the daemon started, counted as it happens: messages by
   outcome, API requests by method and HTTP status and their latency, replies
-  the SMTP server accepted, whether the last pass reached the mailbox;
+  the SMTP server accepted, whether the last pass reached the mailbox and
+  whether the IDLE watcher is connected;
 - what the state database says now, read at every scrape so it is never stale:
   deferred messages waiting and the age of the oldest, the time of the last
   successful pass, meetings in doubt (as `status` counts them: a meeting whose
@@ -74,6 +75,11 @@ class Metrics:
             "1 when the last pass reached the mailbox, 0 when it could not (no pass yet: 0)",
             registry=self.registry,
         )
+        self.imap_idle = Gauge(
+            "kmeet_bridge_imap_idle",
+            "1 while the IDLE watcher's connection is up and listening for new mail",
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(store, clock))
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -93,6 +99,10 @@ class Metrics:
         """After a pass, finished or not; `mailbox_reached` None: it did not say."""
         if mailbox_reached is not None:
             self.imap_up.set(1 if mailbox_reached else 0)
+
+    def watch_idle(self, listening: Callable[[], bool]) -> None:
+        """Read the IDLE watcher's state at each scrape."""
+        self.imap_idle.set_function(lambda: 1.0 if listening() else 0.0)
 
     def mailer(self, mailer: MailerPort) -> MailerPort:
         """`mailer`, counting the replies it gets accepted."""

@@ -104,6 +104,7 @@ def test_metrics_during_and_after_real_passes(bridge_env: BridgeEnv) -> None:
         assert value(after, "kmeet_bridge_messages_waiting") == 0
         assert value(after, "kmeet_bridge_oldest_waiting_message_age_seconds") == 0
         assert value(after, "kmeet_bridge_imap_up") == 1
+        wait_for(port, lambda s: s[("kmeet_bridge_imap_idle", ())] == 1)  # the watcher listens
         last_pass = value(after, "kmeet_bridge_last_successful_pass_timestamp_seconds")
         assert started <= last_pass <= time.time()
 
