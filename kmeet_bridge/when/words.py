@@ -116,7 +116,10 @@ _WEEKDAY_MENTION = re.compile(
     _W
     + rf"(?:(?P<weekpre>{_NEXT_WEEK})[\s,]*(?:(?:on|am|le|il|al|a)\s+)?"
     + rf"|(?P<pre>{_NEXT_BEFORE}|{_THIS_BEFORE})\s+)?"
-    + rf"(?P<wd>{_alternation([*_WEEKDAY, *_WEEKDAY_SHORT])})(?P<dot>\.)?"
+    + rf"(?P<wd>{_alternation([*_WEEKDAY, *_WEEKDAY_SHORT])})"
+    # German compounds: "Dienstagabend", "Freitagmorgen" (the part of the day is read
+    # by _PM_WORDS / _AM_WORDS)
+    + r"(?:(?<=tag|och|tig|uch)(?:abends?|morgens?|nachmittags?|vormittags?|mittags?))?(?P<dot>\.)?"
     + r"(?:\s+(?P<post>"
     + _NEXT_AFTER
     + r")(?![\w])|,?\s+(?P<week>"
@@ -139,6 +142,8 @@ _VAGUE = re.compile(
     r"|presto|end\s+of\s+(?:the\s+)?day|eod|feierabend|fin\s+de\s+(?:la\s+)?journee"
     r"|fine\s+giornata"
     r"|nachsten\s+monat|il\s+mese\s+prossimo|mese\s+prossimo|later\s+today|plus\s+tard"
+    r"|(?:anfang|mitte|ende|debut|mi|fin|inizio|meta|fine|early|mid|late|end\s+of|beginning\s+of"
+    r"|start\s+of)[\s-]+(?:de\s+|d'|di\s+|del\s+|of\s+)?(?:" + _alternation(_MONTH) + r")"
     r"|spater|piu\s+tardi|(?<!good\s)(?:morning|afternoon|evening)|(?<!bon\s)matin"
     r"|(?<!bon\s)apres[-\s]midi|(?<!bon\s)soir|vormittag|nachmittag|(?<!guten\s)abend"
     r"|(?<!buon\s)pomeriggio|mattina|di\s+sera|la\s+sera|(?:in|en|im|a|ad)\s+(?:"
@@ -146,14 +151,20 @@ _VAGUE = re.compile(
     + r"))"
     + _E
 )
+# A day word with its part of the day: "demain soir", "domani sera", "tomorrow night",
+# "lunedì sera", and German compounds ("Dienstagabend", "Freitagmorgen").
+_DAY_WORDS_ALL = _alternation(["tomorrow", "demain", "domani", "morgen", "heute", *_WEEKDAY])
 # "de l'après-midi": a part of the day may follow an apostrophe.
 _PM_WORDS = re.compile(
-    r"(?<![\w])(?:in\s+the\s+(?:afternoon|evening)|(?<!good\s)(?:afternoon|evening)|tonight"
+    r"(?<![\w])(?:(?:" + _DAY_WORDS_ALL + r")(?:\s*(?:abends?|nachmittags?)|\s+(?:soir|sera|night"
+    r"|evening|apres[-\s]midi|pomeriggio))"
+    r"|in\s+the\s+(?:afternoon|evening)|(?<!good\s)(?:afternoon|evening)|tonight"
     r"|(?<!bon\s)apres[-\s]midi|du\s+soir|ce\s+soir|nachmittags?|(?<!guten\s)abends?"
     r"|(?<!buon\s)pomeriggio|di\s+sera|la\s+sera|stasera)" + _E
 )
 _AM_WORDS = re.compile(
-    r"(?<![\w])(?:in\s+the\s+morning|this\s+morning|(?:tomorrow|"
+    r"(?<![\w])(?:(?:" + _DAY_WORDS_ALL + r")\s*(?:morgens?|vormittags?|fruh)"
+    r"|in\s+the\s+morning|this\s+morning|(?:tomorrow|"
     + _alternation(WEEKDAYS["en"])
     + r")\s+morning|(?:demain|"
     + _alternation(WEEKDAYS["fr"])
