@@ -28,6 +28,8 @@ from kmeet_bridge.when.words import (
     _HOURS_DURATION,
     _LIST_ITEM,
     _MILITARY_TIME,
+    _MINUTE_WORDS,
+    _MINUTES_AROUND,
     _MINUTES_DURATION,
     _NAMED_CLOCK_WORDS,
     _NAMED_TIME_VALUES,
@@ -137,6 +139,18 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
     "15h et demie", "alle 15 e mezza", "midi et demi"), and Italian "h 10"."""
     times: list[_Found] = []
     folded = reader.folded
+    # First, so that "halb elf" in "fünf vor halb elf" is not read alone.
+    for pattern, sign in _MINUTES_AROUND:
+        for match in reader.matches(pattern):
+            hour = int(match["h"]) if match["h"] else _HOUR_WORDS[match["hw"]]
+            words = match["mm"]
+            minutes = int(words) if words.isdigit() else _MINUTE_WORDS[words]
+            if not 1 <= hour <= 24 or not 1 <= minutes <= 29:
+                continue
+            total = hour * 60 + (-30 if match.groupdict().get("half") else 0) + sign * minutes
+            value = (total // 60 % 24, total % 60)
+            ampm = match.groupdict().get("ampm")
+            times.append(reader.found("time", match, value, ampm=ampm))
     for match in reader.matches(_NAMED_CLOCK_WORDS):
         hour = _NAMED_TIME_VALUES[match["word"]]
         minute = 30 if match["half"] else 15
