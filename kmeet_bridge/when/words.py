@@ -190,7 +190,11 @@ _DOTTED_DAY_MONTH_BARE = re.compile(
 _DATE_ARTICLE_BEFORE = re.compile(
     r"(?<![\w])(?:le|am|den|il|on|du|vom|al|dal|the|ab|des|dem)[ \t]+$"
 )
-_SLASHED_DAY_MONTH = re.compile(r"(?<![\w.:/+-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)")
+# ("1/2h", "1/2 Std." are half an hour, not 1 February)
+_SLASHED_DAY_MONTH = re.compile(
+    r"(?<![\w.:/+-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)"
+    r"(?!\s?(?:hours?|hrs?|h|heures?|stunden?|std|ora|ore)(?![\w]))"
+)
 # A day of the month alone: "le 5", "le 1er", "il 5", "am 5.", "the 5th", "on the 5th".
 # ("le 10" is a date in French only: Italian "le 10" is ten o'clock.)
 _DAY_ONLY = re.compile(
