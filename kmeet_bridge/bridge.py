@@ -3,8 +3,18 @@
 A pass selects the folder, finds the UIDs above the last one looked at (plus
 deferred messages whose retry time has come) and handles each:
 
-    fetch (PEEK) -> automatic mail? -> extract -> sender allowed? -> plan
-    -> reply -> move -> record -> advance the folder position
+    fetch the header (PEEK) -> automatic mail? sender allowed? authenticated?
+    -> fetch the rest -> extract (within a CPU budget) -> plan -> reply -> move
+    -> record -> advance the folder position
+
+The checks that need the header only come first, so that a message from a
+stranger costs one small fetch and is filed without any of its body being
+downloaded, parsed or expanded. What an allowed sender's message costs is
+bounded by the readers' limits ([limits]; mime_limits.py, requests.py,
+invites.py) and, as a backstop, by a CPU time budget per message (budget.py).
+The message is recorded as being read before it is read: if the process is
+stopped meanwhile (the watchdog, the memory limit), the next pass rejects it
+instead of reading it again.
 
 Each step with a side effect is recorded in the state database before the next
 one starts; store.py's module docstring is the protocol, step by step, and what
@@ -58,7 +68,16 @@ from email.message import EmailMessage
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge import failpoints, headers, invites, replies, requests, updates
+from kmeet_bridge import (
+    budget,
+    failpoints,
+    headers,
+    invites,
+    mime_limits,
+    replies,
+    requests,
+    updates,
+)
 from kmeet_bridge.authentication import sender_authenticated
 from kmeet_bridge.config import Settings
 from kmeet_bridge.kmeet import (
@@ -357,27 +376,32 @@ class Bridge:
     def handle(
         self, mailbox: MailboxPort, folder: str, uidvalidity: int, uid: int
     ) -> Outcome | None:
-        # Step 1: BODY.PEEK[], so that even an ignored message stays unread.
-        incoming = mailbox.fetch(uid, self.settings.limits.max_message_size)
-        if incoming is None:
+        # Step 1: the header alone first (BODY.PEEK[HEADER], so that even an ignored
+        # message stays unread): who sent it decides whether anything more of the
+        # message is downloaded or read. A stranger's mail costs a header.
+        head = mailbox.fetch_header(uid)
+        if head is None:
             return self._gone(folder, uidvalidity, uid)
         context: _MessageContext | None = None
         try:
-            message = email.message_from_bytes(incoming.raw, policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
+            header = email.message_from_bytes(head.raw, policy=email.policy.default)
+            assert isinstance(header, EmailMessage)
             context = _MessageContext(
                 folder=folder,
                 uidvalidity=uidvalidity,
                 uid=uid,
-                message=message,
-                message_id=headers.message_id(message),
-                sender=headers.sender_address(message),
-                subject=headers.subject(message),
-                language=reply_language(message, None, self.settings.kmeet.language),
-                size=incoming.size,
-                complete=incoming.complete,
+                message=header,
+                message_id=headers.message_id(header),
+                sender=headers.sender_address(header),
+                subject=headers.subject(header),
+                language=self.settings.kmeet.language,
+                size=head.size,
+                complete=False,
             )
-            return self._decide(mailbox, context)
+            refused = self._check_sender(mailbox, context)
+            if refused is not None:
+                return refused
+            return self._read(mailbox, context)
         except (TokenRefused, MailboxError, sqlite3.Error):
             # The pass cannot go on (token, mailbox, state database): not this message's fault.
             raise
@@ -386,6 +410,94 @@ class Bridge:
             if context is None:  # its very headers could not be read
                 context = _MessageContext(folder, uidvalidity, uid, EmailMessage(), None, None, "")
             return self._fail(mailbox, context, exc)
+
+    def _check_sender(self, mailbox: MailboxPort, ctx: _MessageContext) -> Outcome | None:
+        """The checks that need the header only, before anything else is read:
+        automatic mail is ignored; a sender who is not allowed, or not
+        authenticated, is filed without a reply. None: read the message."""
+        automatic = headers.automatic_reason(ctx.message, self.settings.smtp.from_address)
+        if automatic:
+            return self._ignore(ctx, automatic)
+        refusal = ""
+        if ctx.sender is None or not self.settings.senders.allows(ctx.sender):
+            refusal = f"sender {ctx.sender or '(unreadable From)'} is not allowed"
+        else:
+            # Possibly forged: answering could mail a stranger, so no reply.
+            refusal = self._unauthenticated(ctx)
+        if not refusal:
+            return None
+        self._claim(ctx.uid, {("message", ctx.key)})
+        return self._reject(mailbox, ctx, refusal, "", reply=False)
+
+    def _read(self, mailbox: MailboxPort, ctx: _MessageContext) -> Outcome | None:
+        """Fetch the message of an allowed sender and read what it asks for, within
+        [limits] cpu_seconds; then decide."""
+        limits = self.settings.limits
+        where = (ctx.folder, ctx.uidvalidity, ctx.uid)
+        if ctx.size > limits.max_message_size:
+            self._claim(ctx.uid, {("message", ctx.key)})
+            return self._too_large(mailbox, ctx)
+        if self.store.reading_started(*where) is not None:
+            # An earlier attempt never finished reading it: the process was stopped
+            # (watchdog, memory limit) while it did. Reading it again would only
+            # repeat that.
+            self._claim(ctx.uid, {("message", ctx.key)})
+            return self._reject(
+                mailbox,
+                ctx,
+                "the bridge was stopped while reading this message",
+                "Send the invitation again, or write the request in a new message.",
+                code="reading_stopped",
+            )
+        self.store.begin_reading(*where, self.clock())
+        incoming = mailbox.fetch(ctx.uid, limits.max_message_size, size=ctx.size)
+        if incoming is None:
+            self.store.end_reading(*where)
+            return self._gone(*where)
+        if not incoming.complete:  # it grew past the limit since its header was read
+            self._claim(ctx.uid, {("message", ctx.key)})
+            return self._too_large(mailbox, replace(ctx, size=incoming.size))
+        try:
+            with budget.limit(limits.cpu_seconds):
+                problem = mime_limits.structure_problem(incoming.raw, limits.max_parts)
+                if problem is not None:
+                    reason, _, _ = problem
+                    self._claim(ctx.uid, {("message", ctx.key)})
+                    return self._reject(
+                        mailbox,
+                        ctx,
+                        reason,
+                        "Forward the invitation itself, or attach its .ics file.",
+                        code="too_complex",
+                    )
+                message = email.message_from_bytes(incoming.raw, policy=email.policy.default)
+                assert isinstance(message, EmailMessage)
+                ctx = replace(
+                    ctx,
+                    message=message,
+                    language=reply_language(message, None, self.settings.kmeet.language),
+                    complete=True,
+                )
+                try:
+                    extraction = self.extract(message)
+                except NotARequest as exc:
+                    return self._ignore(ctx, str(exc))
+                ctx = replace(
+                    ctx, language=reply_language(message, extraction, self.settings.kmeet.language)
+                )
+        except budget.OverBudget as exc:
+            self._claim(ctx.uid, {("message", ctx.key)})
+            return self._reject(
+                mailbox,
+                ctx,
+                str(exc),
+                "Send the invitation of this one meeting only, or a shorter request.",
+                code="too_costly",
+                params=(("seconds", str(limits.cpu_seconds)),),
+            )
+        finally:
+            self.store.end_reading(*where)
+        return self._decide(mailbox, ctx, extraction)
 
     def _gone(self, folder: str, uidvalidity: int, uid: int) -> Outcome | None:
         """A UID to look at that is no longer in the folder."""
@@ -467,35 +579,11 @@ class Bridge:
             final=True,  # failing again later would not help
         )
 
-    def _decide(self, mailbox: MailboxPort, ctx: _MessageContext) -> Outcome:
-        own = self.settings.smtp.from_address
-        automatic = headers.automatic_reason(ctx.message, own)
-        if automatic:
-            return self._ignore(ctx, automatic)
-        if not ctx.complete:
-            self._claim(ctx.uid, {("message", ctx.key)})
-            return self._too_large(mailbox, ctx)
-        try:
-            extraction = self.extract(ctx.message)
-        except NotARequest as exc:
-            return self._ignore(ctx, str(exc))
+    def _decide(
+        self, mailbox: MailboxPort, ctx: _MessageContext, extraction: Extraction
+    ) -> Outcome:
         # From here on the message may reply, plan, change or cancel meetings.
         self._claim(ctx.uid, _keys(ctx, extraction))
-        ctx = replace(
-            ctx, language=reply_language(ctx.message, extraction, self.settings.kmeet.language)
-        )
-        if ctx.sender is None or not self.settings.senders.allows(ctx.sender):
-            return self._reject(
-                mailbox,
-                ctx,
-                f"sender {ctx.sender or '(unreadable From)'} is not allowed",
-                "",
-                reply=False,
-            )
-        unverified = self._unauthenticated(ctx)
-        if unverified:
-            # Possibly forged: answering could mail a stranger, so no reply.
-            return self._reject(mailbox, ctx, unverified, "", reply=False)
         # A cancellation is only ours to answer for a meeting this bridge planned.
         cancellations = [c for c in extraction.cancellations if self._cancellable(c)]
         if not (extraction.meetings or cancellations or extraction.problems):

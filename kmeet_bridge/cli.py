@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import email
+import email.parser
 import email.policy
 import json
 import logging
@@ -24,7 +25,17 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kmeet_bridge import __version__, config, dryrun, headers, service_access, status, updates
+from kmeet_bridge import (
+    __version__,
+    budget,
+    config,
+    dryrun,
+    headers,
+    mime_limits,
+    service_access,
+    status,
+    updates,
+)
 from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
@@ -496,9 +507,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
             f"(timezone {settings.kmeet.timezone}, {settings.kmeet.default_duration} minutes; "
             "calendar_id 0 stands for your calendar)"
         )
-    message = message_from_file(Path("stdin") if stdin else path, data)
     try:
-        print(describe(message, settings, datetime.now(UTC), store))
+        print(
+            describe_file(
+                Path("stdin") if stdin else path, data, settings, datetime.now(UTC), store
+            )
+        )
     finally:
         if store is not None:
             store.close()
@@ -533,20 +547,56 @@ def message_from_file(path: Path, data: bytes) -> EmailMessage:
     return parsed
 
 
+def describe_file(
+    path: Path, data: bytes, settings: Settings, now: datetime, store: Store | None = None
+) -> str:
+    """`describe` for the bytes of a file, read in the order a pass reads mail:
+    the header first, then the structure, then the rest within the budget."""
+    is_calendar = path.suffix.lower() == ".ics" or data.lstrip().startswith(b"BEGIN:VCALENDAR")
+    if not is_calendar:
+        header = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+            data, headersonly=True
+        )
+        assert isinstance(header, EmailMessage)
+        lines, decided = _describe_header(header, settings)
+        if decided:
+            return "\n".join(lines)
+        problem = mime_limits.structure_problem(data, settings.limits.max_parts)
+        if problem is not None:
+            return "\n".join([*lines, f"outcome: rejected ({problem[0]}; not parsed)"])
+    try:
+        with budget.limit(settings.limits.cpu_seconds):
+            return describe(message_from_file(path, data), settings, now, store)
+    except budget.OverBudget as exc:
+        return f"outcome: rejected ({exc})"
+
+
+def _describe_header(message: EmailMessage, settings: Settings) -> tuple[list[str], bool]:
+    """The lines about the sender, and whether the header alone decides the outcome
+    (automatic mail, a sender who is not allowed), as in a pass."""
+    sender = headers.sender_address(message)
+    lines = [f"from: {sender or '(unreadable)'}", f"subject: {headers.subject(message)}"]
+    automatic = headers.automatic_reason(message, settings.smtp.from_address)
+    if automatic:
+        return [*lines, f"outcome: ignored ({automatic})"], True
+    if sender is None or not settings.senders.allows(sender):
+        outcome = (
+            f"rejected (sender {sender} is not in [senders] allow; no reply; not read further)"
+        )
+        return [*lines, f"outcome: {outcome}"], True
+    return lines, False
+
+
 def describe(
     message: EmailMessage, settings: Settings, now: datetime, store: Store | None = None
 ) -> str:
     """What the bridge would do with `message`: the rule that decided, the
     outcome, each meeting (and, with a state database, whether it is new or an
     update), cancellations, problems, and the exact API bodies."""
-    lines: list[str] = []
-    sender = headers.sender_address(message)
-    lines.append(f"from: {sender or '(unreadable)'}")
-    lines.append(f"subject: {headers.subject(message)}")
-    automatic = headers.automatic_reason(message, settings.smtp.from_address)
-    if automatic:
-        lines.append(f"outcome: ignored ({automatic})")
+    lines, decided = _describe_header(message, settings)
+    if decided:
         return "\n".join(lines)
+    sender = headers.sender_address(message)
     try:
         extraction = extract_meetings(message, settings, now)
     except NotARequest as exc:

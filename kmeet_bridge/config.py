@@ -176,6 +176,8 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "max_nesting": Option(
             int, 3, help="forwarded messages inside forwarded messages", minimum=0
         ),
+        "max_parts": Option(int, 500, help="MIME parts of one message", minimum=10),
+        "cpu_seconds": Option(int, 5, help="CPU seconds reading one message may take", minimum=1),
     },
     "state": {
         "path": Option(str, "/var/lib/kmeet-bridge/state.db", help="SQLite state database"),
@@ -276,6 +278,8 @@ class LimitSettings:
     max_events: int = 50
     max_attendees: int = 100
     max_nesting: int = 3
+    max_parts: int = 500
+    cpu_seconds: int = 5
 
 
 @dataclass(frozen=True)

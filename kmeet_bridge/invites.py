@@ -56,7 +56,9 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
+from . import budget
 from .config import LimitSettings
+from .mime_limits import MAX_CONTAINERS
 from .models import (
     ATTENDEE_STATES,
     Attendee,
@@ -145,6 +147,19 @@ _PERIOD = {
 # Occurrences a rule may have produced since its start: expanding a series means
 # walking all of them, so a denser one is refused rather than left to hang.
 _PAST_LIMIT = 200_000
+# Occurrences a rule may give on one day: an hourly meeting's 24 (see _too_dense).
+MAX_PER_DAY = 24
+# The BY parts that multiply a rule's period into occurrences.
+_SPREADING_PARTS = (
+    "BYMONTH",
+    "BYWEEKNO",
+    "BYYEARDAY",
+    "BYMONTHDAY",
+    "BYDAY",
+    "BYHOUR",
+    "BYMINUTE",
+    "BYSECOND",
+)
 
 
 class _Problem(Exception):
@@ -247,12 +262,26 @@ class _TooDeep(Exception):
     """Forwarded messages nested deeper than the limit."""
 
 
+class _TooComplex(Exception):
+    """MIME parts nested deeper than mime_limits.MAX_CONTAINERS."""
+
+
 def _find_parts(
-    message: Message, nested: bool = False, *, depth: int = 0, max_nesting: int | None = None
+    message: Message,
+    nested: bool = False,
+    *,
+    depth: int = 0,
+    max_nesting: int | None = None,
+    level: int = 0,
 ) -> list[_Part]:
     found: list[_Part] = []
     view = _raw_view(message)
     if view.is_multipart():  # a multipart, or a message/rfc822 holding a message
+        # Checked before going deeper: no message can lead this recursion near
+        # Python's limit (a message parsed by the bridge was checked whole before
+        # parsing, see mime_limits.py; this covers messages made otherwise).
+        if level >= MAX_CONTAINERS:
+            raise _TooComplex
         payload = view.get_payload()
         inner = view.get_content_type() == "message/rfc822"
         if inner:
@@ -260,7 +289,10 @@ def _find_parts(
             if max_nesting is not None and depth > max_nesting:
                 raise _TooDeep
         for child in payload if isinstance(payload, list) else []:
-            found += _find_parts(child, nested or inner, depth=depth, max_nesting=max_nesting)
+            budget.check()
+            found += _find_parts(
+                child, nested or inner, depth=depth, max_nesting=max_nesting, level=level + 1
+            )
         return found
     if _is_calendar(view):
         method = view.get_param("method")
@@ -1125,23 +1157,53 @@ def _rule(event: icalendar.Component, title: str, context: _Context) -> tuple[st
     return _rule_text(rules[0]), all("COUNT" in rule or "UNTIL" in rule for rule in rules)
 
 
-def _too_dense(event: icalendar.Component, start_utc: datetime, now: datetime) -> str | None:
-    """Why the series has too many occurrences to walk from its start, or None.
+def _per_day(rule: icalendar.vRecur) -> int:
+    """At most how many occurrences the rule can give on one day: its hours
+    (every hour for an hourly rule) times its minutes times its seconds."""
+    frequency = str(rule["FREQ"][0]).upper()
+    interval = rule.get("INTERVAL", [1])[0]
+    hours = len(rule.get("BYHOUR", []))
+    if frequency == "HOURLY":
+        hours = min(hours, -(-24 // interval)) if hours else -(-24 // interval)
+    return (
+        max(1, hours)
+        * max(1, len(rule.get("BYMINUTE", [])))
+        * max(1, len(rule.get("BYSECOND", [])))
+    )
 
-    An upper bound: periods since DTSTART times what the BY parts can multiply
-    each period into (BYDAY=MO,TU,WE is up to three occurrences a week).
+
+def _too_dense(event: icalendar.Component, start_utc: datetime, now: datetime) -> _Problem | None:
+    """Why the series has too many occurrences to be read, or None; decided from
+    the rule's parts alone, before anything is expanded.
+
+    Per day: hours x minutes x seconds, at most MAX_PER_DAY (an hourly rule's 24):
+    real calendars never repeat a meeting more often, and a rule with every
+    BYMINUTE and BYSECOND would otherwise give 86,400 a day. In all: periods
+    since DTSTART times what every BY part can multiply a period into
+    (BYDAY=MO,TU,WE is up to three occurrences a week), at most _PAST_LIMIT.
+    BYSETPOS only picks among a period's occurrences after they are made, so it
+    lowers neither figure.
     """
     elapsed = max(now - start_utc, timedelta(0)) + timedelta(days=366)
     for rule in _as_list(event.get("RRULE")):
+        per_day = _per_day(rule)
+        if per_day > MAX_PER_DAY:
+            return _Problem(
+                f"it repeats up to {per_day:,} times a day, more than the {MAX_PER_DAY} read here",
+                _REPEAT_HINT,
+                "dense_rule",
+                (("limit", str(MAX_PER_DAY)),),
+            )
         interval = rule.get("INTERVAL", [1])[0]
         periods = elapsed / (_PERIOD[str(rule["FREQ"][0]).upper()] * interval)
         spread = 1
-        for name in ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYHOUR"):
+        for name in _SPREADING_PARTS:
             spread *= max(1, len(rule.get(name, [])))
         count = rule.get("COUNT", [None])[0]
         estimate = periods * spread if count is None else min(periods * spread, count)
         if estimate > _PAST_LIMIT:
-            return f"it would have to be followed through about {int(estimate):,} occurrences"
+            detail = f"it would have to be followed through about {int(estimate):,} occurrences"
+            return _Problem(detail, _REPEAT_HINT, "bad_rule", (("detail", detail),))
     return None
 
 
@@ -1283,6 +1345,7 @@ class _Series:
             ) from error
         found = []
         for component in components:
+            budget.check()
             rid = component.get("RECURRENCE-ID")
             key = _instant_key(rid.dt) if rid is not None else None
             if key in self.changed:
@@ -1334,11 +1397,15 @@ def _series(
     rule, finite = _rule(master, title, context)
     dense = _too_dense(master, span.start_utc, now)
     if dense:
+        shown = _shorten(rule, 120)
+        params = dense.params
+        if dense.code == "bad_rule":
+            params = (("detail", f"RRULE:{shown}: {dense.reason}"),)
         raise _Problem(
-            f'The event "{title}" repeats too often to be read (RRULE:{rule}): {dense}.',
+            f'The event "{title}" repeats too often to be read (RRULE:{shown}): {dense.reason}.',
             _REPEAT_HINT,
-            "bad_rule",
-            (("detail", f"RRULE:{rule}: {dense}"),),
+            dense.code,
+            params,
         )
     series = _Series(master, changes, span, title, default_duration, scratch)
 
@@ -1380,6 +1447,7 @@ def _upcoming(series: _Series, now: datetime, finite: bool) -> tuple[list[_Occur
         return [o for o in series.between(earliest, horizon) if o.end_utc > now], True
     length = timedelta(hours=1)
     while True:
+        budget.check()
         latest = min(earliest + length, horizon)
         upcoming = [o for o in series.between(earliest, latest) if o.end_utc > now]
         if latest >= horizon:
@@ -1726,6 +1794,13 @@ def extract(
             "too_deep",
             (("limit", str(limits.max_nesting)),),
         )
+    except _TooComplex:
+        return _refused(
+            f"the message has MIME parts nested more than {MAX_CONTAINERS} deep",
+            "Forward the invitation itself, or attach its .ics file.",
+            "too_complex",
+            (),
+        )
     if not parts:
         raise NotARequest("no calendar invitation (text/calendar part or .ics file) in the message")
     for part in parts:
@@ -1768,6 +1843,7 @@ def extract(
             part, subject, text, parsed.definitions, default_timezone, default_duration, now
         )
         for component in parsed.components:
+            budget.check()
             method = _method(component, part)
             if method is not None and method not in PLANNED_METHODS | {CANCEL_METHOD}:
                 answers.append(method)

@@ -241,12 +241,24 @@ class Mailbox:
         found = b" ".join(item for item in data if isinstance(item, bytes))
         return sorted(uid for uid in map(int, found.split()) if uid > after_uid)
 
+    def fetch_header(self, uid: int) -> IncomingMessage | None:
+        """Only the header of `uid` and its size (`complete=False`), in one round
+        trip; None if it is gone. Enough to decide about a sender before anything
+        else of the message is downloaded or read."""
+        return self._fetch_section(uid, "BODY.PEEK[HEADER]")
+
     def fetch(
-        self, uid: int, max_size: int | None = None, *, partial_over: int | None = PARTIAL_OVER
+        self,
+        uid: int,
+        max_size: int | None = None,
+        *,
+        partial_over: int | None = PARTIAL_OVER,
+        size: int | None = None,
     ) -> IncomingMessage | None:
         """The message with `uid` in the selected folder; None if it is gone.
 
-        The size (RFC822.SIZE) is asked first. Over `max_size`, only the header is
+        The size (RFC822.SIZE) is asked first, unless given as `size` (from
+        `fetch_header`). Over `max_size`, only the header is
         fetched (`complete=False`): enough to answer it, without downloading what
         the limit is there to keep out. Over `partial_over`, only the parts the
         bridge reads are (see `bodystructure`): `raw` is then a smaller message
@@ -255,7 +267,7 @@ class Mailbox:
         self._selected_client()
         section = "BODY.PEEK[]"
         if max_size is not None or partial_over is not None:
-            size = self.size(uid)
+            size = self.size(uid) if size is None else size
             if size is None:
                 return None
             if max_size is not None and size > max_size:

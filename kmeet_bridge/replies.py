@@ -243,6 +243,24 @@ WORDING: dict[str, Wording] = {
                 "The message holds forwarded messages nested more than {limit} deep.",
                 "Forward the invitation itself, or attach its .ics file.",
             ),
+            "too_complex": (
+                "The message has more MIME parts, or parts nested deeper, than are read here.",
+                "Forward the invitation itself, or attach its .ics file.",
+            ),
+            "too_costly": (
+                "Reading the message took more than {seconds} seconds of computing time.",
+                "Send the invitation of this one meeting only, or a shorter request.",
+            ),
+            "reading_stopped": (
+                "The bridge was stopped while it read this message, so it is not read again.",
+                "Send the invitation again, or write the request in a new message.",
+            ),
+            "dense_rule": (
+                "The event repeats more than {limit} times a day; a series of meetings"
+                " cannot be planned that densely.",
+                "Check how the event repeats in your calendar program"
+                " and send the invitation again.",
+            ),
             "too_large": (
                 "The calendar{where} is {size} KiB, more than the {limit} KiB read here.",
                 "Send the invitation of this one meeting only, not a whole calendar export.",
@@ -414,6 +432,25 @@ WORDING: dict[str, Wording] = {
                 " niveaux.",
                 "Transférez l’invitation elle-même, ou joignez son fichier .ics.",
             ),
+            "too_complex": (
+                "Le message contient plus de parties MIME, ou des parties imbriquées plus"
+                " profondément, que ce qui est lu ici.",
+                "Transférez l’invitation elle-même, ou joignez son fichier .ics.",
+            ),
+            "too_costly": (
+                "La lecture du message a pris plus de {seconds} secondes de calcul.",
+                "Envoyez l’invitation de cette seule réunion, ou une demande plus courte.",
+            ),
+            "reading_stopped": (
+                "Le service a été arrêté pendant la lecture de ce message ; il ne le relit pas.",
+                "Envoyez à nouveau l’invitation, ou écrivez la demande dans un nouveau message.",
+            ),
+            "dense_rule": (
+                "L’événement se répète plus de {limit} fois par jour ; une série de réunions"
+                " aussi dense ne peut pas être planifiée.",
+                "Vérifiez la répétition de l’événement dans votre agenda"
+                " et envoyez à nouveau l’invitation.",
+            ),
             "too_large": (
                 "Le calendrier{where} fait {size} Kio, plus que les {limit} Kio lus ici.",
                 "Envoyez uniquement l’invitation de cette réunion, pas l’export d’un agenda"
@@ -584,6 +621,27 @@ WORDING: dict[str, Wording] = {
                 " Ebenen tief verschachtelt sind.",
                 "Leiten Sie die Einladung selbst weiter oder hängen Sie ihre .ics-Datei an.",
             ),
+            "too_complex": (
+                "Die Nachricht hat mehr MIME-Teile oder tiefer verschachtelte Teile, als hier"
+                " gelesen werden.",
+                "Leiten Sie die Einladung selbst weiter oder hängen Sie ihre .ics-Datei an.",
+            ),
+            "too_costly": (
+                "Das Lesen der Nachricht hat mehr als {seconds} Sekunden Rechenzeit gebraucht.",
+                "Senden Sie nur die Einladung dieser einen Besprechung oder eine kürzere Anfrage.",
+            ),
+            "reading_stopped": (
+                "Der Dienst wurde beim Lesen dieser Nachricht angehalten; sie wird nicht"
+                " erneut gelesen.",
+                "Senden Sie die Einladung erneut oder schreiben Sie die Anfrage in einer neuen"
+                " Nachricht.",
+            ),
+            "dense_rule": (
+                "Der Termin wiederholt sich mehr als {limit} Mal am Tag; eine so dichte"
+                " Terminserie kann nicht geplant werden.",
+                "Prüfen Sie die Wiederholung des Termins in Ihrem Kalenderprogramm"
+                " und senden Sie die Einladung erneut.",
+            ),
             "too_large": (
                 "Der Kalender{where} ist {size} KiB gross, mehr als die {limit} KiB, die hier"
                 " gelesen werden.",
@@ -748,6 +806,25 @@ WORDING: dict[str, Wording] = {
                 "Il messaggio contiene messaggi inoltrati annidati su più di {limit} livelli.",
                 "Inoltri l’invito stesso, oppure alleghi il suo file .ics.",
             ),
+            "too_complex": (
+                "Il messaggio ha più parti MIME, o parti annidate più in profondità, di quanto"
+                " si legga qui.",
+                "Inoltri l’invito stesso, oppure alleghi il suo file .ics.",
+            ),
+            "too_costly": (
+                "La lettura del messaggio ha richiesto più di {seconds} secondi di calcolo.",
+                "Invii l’invito di questa sola riunione, oppure una richiesta più breve.",
+            ),
+            "reading_stopped": (
+                "Il servizio è stato fermato mentre leggeva questo messaggio; non lo rilegge.",
+                "Invii di nuovo l’invito, oppure scriva la richiesta in un nuovo messaggio.",
+            ),
+            "dense_rule": (
+                "L’evento si ripete più di {limit} volte al giorno; una serie di riunioni così"
+                " fitta non può essere pianificata.",
+                "Controlli la ripetizione dell’evento nel suo calendario"
+                " e invii di nuovo l’invito.",
+            ),
             "too_large": (
                 "Il calendario{where} occupa {size} KiB, più dei {limit} KiB letti qui.",
                 "Invii soltanto l’invito di questa riunione, non l’esportazione di un intero"
@@ -824,6 +901,10 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     "retry_exhausted": _ProblemParams(frozenset({"hours", "detail"}), frozenset({"hours"})),
     "internal": _ProblemParams(),
     "too_deep": _ProblemParams(frozenset({"limit"}), frozenset({"limit"})),
+    "too_complex": _ProblemParams(),
+    "too_costly": _ProblemParams(frozenset({"seconds"}), frozenset({"seconds"})),
+    "reading_stopped": _ProblemParams(),
+    "dense_rule": _ProblemParams(frozenset({"limit"}), frozenset({"limit"})),
     "too_large": _ProblemParams(
         frozenset({"where", "size", "limit"}), frozenset({"size", "limit"})
     ),

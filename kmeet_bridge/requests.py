@@ -51,6 +51,16 @@ from kmeet_bridge.when import (
 
 SUBJECT_WORD = re.compile(r"(?<![\w-])kmeet(?![\w-])", re.IGNORECASE)
 REQUEST_LINES = 15  # only the opening lines are the request
+# What the reader looks at, whatever the message holds: the first lines (blank
+# ones included), the first characters and words of each, the first characters
+# of the body. Every step after this works on at most that much, so a request
+# costs the same whether its body is 1 KB or 50 MB.
+MAX_SCANNED_LINES = 100
+MAX_LINE_CHARS = 1000
+MAX_LINE_TOKENS = 100
+MAX_BODY_CHARS = 64 * 1024
+MAX_HTML_CHARS = 256 * 1024
+_FIRST_TOKENS = re.compile(rf"\s*(?:\S+\s+){{0,{MAX_LINE_TOKENS - 1}}}\S*")
 # The message's Date is the day "tomorrow" is counted from, unless it is this
 # far from the present (a wrong clock): then the present is.
 DATE_HEADER_TRUST = timedelta(days=7)
@@ -510,11 +520,25 @@ def request_text(message: Message) -> RequestText:
     return RequestText(tuple(request_lines(body_text(message))))
 
 
+def bounded_lines(text: str) -> list[str]:
+    """The first MAX_SCANNED_LINES lines of `text`, each cut to its first
+    MAX_LINE_CHARS characters and MAX_LINE_TOKENS words."""
+    text = text[:MAX_BODY_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n", MAX_SCANNED_LINES)[:MAX_SCANNED_LINES]
+    return [_first_tokens(line[:MAX_LINE_CHARS]) for line in lines]
+
+
+def _first_tokens(line: str) -> str:
+    found = _FIRST_TOKENS.match(line)
+    return found.group(0) if found else line
+
+
 def request_lines(text: str) -> list[str]:
     """The lines of `text` above any quote, forwarded message or signature,
-    at most REQUEST_LINES of them that are not blank."""
+    at most REQUEST_LINES of them that are not blank (see bounded_lines)."""
     lines: list[str] = []
-    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept = 0  # lines that are not blank
+    raw = bounded_lines(text)
     for index, line in enumerate(raw):
         folded = fold(line)
         if line.lstrip().startswith(">") or line.rstrip() in ("--", "-- ", "—"):
@@ -533,7 +557,8 @@ def request_lines(text: str) -> list[str]:
         if _CLOSINGS.match(folded):
             break
         lines.append(line.rstrip())
-        if sum(1 for kept in lines if kept.strip()) >= REQUEST_LINES:
+        kept += 1 if line.strip() else 0
+        if kept >= REQUEST_LINES:
             break
     while lines and not lines[-1].strip():
         lines.pop()
@@ -556,9 +581,9 @@ def body_text(message: Message) -> str:
         elif message.get_content_type() == "text/html":
             html = message
     if plain is not None:
-        return _part_text(plain)
+        return _part_text(plain)[:MAX_BODY_CHARS]
     if html is not None:
-        return html_to_text(_part_text(html))
+        return html_to_text(_part_text(html)[:MAX_HTML_CHARS])[:MAX_BODY_CHARS]
     return ""
 
 
@@ -613,10 +638,16 @@ class _HTMLText(HTMLParser):
             self.parts.append(" ".join(data.split(" ")).replace("\n", " "))
 
 
+# A "<" that no ">" closes before the next "<". html.parser looks for the end
+# of such a tag up to the end of its input, again after every one of them: on
+# "<a<a<a..." that is quadratic (100 KB took 20 s). Written as "&lt;" it is text.
+_UNCLOSED_TAG = re.compile(r"<(?=[^<>]*(?:<|$))")
+
+
 def html_to_text(html: str) -> str:
     parser = _HTMLText()
     try:
-        parser.feed(html)
+        parser.feed(_UNCLOSED_TAG.sub("&lt;", html))
         parser.close()
     except Exception:
         pass

@@ -156,6 +156,13 @@ CREATE TABLE IF NOT EXISTS filing (
     subject     TEXT,
     PRIMARY KEY (folder, uidvalidity, uid)
 );
+CREATE TABLE IF NOT EXISTS reading (    -- a message being read: see begin_reading
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    started_at  TEXT NOT NULL,
+    PRIMARY KEY (folder, uidvalidity, uid)
+);
 CREATE TABLE IF NOT EXISTS room_log (
     sender     TEXT NOT NULL,           -- who asked: for [senders] max_rooms_per_hour
     planned_at TEXT NOT NULL            -- UTC; also counted for [kmeet] max_rooms_per_day
@@ -425,11 +432,13 @@ class Store:
                     _iso(now),
                 ),
             )
-            # An outcome supersedes the intent of step 5 (see the module doc).
-            db.execute(
-                "DELETE FROM filing WHERE folder = ? AND uidvalidity = ? AND uid = ?",
-                (folder, uidvalidity, uid),
-            )
+            # An outcome supersedes the intent of step 5 (see the module doc), and
+            # any unfinished reading.
+            for table in ("filing", "reading"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                    (folder, uidvalidity, uid),
+                )
             if plans_of is not None:
                 db.execute("DELETE FROM message_plans WHERE message_key = ?", (plans_of,))
         record = self.message(folder, uidvalidity, uid)
@@ -509,6 +518,32 @@ class Store:
                     record.subject,
                 ),
             )
+
+    def begin_reading(self, folder: str, uidvalidity: int, uid: int, now: datetime) -> None:
+        """The message is about to be read (fetched whole and parsed). A process
+        stopped while reading it (the watchdog, the memory limit) leaves this
+        behind, and the next pass rejects the message instead of reading it again."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO reading(folder, uidvalidity, uid, started_at) "
+                "VALUES (?, ?, ?, ?)",
+                (folder, uidvalidity, uid, _iso(now)),
+            )
+
+    def end_reading(self, folder: str, uidvalidity: int, uid: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM reading WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                (folder, uidvalidity, uid),
+            )
+
+    def reading_started(self, folder: str, uidvalidity: int, uid: int) -> datetime | None:
+        """When an earlier attempt began reading the message and never finished."""
+        row = self._row(
+            "SELECT started_at FROM reading WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+            (folder, uidvalidity, uid),
+        )
+        return _parse(row[0]) if row else None
 
     def interrupted_filings(self, folder: str, uidvalidity: int) -> list[int]:
         """UIDs in `folder` whose move began but whose outcome was not recorded."""
