@@ -176,8 +176,11 @@ class Bridge:
         mailer: MailerPort,
         planner: PlannerPort,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
+        # Called at every step that shows the pass moving on (daemon.Heartbeat).
+        self.progress = progress or (lambda: None)
         self.store = store
         self.open_mailbox = mailbox
         self.mailer = mailer
@@ -379,6 +382,7 @@ class Bridge:
         # Step 1: the header alone first (BODY.PEEK[HEADER], so that even an ignored
         # message stays unread): who sent it decides whether anything more of the
         # message is downloaded or read. A stranger's mail costs a header.
+        self.progress()
         head = mailbox.fetch_header(uid)
         if head is None:
             return self._gone(folder, uidvalidity, uid)
@@ -497,6 +501,7 @@ class Bridge:
             )
         finally:
             self.store.end_reading(*where)
+        self.progress()
         return self._decide(mailbox, ctx, extraction)
 
     def _gone(self, folder: str, uidvalidity: int, uid: int) -> Outcome | None:
@@ -732,6 +737,7 @@ class Bridge:
                 meeting.key,
             )
         failpoints.reached("before-plan")
+        self.progress()
         try:
             room = self.throttle.send(
                 lambda: self.planner.plan(body),  # step 2c
@@ -930,6 +936,7 @@ class Bridge:
         recorded before the next (steps 4 and 5), so a crash in between repeats
         no reply and loses no message. `final`: a reply that cannot be sent now
         does not defer the message (it is noted in the reason instead)."""
+        self.progress()
         # Step 4: `replies` says whether an earlier attempt already got it accepted.
         if reply is not None and not self.store.reply_sent(ctx.key):
             answer = reply()

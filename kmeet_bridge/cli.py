@@ -38,7 +38,7 @@ from kmeet_bridge import (
 )
 from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
-from kmeet_bridge.daemon import Daemon
+from kmeet_bridge.daemon import Daemon, Heartbeat
 from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
@@ -248,7 +248,11 @@ def load_settings(args: argparse.Namespace, *, secrets: bool = True) -> Settings
 
 
 def make_bridge(
-    settings: Settings, store: Store, planner: KMeetClient, metrics: Metrics | None = None
+    settings: Settings,
+    store: Store,
+    planner: KMeetClient,
+    metrics: Metrics | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> Bridge:
     mailer = Mailer(settings.smtp)
     return Bridge(
@@ -257,6 +261,7 @@ def make_bridge(
         mailbox=lambda: Mailbox(settings.imap),
         mailer=metrics.mailer(mailer) if metrics is not None else mailer,
         planner=planner,
+        progress=progress,
     )
 
 
@@ -283,6 +288,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     state_path = settings.state_path
+    heartbeat = Heartbeat()
 
     @contextlib.contextmanager
     def open_pass(settings: Settings) -> Iterator[Callable[[threading.Event], str]]:
@@ -292,7 +298,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Made again on SIGHUP with the new settings; the store stays open throughout.
         observe = metrics.api_request if metrics is not None else None
         with KMeetClient(settings.kmeet, observe=observe) as planner:
-            bridge = make_bridge(settings, store, planner, metrics)
+            bridge = make_bridge(settings, store, planner, metrics, progress=heartbeat.beat)
 
             def run_pass(stop: threading.Event) -> str:
                 report = metrics.report() if metrics is not None else PassReport()
@@ -342,7 +348,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             metrics = Metrics(store)
             metrics.serve(*settings.metrics_listen)
-        daemon = Daemon(settings, open_pass, reload=reload)
+        daemon = Daemon(settings, open_pass, reload=reload, heartbeat=heartbeat)
         if metrics is not None:
             metrics.watch_idle(lambda: daemon.idle_listening)
         try:

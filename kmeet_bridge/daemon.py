@@ -10,7 +10,10 @@ Threads:
   when the lock's timeout ran out);
 - the scheduler's thread, and its pool: the "pass" job (one instance at most)
   and, under systemd's watchdog, the "watchdog" job, which a long pass cannot
-  hold up;
+  hold up; it pings only while the running pass makes progress (`Heartbeat`,
+  STALL_LIMIT), so that a pass stuck on one message gets the service
+  restarted, and the restart rejects that message instead of reading it
+  again (bridge.py);
 - the watcher (watcher.py): IDLE on its own connection; calls `wake()`.
 
 A wake-up asks for a pass now. If a pass is already running, the request is
@@ -52,6 +55,13 @@ WORKERS = 4
 # How long a stopping daemon waits for the watcher to say goodbye to the server.
 WATCHER_JOIN_TIMEOUT = 3.0
 
+# How long a pass may go without progress (a message begun or finished, an API
+# call made) before the watchdog pings stop and systemd restarts the service.
+# Longer than any step that waits on the network (30 s timeouts, retries, a
+# 429 waited out); reading a message is bounded far below it ([limits]
+# cpu_seconds).
+STALL_LIMIT = 300.0
+
 # One pass: given the stop event, returns a summary for systemd's status line.
 PassFunction = Callable[[threading.Event], str]
 # Builds the pass for some settings; closing it releases what it opened.
@@ -87,6 +97,29 @@ def watchdog_interval(environ: dict[str, str] | os._Environ[str] = os.environ) -
     return int(usec) / 2 / 1_000_000
 
 
+class Heartbeat:
+    """When the running pass last made progress; thread-safe enough for its use
+    (one writer at a time, a float read whole)."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None  # None: no pass is running
+
+    def begin(self) -> None:
+        self._since = time.monotonic()
+
+    def beat(self) -> None:
+        if self._since is not None:
+            self._since = time.monotonic()
+
+    def end(self) -> None:
+        self._since = None
+
+    def stalled_for(self) -> float:
+        """Seconds the running pass has gone without progress; 0 between passes."""
+        since = self._since
+        return 0.0 if since is None else time.monotonic() - since
+
+
 class Daemon:
     """Runs the pass made by `open_pass(settings)` every poll_interval, and at
     once when the watcher hears of new mail, until SIGTERM or SIGINT.
@@ -102,6 +135,8 @@ class Daemon:
         reload: Callable[[], Settings] | None = None,
         watch: bool = True,
         backoff: Backoff | None = None,
+        heartbeat: Heartbeat | None = None,
+        stall_limit: float = STALL_LIMIT,
     ) -> None:
         self.settings = settings
         self.open_pass = open_pass
@@ -115,6 +150,11 @@ class Daemon:
         self._reload_requested = threading.Event()
         self._wake_from_main = threading.Event()  # set by the SIGHUP handler
         self._backoff = backoff or Backoff()
+        # The pass beats it as it goes (bridge.py); the watchdog is pinged only
+        # while it does, so a pass stuck on one message gets the service restarted.
+        self.heartbeat = heartbeat or Heartbeat()
+        self.stall_limit = stall_limit
+        self._stalled = False
         self._failures = FailureLog(log)
         self._resources = ExitStack()
         self._run_pass: PassFunction | None = None
@@ -176,11 +216,14 @@ class Daemon:
                 self._reload_requested.clear()
                 self._reload()
             assert self._run_pass is not None
+            self.heartbeat.begin()
             try:
                 summary = self._run_pass(self.stop)
             except Exception as exc:
                 self._pass_failed(exc)
                 return
+            finally:
+                self.heartbeat.end()
             self._backoff.reset()
             if self._failures.recovered("passes work again"):
                 notify_systemd("STATUS=passes work again")
@@ -278,6 +321,19 @@ class Daemon:
             self._waker.send(b"x")
 
     def _ping_watchdog(self) -> None:
+        stalled = self.heartbeat.stalled_for()
+        if stalled > self.stall_limit:
+            if not self._stalled:
+                log.error(
+                    "the pass has made no progress for %d s: watchdog pings stop, so that "
+                    "systemd restarts the service; the message in hand will be rejected",
+                    stalled,
+                )
+            self._stalled = True
+            return
+        if self._stalled:
+            log.warning("the pass makes progress again: watchdog pings resume")
+            self._stalled = False
         notify_systemd("WATCHDOG=1")
 
     # -- the loop --------------------------------------------------------------------
