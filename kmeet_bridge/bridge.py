@@ -438,6 +438,8 @@ class Bridge:
         [limits] cpu_seconds; then decide."""
         limits = self.settings.limits
         where = (ctx.folder, ctx.uidvalidity, ctx.uid)
+        # Until the body is read, a reply speaks the language of the subject.
+        ctx = replace(ctx, language=detect_language(ctx.subject, self.settings.kmeet.language))
         if ctx.size > limits.max_message_size:
             self._claim(ctx.uid, {("message", ctx.key)})
             return self._too_large(mailbox, ctx)
@@ -458,6 +460,7 @@ class Bridge:
         if incoming is None:
             self.store.end_reading(*where)
             return self._gone(*where)
+        failpoints.reached(failpoints.WHILE_READING)
         if not incoming.complete:  # it grew past the limit since its header was read
             self._claim(ctx.uid, {("message", ctx.key)})
             return self._too_large(mailbox, replace(ctx, size=incoming.size))

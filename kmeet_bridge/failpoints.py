@@ -29,6 +29,11 @@ POINTS = (
     "after-record",  # the outcome recorded; the folder position not advanced
 )
 
+# The message recorded as being read, fetched, not parsed yet: how a watchdog or
+# memory-limit kill finds it. Not among POINTS: the restart rejects the message
+# (bridge.py) rather than planning it.
+WHILE_READING = "while-reading"
+
 _ARMED = os.environ.get(ENV, "").strip()
 
 
