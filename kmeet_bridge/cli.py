@@ -586,10 +586,8 @@ def _describe_header(message: EmailMessage, settings: Settings) -> tuple[list[st
     if automatic:
         return [*lines, f"outcome: ignored ({automatic})"], True
     if sender is None or not settings.senders.allows(sender):
-        outcome = (
-            f"rejected (sender {sender} is not in [senders] allow; no reply; not read further)"
-        )
-        return [*lines, f"outcome: {outcome}"], True
+        outcome = f"rejected (sender {sender} is not in [senders] allow; no reply)"
+        return [*lines, f"outcome: {outcome}", "nothing more of the message is read"], True
     return lines, False
 
 

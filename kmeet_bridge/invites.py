@@ -124,7 +124,9 @@ _EXPANSION_MARGIN = timedelta(days=2)
 # How far ahead occurrences are looked for, and how many are counted: the work
 # stays bounded whatever a rule says. A longer series counts as open-ended.
 _HORIZON = timedelta(days=366 * 100)
-_COUNT_LIMIT = 2000
+# Every occurrence found is made into an event of its own (about 0.2 ms each), so
+# this also bounds the work of a dense rule that ends far in the future.
+_COUNT_LIMIT = 500
 # RFC 5545, 3.3.10: the allowed values of each numeric rule part.
 _RULE_RANGES = {
     "BYSECOND": (0, 60),
@@ -149,6 +151,9 @@ _PERIOD = {
 _PAST_LIMIT = 200_000
 # Occurrences a rule may give on one day: an hourly meeting's 24 (see _too_dense).
 MAX_PER_DAY = 24
+# Occurrences that may overlap one moment (each as long as the event): all of them
+# are made into events whenever a window of the series is read.
+_OVERLAP_LIMIT = 100
 # The BY parts that multiply a rule's period into occurrences.
 _SPREADING_PARTS = (
     "BYMONTH",
@@ -1172,7 +1177,9 @@ def _per_day(rule: icalendar.vRecur) -> int:
     )
 
 
-def _too_dense(event: icalendar.Component, start_utc: datetime, now: datetime) -> _Problem | None:
+def _too_dense(
+    event: icalendar.Component, start_utc: datetime, now: datetime, length: timedelta
+) -> _Problem | None:
     """Why the series has too many occurrences to be read, or None; decided from
     the rule's parts alone, before anything is expanded.
 
@@ -1182,7 +1189,9 @@ def _too_dense(event: icalendar.Component, start_utc: datetime, now: datetime) -
     since DTSTART times what every BY part can multiply a period into
     (BYDAY=MO,TU,WE is up to three occurrences a week), at most _PAST_LIMIT.
     BYSETPOS only picks among a period's occurrences after they are made, so it
-    lowers neither figure.
+    lowers neither figure. At one moment: occurrences as long as the event
+    (`length`) that overlap, at most _OVERLAP_LIMIT (a daily event lasting ten
+    years overlaps 3,650 of its occurrences).
     """
     elapsed = max(now - start_utc, timedelta(0)) + timedelta(days=366)
     for rule in _as_list(event.get("RRULE")):
@@ -1195,16 +1204,29 @@ def _too_dense(event: icalendar.Component, start_utc: datetime, now: datetime) -
                 (("limit", str(MAX_PER_DAY)),),
             )
         interval = rule.get("INTERVAL", [1])[0]
-        periods = elapsed / (_PERIOD[str(rule["FREQ"][0]).upper()] * interval)
+        period = _PERIOD[str(rule["FREQ"][0]).upper()] * interval
+        periods = elapsed / period
         spread = 1
         for name in _SPREADING_PARTS:
             spread *= max(1, len(rule.get(name, [])))
+        overlapping = (length / period + 1) * spread
+        if overlapping > _OVERLAP_LIMIT:
+            detail = (
+                f"each occurrence lasts {_days(length)}, so about {int(overlapping):,} of them "
+                "overlap"
+            )
+            return _Problem(detail, _REPEAT_HINT, "bad_rule", (("detail", detail),))
         count = rule.get("COUNT", [None])[0]
         estimate = periods * spread if count is None else min(periods * spread, count)
         if estimate > _PAST_LIMIT:
             detail = f"it would have to be followed through about {int(estimate):,} occurrences"
             return _Problem(detail, _REPEAT_HINT, "bad_rule", (("detail", detail),))
     return None
+
+
+def _days(length: timedelta) -> str:
+    days = length / timedelta(days=1)
+    return f"{days:,.0f} days" if days >= 2 else f"{length / timedelta(hours=1):,.0f} hours"
 
 
 def _matches_no_day(rule: icalendar.vRecur) -> bool:
@@ -1395,7 +1417,7 @@ def _series(
     # The series' own times must make sense, whichever occurrence is planned.
     _place(span.start, span.end, span.start_utc, span.end_utc, title, scratch)
     rule, finite = _rule(master, title, context)
-    dense = _too_dense(master, span.start_utc, now)
+    dense = _too_dense(master, span.start_utc, now, span.end_utc - span.start_utc)
     if dense:
         shown = _shorten(rule, 120)
         params = dense.params

@@ -665,7 +665,11 @@ _ATTENDEES_LABEL = re.compile(
 _ADDRESS = re.compile(
     r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
-_ADDRESS_IN_TEXT = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Starts only where a local part can start, so that a long run without "@" is
+# read once, not once from each of its characters.
+_ADDRESS_IN_TEXT = re.compile(
+    r"(?<![^@\s<>(),;:\"\[\]])[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+)
 
 
 def attendee_lines(lines: Iterable[str]) -> tuple[list[str], list[int]]:
@@ -1023,7 +1027,7 @@ def _relative_base(message: Message, now: datetime) -> datetime:
 
 _DANGLING = re.compile(
     r"^(?:at|on|for|from|a|à|le|de|du|am|um|ab|alle|il|ore|per|pour|,|;|-)\s+|"
-    r"\s+(?:at|on|for|from|a|à|le|de|du|am|um|ab|alle|il|ore|per|pour|,|;|-)$",
+    r"(?<!\s)\s+(?:at|on|for|from|a|à|le|de|du|am|um|ab|alle|il|ore|per|pour|,|;|-)$",
     re.IGNORECASE,
 )
 
