@@ -19,10 +19,13 @@ instead of reading it again (bridge.py).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
+from typing import Any
 
 _current = threading.local()
 
@@ -52,3 +55,30 @@ def check() -> None:
     deadline = getattr(_current, "deadline", None)
     if deadline is not None and time.thread_time() > deadline[0]:
         raise OverBudget(deadline[1])
+
+
+@contextmanager
+def watched() -> Iterator[None]:
+    """Run the block so that the budget can end it from inside a library's loop
+    that calls no `check()` (dateutil walking a repeat rule that rarely
+    matches, period after period, up to the year 9999): a profile hook looks at
+    the clock every 1,024 Python calls. Nothing outside a `limit` block."""
+    deadline = getattr(_current, "deadline", None)
+    if deadline is None:
+        yield
+        return
+    calls = 0
+
+    def hook(_frame: FrameType, event: str, _arg: Any) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+            if not calls & 1023 and time.thread_time() > deadline[0]:
+                raise OverBudget(deadline[1])  # raised in the library's code; unsets the hook
+
+    previous = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)

@@ -177,7 +177,7 @@ SCHEMA: dict[str, dict[str, Option]] = {
             int, 3, help="forwarded messages inside forwarded messages", minimum=0
         ),
         "max_parts": Option(int, 500, help="MIME parts of one message", minimum=10),
-        "cpu_seconds": Option(int, 5, help="CPU seconds reading one message may take", minimum=1),
+        "cpu_seconds": Option(int, 1, help="CPU seconds reading one message may take", minimum=1),
     },
     "state": {
         "path": Option(str, "/var/lib/kmeet-bridge/state.db", help="SQLite state database"),
@@ -279,7 +279,7 @@ class LimitSettings:
     max_attendees: int = 100
     max_nesting: int = 3
     max_parts: int = 500
-    cpu_seconds: int = 5
+    cpu_seconds: int = 1
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,11 @@ def test_hostile_mail_does_not_hold_up_the_invitation_behind_it(bridge_env: Brid
     )
     env.deliver(dense)
     env.deliver(hostile.plain("kmeet: Budget", hostile.TIME_TOKENS * 30_000, sender=alice))
+    # Positions that no daily period holds: dateutil walks day after day to 2077.
+    rule = "FREQ=DAILY;BYYEARDAY=124,22;BYSETPOS=124,22;UNTIL=20771231T000000Z"
+    sparse = hostile.repeating_invitation(rule, sender=alice)
+    sparse = sparse.replace(b"DTSTART:2027", b"DTSTART:2026").replace(b"DTEND:2027", b"DTEND:2026")
+    env.deliver(sparse.replace(b"Subject: Dense", b"Subject: Sparse"))
     real = invitation(uid="behind@example.com", start="20270315T140000", end="20270315T150000")
     env.deliver(real)
 
@@ -119,7 +124,7 @@ def test_hostile_mail_does_not_hold_up_the_invitation_behind_it(bridge_env: Brid
     assert [o[1:] for o in outcomes[:strangers]] == [
         ("rejected", "sender stranger@attacker.test is not allowed")
     ] * strangers
-    nested, rule_message, long_line, planned = outcomes[strangers:]
+    nested, rule_message, long_line, sparse_rule, planned = outcomes[strangers:]
     assert nested[1:] == (
         "rejected",
         "the message has 2001 multipart or message parts, more than the 64 read here",
@@ -129,6 +134,8 @@ def test_hostile_mail_does_not_hold_up_the_invitation_behind_it(bridge_env: Brid
     # A plain request whose only line is 900 KB of time-like words: its first
     # words are read, and what they say is answered like any other request.
     assert long_line[1] in ("rejected", "planned")
+    # Stopped by the CPU budget, recorded, and the pass went on.
+    assert sparse_rule[1:] == ("rejected", "reading it took more than 1 s of CPU time")
     assert planned[1] == "planned"
     # The invitation behind them: planned at its own instant, answered to its sender.
     body = next(b for b in env.simulator.planned_bodies if b["title"] == "Budget review")
@@ -144,9 +151,11 @@ def test_hostile_mail_does_not_hold_up_the_invitation_behind_it(bridge_env: Brid
     room = next(r for r in env.simulator.rooms.values() if r["body"]["title"] == "Budget review")
     assert f"https://kmeet.infomaniak.com/{room['name']}" in text_of(reply.message)
     # Strangers got nothing; alice got one answer per message of hers.
-    assert sorted(str(r.message["To"]) for r in env.smtp.messages) == [alice] * 4
+    assert sorted(str(r.message["To"]) for r in env.smtp.messages) == [alice] * 5
     nested_reply = next(r for r in env.smtp.messages if r.message["Subject"] == "Re: Nested")
     assert "more MIME parts, or parts nested deeper" in text_of(nested_reply.message)
+    sparse_reply = next(r for r in env.smtp.messages if r.message["Subject"] == "Re: Sparse")
+    assert "took more than 1 seconds of computing time" in text_of(sparse_reply.message)
 
 
 def test_a_message_whose_reading_was_killed_is_rejected_not_read_again(

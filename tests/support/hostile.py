@@ -4,15 +4,18 @@ measure the same mail."""
 
 from __future__ import annotations
 
+import itertools
+
 STRANGER = "stranger@attacker.test"
 ALL_MINUTES = ",".join(str(n) for n in range(60))
 ALL_HOURS = ",".join(str(n) for n in range(24))
+_NUMBERS = itertools.count(1)
 
 
-def _head(subject: str, sender: str, content_type: str, number: int = 0) -> str:
+def _head(subject: str, sender: str, content_type: str) -> str:
     return (
         f"From: {sender}\r\nTo: meet@example.com\r\nSubject: {subject}\r\n"
-        f"Message-ID: <hostile-{number}-{abs(hash(subject)) % 10**8}@attacker.test>\r\n"
+        f"Message-ID: <hostile-{next(_NUMBERS)}@attacker.test>\r\n"
         "Date: Tue, 01 Dec 2026 08:00:00 +0000\r\n"
         f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n"
     )
