@@ -13,15 +13,17 @@ import imaplib
 import io
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from kmeet_bridge import cli, invites
+from kmeet_bridge import cli, config, invites
 from kmeet_bridge.config import SCHEMA
 from kmeet_bridge.models import NotARequest
+from tests.support import hostile
 from tests.support.harness import BridgeEnv
 
 from .imap_proxy import CountingProxy
@@ -40,7 +42,8 @@ from .lab import (
 )
 from .results import Figure, Target, percentile
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
 PARSE_NOW = datetime(2026, 12, 1, tzinfo=UTC)  # the corpus' meetings are in 2027
 MIB = 1024.0
 
@@ -460,8 +463,74 @@ def parsing(lab: Lab | None, options: Options) -> list[Figure]:
     return [extract_rate, cold_rate, full_rate]
 
 
+# -- hostile mail -----------------------------------------------------------------------
+
+
+# The fixed set of issue 12, plus rules only a hostile sender writes, each as an
+# allowed sender sends it (a stranger's mail is never read past its header).
+def hostile_set() -> dict[str, bytes]:
+    messages = {
+        name: raw.replace(b"attacker.test", b"example.com")
+        for name, raw in hostile.hostile_messages().items()
+    }
+    sparse = hostile.repeating_invitation(
+        "FREQ=DAILY;BYYEARDAY=124,22;BYSETPOS=124,22;UNTIL=20771231T000000Z",
+        sender="alice@example.com",
+    )
+    messages["a rule no period satisfies (ends on the budget)"] = sparse.replace(
+        b"DTSTART:2027", b"DTSTART:2026"
+    ).replace(b"DTEND:2027", b"DTEND:2026")
+    return messages
+
+
+def _parse_cost(raw: bytes) -> tuple[float, float]:
+    """(CPU seconds, peak MiB allocated) of `parse` on `raw`, as a pass reads it:
+    the time from one run, the memory from another under tracemalloc."""
+    settings = config.from_mapping(cli.DRY_RUN_DEFAULTS, {}, secrets=False)
+    started = time.thread_time()
+    cli.describe_file(Path("message.eml"), raw, settings, PARSE_NOW)
+    seconds = time.thread_time() - started
+    tracemalloc.start()
+    try:
+        cli.describe_file(Path("message.eml"), raw, settings, PARSE_NOW)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    return seconds, peak
+
+
+def hostile_mail(lab: Lab | None, options: Options) -> list[Figure]:
+    """`parse` of each hostile message and of a normal invitation, in this process."""
+    normal = (ROOT / "examples" / "invitation.eml").read_bytes()
+    messages = hostile_set()
+    normal_time = Figure("hostile", "normal invitation: CPU time", "ms")
+    normal_memory = Figure("hostile", "normal invitation: peak memory", "MB")
+    worst_time = Figure(
+        "hostile", "worst hostile message: CPU time", "ms", target=Target("<", 2000.0)
+    )
+    worst_memory = Figure(
+        "hostile", "worst hostile message: peak memory", "MB", target=Target("<", 200.0)
+    )
+    _parse_cost(normal)  # imports and caches, as in a running daemon
+    for run in range(options.repeat):
+        seconds, peak = _parse_cost(normal)
+        normal_time.values.append(seconds * 1000)
+        normal_memory.values.append(peak)
+        costs = {name: _parse_cost(raw) for name, raw in messages.items()}
+        slowest = max(costs, key=lambda name: costs[name][0])
+        largest = max(costs, key=lambda name: costs[name][1])
+        worst_time.values.append(costs[slowest][0] * 1000)
+        worst_memory.values.append(costs[largest][1])
+        worst_time.note = slowest
+        worst_memory.note = largest
+        progress(f"hostile run {run + 1}: worst {costs[slowest][0]:.2f} s ({slowest})")
+    worst_time.note += f"; {len(messages)} messages"
+    return [normal_time, normal_memory, worst_time, worst_memory]
+
+
 MEASUREMENTS: dict[str, Callable[[Lab, Options], list[Figure]]] = {
     "parsing": parsing,
+    "hostile": hostile_mail,
     "polling": polling,
     "memory": memory,
     "latency": latency,

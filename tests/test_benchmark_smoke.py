@@ -85,3 +85,16 @@ def test_polling_counts_the_imap_conversation_of_an_empty_pass(tmp_path: Path) -
     # A pass logs in, selects, searches and logs out: a handful of round trips.
     assert 3 <= int(polling["tagged responses, 10 messages"][2]) <= 50
     assert polling["tagged responses: 20 / 10"][5] == "<= 1.00x"
+
+
+def test_hostile_prints_the_worst_message_beside_a_normal_invitation(tmp_path: Path) -> None:
+    output = run_benchmark("--only", "hostile", markdown=tmp_path / "table.md")
+    hostile = {cells[1].split(" (")[0]: cells for cells in rows(output, "hostile")}
+    assert set(hostile) == {
+        "normal invitation: CPU time",
+        "normal invitation: peak memory",
+        "worst hostile message: CPU time",
+        "worst hostile message: peak memory",
+    }, output
+    assert hostile["worst hostile message: CPU time"][5] == "< 2,000 ms"
+    assert hostile["worst hostile message: peak memory"][5] == "< 200 MB"
