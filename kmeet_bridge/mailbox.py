@@ -60,6 +60,9 @@ READ_CHUNK = 65536
 # Above this size, a message is read in parts (structure first, then only what
 # the bridge reads); below, one FETCH of the whole message is cheaper.
 PARTIAL_OVER = 1_048_576
+# The most of a message's header read to decide about its sender: real headers
+# are a few KB; the receiving server's Authentication-Results come first.
+MAX_HEADER = 262_144
 # The per-session \Recent flag says nothing about the message (and is gone in IMAP4rev2).
 SESSION_FLAGS = frozenset({"\\Recent"})
 
@@ -242,10 +245,11 @@ class Mailbox:
         return sorted(uid for uid in map(int, found.split()) if uid > after_uid)
 
     def fetch_header(self, uid: int) -> IncomingMessage | None:
-        """Only the header of `uid` and its size (`complete=False`), in one round
-        trip; None if it is gone. Enough to decide about a sender before anything
-        else of the message is downloaded or read."""
-        return self._fetch_section(uid, "BODY.PEEK[HEADER]")
+        """Only the header of `uid` (its first MAX_HEADER bytes) and its size
+        (`complete=False`), in one round trip; None if it is gone. Enough to
+        decide about a sender before anything else of the message is downloaded
+        or read; a header can be as large as the message, so it is cut."""
+        return self._fetch_section(uid, f"BODY.PEEK[HEADER]<0.{MAX_HEADER}>")
 
     def fetch(
         self,

@@ -17,21 +17,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kmeet_bridge import cli, config
+from kmeet_bridge import cli
 from kmeet_bridge.language import MONTHS, WEEKDAYS
 from tests.support import hostile
+from tests.test_bounded_readers import NOW, SETTINGS
 
-NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-SETTINGS = config.from_mapping(
-    {
-        "imap": {"host": "imap.example.com", "username": "meet@example.com"},
-        "smtp": {"host": "smtp.example.com", "from_address": "meet@example.com"},
-        "kmeet": {"calendar_id": 1},
-        "senders": {"allow": ["*"]},
-    },
-    {},
-    secrets=False,
-)
 MAX_SECONDS = 2.0
 MAX_BYTES = 200 * 1024 * 1024
 COSTS = settings(
