@@ -13,8 +13,8 @@ downloaded, parsed or expanded. What an allowed sender's message costs is
 bounded by the readers' limits ([limits]; mime_limits.py, requests.py,
 invites.py) and, as a backstop, by a CPU time budget per message (budget.py).
 The message is recorded as being read before it is read: if the process is
-stopped meanwhile (the watchdog, the memory limit), the next pass rejects it
-instead of reading it again.
+stopped meanwhile twice (the watchdog, the memory limit), the next pass rejects
+it instead of reading it again.
 
 Each step with a side effect is recorded in the state database before the next
 one starts; store.py's module docstring is the protocol, step by step, and what
@@ -122,6 +122,10 @@ BACKOFF_FIRST = 60.0  # seconds before the first retry of a deferred message
 BACKOFF_MAX = 3600.0  # never wait longer than this between two retries
 MAX_ERROR_TEXT = 300  # longest error text kept in a failed message's reason
 SPARE_WORKERS = 1  # workers beyond [kmeet] max_parallel in a pass with several
+# Readings of one message stopped by the process ending, after which the message
+# is rejected instead of read again: two, so that a kill loop ends at once and a
+# message that was only being read while another caused a crash is read again.
+MAX_INTERRUPTED_READINGS = 2
 
 
 class MailboxPort(Protocol):
@@ -443,10 +447,12 @@ class Bridge:
         if ctx.size > limits.max_message_size:
             self._claim(ctx.uid, {("message", ctx.key)})
             return self._too_large(mailbox, ctx)
-        if self.store.reading_started(*where) is not None:
-            # An earlier attempt never finished reading it: the process was stopped
-            # (watchdog, memory limit) while it did. Reading it again would only
-            # repeat that.
+        if self.store.interrupted_readings(*where) >= MAX_INTERRUPTED_READINGS:
+            # Reading it was begun and never finished, again and again: each time
+            # the process was stopped (the watchdog, the memory limit) while it
+            # read. Reading it once more would only repeat that. (Once is not
+            # enough to tell: a crash caused by another message of a pass with
+            # several workers stops this one's reading too.)
             self._claim(ctx.uid, {("message", ctx.key)})
             return self._reject(
                 mailbox,

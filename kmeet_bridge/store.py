@@ -161,6 +161,7 @@ CREATE TABLE IF NOT EXISTS reading (    -- a message being read: see begin_readi
     uidvalidity INTEGER NOT NULL,
     uid         INTEGER NOT NULL,
     started_at  TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,       -- readings begun and never finished, this one included
     PRIMARY KEY (folder, uidvalidity, uid)
 );
 CREATE TABLE IF NOT EXISTS room_log (
@@ -521,12 +522,14 @@ class Store:
 
     def begin_reading(self, folder: str, uidvalidity: int, uid: int, now: datetime) -> None:
         """The message is about to be read (fetched whole and parsed). A process
-        stopped while reading it (the watchdog, the memory limit) leaves this
-        behind, and the next pass rejects the message instead of reading it again."""
+        stopped while reading it (the watchdog, the memory limit, or a crash
+        caused by another message) leaves this behind, counted; see
+        `interrupted_readings`."""
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO reading(folder, uidvalidity, uid, started_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO reading(folder, uidvalidity, uid, started_at, attempts) "
+                "VALUES (?, ?, ?, ?, 1) ON CONFLICT(folder, uidvalidity, uid) DO UPDATE SET "
+                "started_at = excluded.started_at, attempts = reading.attempts + 1",
                 (folder, uidvalidity, uid, _iso(now)),
             )
 
@@ -537,13 +540,13 @@ class Store:
                 (folder, uidvalidity, uid),
             )
 
-    def reading_started(self, folder: str, uidvalidity: int, uid: int) -> datetime | None:
-        """When an earlier attempt began reading the message and never finished."""
+    def interrupted_readings(self, folder: str, uidvalidity: int, uid: int) -> int:
+        """How many times reading the message began and never finished."""
         row = self._row(
-            "SELECT started_at FROM reading WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+            "SELECT attempts FROM reading WHERE folder = ? AND uidvalidity = ? AND uid = ?",
             (folder, uidvalidity, uid),
         )
-        return _parse(row[0]) if row else None
+        return int(row[0]) if row else 0
 
     def interrupted_filings(self, folder: str, uidvalidity: int) -> list[int]:
         """UIDs in `folder` whose move began but whose outcome was not recorded."""
