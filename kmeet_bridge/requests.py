@@ -776,9 +776,11 @@ _OFF_VERBS = (
     r"|disattivare|disattivate|disabilitare|disabilitate|togliere|togliete)"
 )
 # "with lobby and password", "mit Passwort und Warteraum": one setting after another.
-_OPTION_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|ni|noch|nor|\+|&)[ \t]+")
+# Both matched next to an option's words; the lookbehinds keep a search from
+# starting inside a run of spaces (quadratic in the run's length).
+_OPTION_JOINER = re.compile(r"(?<![ \t])[ \t]*(?:,|and|und|et|e|ni|noch|nor|\+|&)[ \t]+")
 # "Lobby und Passwort wären super": the setting said after a list applies to all of it.
-_OPTION_BEFORE_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|\+|&)[ \t]*$")
+_OPTION_BEFORE_JOINER = re.compile(r"(?<![ \t])[ \t]*(?:,|and|und|et|e|\+|&)[ \t]*$")
 _EXTRA_OFF = {
     "e2ee_enabled": r"(?:unencrypted|not\s+encrypted|non\s+chiffree?s?|unverschlusselt"
     r"|non\s+(?:crittografat|cifrat)[aoie])",

@@ -194,13 +194,17 @@ def test_a_1mb_adversarial_line_is_read_in_a_moment() -> None:
 
 
 def test_every_pattern_of_the_request_grammar_runs_in_linear_time() -> None:
-    """Each compiled pattern of when.py, requests.py and language.py, searched
+    """Each compiled pattern of the when package, requests.py and language.py, searched
     through 100 KB of each adversarial kind. Linear, all of it takes seconds; a
     pattern with backtracking nested quantifiers takes hours on one of them."""
     result = run_python(
         f"""
-        import re
+        import importlib, pkgutil, re
         from kmeet_bridge import language, requests, when
+        modules = [language, requests] + [
+            importlib.import_module(f"kmeet_bridge.when.{{info.name}}")
+            for info in pkgutil.iter_modules(when.__path__)
+        ]
         def patterns(value):
             if isinstance(value, re.Pattern):
                 yield value
@@ -208,7 +212,7 @@ def test_every_pattern_of_the_request_grammar_runs_in_linear_time() -> None:
                 for item in value:
                     yield from patterns(item)
         count = 0
-        for module in (when, requests, language):
+        for module in modules:
             for name, value in vars(module).items():
                 for pattern in patterns(value):
                     count += 1

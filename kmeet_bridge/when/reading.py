@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from kmeet_bridge.language import (
     known_words,
@@ -14,13 +15,29 @@ from kmeet_bridge.when.words import _AM_WORDS, _DAY_LIKE, _NOW_WORDS, _PM_WORDS,
 from kmeet_bridge.when.zones import _find_zones
 
 
+def _addresses_and_links(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of e-mail addresses and links: words holding "@", and words from
+    "http://", "https://" or "www." on. Word by word: a pattern such as
+    "\\S+@\\S+" tries every start in a long run without a space, which is
+    quadratic in the run's length."""
+    for word in re.finditer(r"\S+", text):
+        value = word.group(0)
+        if "@" in value:
+            yield word.span()
+            continue
+        starts = [value.find(mark) for mark in ("http://", "https://", "www.")]
+        found = [start for start in starts if start >= 0]
+        if found:
+            yield word.start() + min(found), word.end()
+
+
 def find_when(text: str, *, language: str, loose_durations: bool = False) -> Found:
     """Everything `text` says about when, as found (before any checks)."""
     reader = _Text(text)
     items: list[_Found] = []
     # Addresses and links hold digits that are neither dates nor times.
-    for match in reader.matches(re.compile(r"\S+@\S+|https?://\S+|www\.\S+")):
-        reader.take(match.start(), match.end())
+    for start, end in _addresses_and_links(reader.folded):
+        reader.take(start, end)
     items += _find_zones(reader)
     items += _find_dates(reader, language)
     items += [reader.found("now", match, None) for match in reader.matches(_NOW_WORDS)]

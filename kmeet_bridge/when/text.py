@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -55,11 +56,7 @@ class _Text:
             self.taken[index] = True
 
     def line_of(self, index: int) -> int:
-        line = 0
-        for number, begin in enumerate(self.line_starts):
-            if begin <= index:
-                line = number
-        return line
+        return bisect.bisect_right(self.line_starts, index) - 1
 
     def line_text(self, number: int) -> tuple[int, str]:
         begin = self.line_starts[number]

@@ -257,8 +257,11 @@ _WEEKDAY_BEFORE_GERMAN = re.compile(
 # A short weekday alone ("Fri 2pm", "am Fr um halb 4", "Di oder Mi um 10") counts
 # only before a time, a day number or another weekday, since "mar", "sun", "so"
 # and "do" are words too.
+# The patterns matched right after a word or a number start with a lookbehind
+# that lets them start only there: searched through a long run of spaces, they
+# would otherwise start at every one of them (quadratic in the run's length).
 _SHORT_WEEKDAY_FOLLOWERS = re.compile(
-    r"[\s,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|or|oder|ou|o|and|und|et|e|bis|to)\s"
+    r"(?<![\s,])[\s,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|or|oder|ou|o|and|und|et|e|bis|to)\s"
     r"|-|morning|afternoon|evening|vormittags?|nachmittags?|morgens?|abends?|fruh|matin"
     r"|half|quarter|halb|viertel|dreiviertel|noon|midday|midi|mittags?|mezzogiorno"
     r"|apres-midi|soir|mattina|pomeriggio|sera)"
@@ -267,18 +270,18 @@ _SHORT_WEEKDAY_FOLLOWERS = re.compile(
 _SHORT_WEEKDAYS_ANYWHERE = _words("mon tue tues thu thur thurs fri")
 # A day number after a weekday: "Friday 18th", "vendredi 18 à 16h", "lun 14 alle 9".
 _DAY_AFTER_WEEKDAY = re.compile(
-    r"[\s,]+(?:(?:the|le|den|il)\s+)?(?P<d>\d{1,2})(?P<suffix>st|nd|rd|th|er|°|º)?(?![\w:°º]|[.,]\d)"
+    r"(?<![\s,])[\s,]+(?:(?:the|le|den|il)\s+)?(?P<d>\d{1,2})(?P<suffix>st|nd|rd|th|er|°|º)?(?![\w:°º]|[.,]\d)"
 )
 # A number after a weekday is that day of the month ("vendredi 18", "gio 24) alle 10")
 # unless it is a time itself ("Friday 3 pm", "Freitag 10 Uhr", "venerdì 10 e mezza",
 # "Thursday 10-11").
 _NOT_A_DAY_AFTER = re.compile(
-    r"\s?(?:[ap]\.?m(?![\w])|uhr|h(?![\w])|heures?|o'clock|ore(?![\w])|hrs?(?![\w])"
+    r"(?<!\s)(?:\s?(?:[ap]\.?m(?![\w])|uhr|h(?![\w])|heures?|o'clock|ore(?![\w])|hrs?(?![\w])"
     r"|e\s+(?:mezz|un\s+quarto|quarto|trenta)|et\s+(?:demie?|quart)|meno|moins)"
-    r"|\s*(?:-|to|bis)\s*\d{1,2}(?![\d:h])"
+    r"|\s*(?:-|to|bis)\s*\d{1,2}(?![\d:h]))"
 )
 _TIME_AFTER_DAY = re.compile(
-    r"\.?[\s,)]*(?:(?:at|a|alle|ore|um|ab|gegen|vers|verso|dalle|from|de|des|von|h|dans|in)\s"
+    r"(?<![\s,).])\.?[\s,)]*(?:(?:at|a|alle|ore|um|ab|gegen|vers|verso|dalle|from|de|des|von|h|dans|in)\s"
     r"|\d{1,2}(?:[:.h]\d\d|\s?(?:h|uhr|[ap]\.?m)(?![\w])))"
 )
 
@@ -432,8 +435,10 @@ _WEAK_FOLLOWERS = _words(
     pendant durant with avec mit con sans ohne senza without
     """
 )
+# Matched right after a number; the lookbehind keeps a search from starting
+# inside a run of spaces (quadratic in the run's length).
 _PART_OF_DAY_AFTER = re.compile(
-    r"\s+(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|du\s+matin|de\s+l'apres-midi"
+    r"(?<!\s)\s+(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|du\s+matin|de\s+l'apres-midi"
     r"|du\s+soir|morgens|vormittags|nachmittags|abends|di\s+mattina|del\s+mattino"
     r"|del\s+pomeriggio|di\s+sera|della\s+sera)(?![\w])"
 )
@@ -508,7 +513,7 @@ _MINUTES_DURATION = re.compile(
 # (a word, or two with "et" between: checked against language.NUMBER_WORDS in
 # code, which is cheaper than an alternation of its 800 forms)
 _WORD_MINUTES = re.compile(
-    _W
+    r"(?<![\w'-])"  # not inside "a-a-a-...": every start would read to the run's end
     + r"(?P<n>(?:[a-z][a-z-]*\s(?:et\s)?)?[a-z][a-z-]*)\s?(?:minutes?|mins?|min|minuten|minuti)"
     + r"(?![\w])"
 )

@@ -90,8 +90,10 @@ _ZONE_AFTER = re.compile(
     + _PLACE
     + _E
 )
-# "London time", "Londoner Zeit", "Swiss time": the place comes first.
-_ZONE_BEFORE = re.compile(_W + _PLACE + r"(?:\s+|-)(?:time|zeit)" + _E)
+# "London time", "Londoner Zeit", "Swiss time": the place comes first. It starts
+# only where a run of letters, dashes and apostrophes starts: from inside one
+# ("a-a-a-..."), every start would read to the run's end, a square in all.
+_ZONE_BEFORE = re.compile(r"(?<![\w'-])" + _PLACE + r"(?:\s+|-)(?:time|zeit)" + _E)
 # "8am Pacific", "10 Eastern": an American zone named right after a time.
 _ZONE_AFTER_TIME = re.compile(
     r"(?:\d|[ap]\.?m\.?|uhr|h)\s+(?P<place>pacific|eastern|central|mountain)(?![\w])"
