@@ -57,6 +57,14 @@ class Journal:
         with self._lock:
             self.entries.append(Entry(folder, uidvalidity, incoming))
 
+    def read_whole(self, incoming: IncomingMessage) -> None:
+        """The whole message of an entry begun with its header only."""
+        with self._lock:
+            for entry in reversed(self.entries):
+                if entry.incoming.uid == incoming.uid:
+                    entry.incoming = incoming
+                    return
+
     def current(self) -> Entry:
         with self._lock:
             if not self.entries:
@@ -93,10 +101,19 @@ class ReadOnlyMailbox:
     def new_uids(self, after_uid: int) -> list[int]:
         return self._mailbox.new_uids(after_uid)
 
-    def fetch(self, uid: int, max_size: int | None = None) -> IncomingMessage | None:
-        incoming = self._mailbox.fetch(uid, max_size)
+    def fetch_header(self, uid: int) -> IncomingMessage | None:
+        incoming = self._mailbox.fetch_header(uid)
         if incoming is not None:
             self._journal.begin(self._folder, self._uidvalidity, incoming)
+        return incoming
+
+    def fetch(
+        self, uid: int, max_size: int | None = None, *, size: int | None = None
+    ) -> IncomingMessage | None:
+        # After fetch_header (bridge.py): the entry begun there gets the whole message.
+        incoming = self._mailbox.fetch(uid, max_size, size=size)
+        if incoming is not None:
+            self._journal.read_whole(incoming)
         return incoming
 
     def move(self, uid: int, target: str) -> None:
