@@ -83,33 +83,43 @@ def _usable_address(username: str, domain: str) -> str | None:
     return address
 
 
-def _first_from(msg: Message) -> tuple[str, str] | None:
-    """(local part, domain) of the first From address, as parsed; None if none."""
+def _from_addresses(msg: Message) -> list[tuple[str, str]]:
+    """(local part, domain) of each address of the first From header, as parsed."""
     try:
         header = msg.get("From")
         if header is None:
-            return None
+            return []
         addresses = getattr(header, "addresses", None)
         if addresses is not None:
             # email.policy.default: a structured AddressHeader.
-            if not addresses:
-                return None
-            return str(addresses[0].username), str(addresses[0].domain)
+            return [(str(a.username), str(a.domain)) for a in addresses]
         # A message parsed with the compat32 policy: a plain string.
-        pairs = getaddresses([str(header)])
-        if not pairs or not pairs[0][1]:
-            return None
-        local, _, domain = pairs[0][1].rpartition("@")
-        return (local, domain) if local else (domain, "")
+        found = []
+        for _, address in getaddresses([str(header)]):
+            local, _, domain = address.rpartition("@")
+            found.append((local, domain) if local else (domain, ""))
+        return found
     except Exception:
-        return None
+        return []
+
+
+def _first_from(msg: Message) -> tuple[str, str] | None:
+    """(local part, domain) of the first From address, as parsed; None if none."""
+    addresses = _from_addresses(msg)
+    return addresses[0] if addresses and addresses[0][0] else None
 
 
 def sender_address(msg: Message) -> str | None:
-    """The first From address with its domain lowercased, or None when there is
-    no usable one. The local part keeps its case: only the domain is case-blind."""
-    first = _first_from(msg)
-    return None if first is None else _usable_address(*first)
+    """The From address with its domain lowercased, or None when there is no
+    usable one. The local part keeps its case: only the domain is case-blind.
+
+    A message with two From headers, or several addresses in one, has no
+    sender: which of them wrote it cannot be told, and the receiving server's
+    DMARC verdict may be about another one than the bridge would answer."""
+    if len(_raw_values(msg, "From")) != 1:
+        return None
+    addresses = _from_addresses(msg)
+    return _usable_address(*addresses[0]) if len(addresses) == 1 else None
 
 
 def message_id(msg: Message) -> str | None:

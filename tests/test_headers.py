@@ -28,7 +28,6 @@ def parse(header_block: bytes, body: bytes = b"Hello\n") -> EmailMessage:
         (b"From: alice@example.com\n", "alice@example.com"),
         (b"From: Alice <Alice@EXAMPLE.COM>\n", "Alice@example.com"),
         (b'From: "Doe, John" <john@Example.Org>\n', "john@example.org"),
-        (b"From: bob@example.net, carol@example.com\n", "bob@example.net"),
         (b"From: =?utf-8?q?Z=C3=BCrich_Office?= <zh@example.com>\n", "zh@example.com"),
         # A display name that looks like an address must not win over the real one.
         (b"From: =?utf-8?q?boss=40example.com?= <evil@example.net>\n", "evil@example.net"),
@@ -55,6 +54,11 @@ def test_sender_address(from_header: bytes, expected: str) -> None:
         b"From: undisclosed-recipients:;\n",
         b'From: "a@b"@example.com\n',
         b"From: MAILER-DAEMON (Mail Delivery System)\n",
+        # Several authors: which one the server authenticated cannot be told.
+        b"From: boss@partner.example, evil@attacker.test\n",
+        b"From: Team: boss@partner.example, evil@attacker.test;\n",
+        b"From: boss@partner.example\nFrom: evil@attacker.test\n",
+        b"From: boss@partner.example\nFROM: boss@partner.example\n",
     ],
 )
 def test_sender_address_unusable(from_header: bytes) -> None:
@@ -64,6 +68,13 @@ def test_sender_address_unusable(from_header: bytes) -> None:
 def test_sender_address_compat32_message() -> None:
     message = email.message_from_bytes(b"From: Alice <Alice@EXAMPLE.COM>\n\nHi\n")
     assert headers.sender_address(message) == "Alice@example.com"
+    several = email.message_from_bytes(b"From: a@example.com, b@example.org\n\nHi\n")
+    assert headers.sender_address(several) is None
+    assert headers.automatic_reason(several, OWN) is None
+    bounce = email.message_from_bytes(b"From: MAILER-DAEMON, x@example.org\n\nHi\n")
+    assert headers.automatic_reason(bounce, OWN) == (
+        "The message is a delivery report from a mail server."
+    )
 
 
 # --- message_id and references ------------------------------------------------------
