@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TextIO
 
 from kmeet_bridge import __version__, config, headers, service_access, updates
 from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
@@ -30,6 +31,7 @@ from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_bod
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
+from kmeet_bridge.printable import printable
 from kmeet_bridge.recurrence import describe_rule
 from kmeet_bridge.store import MessageRecord, Store, StoreError
 
@@ -85,13 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ConfigError as exc:
-        print(f"kmeet-bridge: {exc}", file=sys.stderr)
+        say(f"kmeet-bridge: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (MailboxError, MailerError, KMeetError, StoreError, TokenRefused) as exc:
-        print(f"kmeet-bridge: {exc}", file=sys.stderr)
+        say(f"kmeet-bridge: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+def say(text: str = "", *, file: TextIO | None = None) -> None:
+    """Print a command's output: its own line breaks and tabs, no other control
+    character (values from mail may hold terminal escapes)."""
+    print(printable(text, keep="\n\t"), file=file or sys.stdout)
 
 
 # Log levels as syslog priorities, which journald reads from a "<N>" line prefix.
@@ -109,6 +117,7 @@ class LineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record).replace("\r", "").replace("\n", " | ")
+        line = printable(line)  # a value from a message may hold terminal escapes
         if self.journal:
             return f"<{SYSLOG_PRIORITY.get(record.levelname, 6)}>{line}"
         return line
@@ -155,7 +164,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         KMeetClient(settings.kmeet) as planner,
     ):
         report = make_bridge(settings, store, planner).run_pass()
-    print(f"pass finished: {report.summary()}")
+    say(f"pass finished: {report.summary()}")
     return EXIT_OK
 
 
@@ -196,9 +205,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    print(f"config: ok ({settings.source})")
+    say(f"config: ok ({settings.source})")
     for warning in config.insecure_warnings(settings) + config.permission_warnings(settings):
-        print(f"warning: {warning}")
+        say(f"warning: {warning}")
     failures = 0
     if settings.source == service_access.UNIT_CONFIG:
         # The file the shipped unit reads: say whether its dynamic user can.
@@ -215,10 +224,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     ]
     for name, check in checks:
         try:
-            print(f"{name}: ok ({check()})")
+            say(f"{name}: ok ({check()})")
         except (MailboxError, MailerError, KMeetError) as exc:
             failures += 1
-            print(f"{name}: FAILED: {exc}")
+            say(f"{name}: FAILED: {exc}")
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -248,9 +257,9 @@ def cmd_calendars(args: argparse.Namespace) -> int:
     with KMeetClient(settings.kmeet) as client:
         calendars = client.list_calendars()
     if not calendars:
-        print("no calendars: create one in Infomaniak Calendar first")
+        say("no calendars: create one in Infomaniak Calendar first")
     for calendar in calendars:
-        print(f"{calendar.id}\t{calendar.name}")
+        say(f"{calendar.id}\t{calendar.name}")
     return EXIT_OK
 
 
@@ -260,7 +269,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     Read-only and lock-free, so it works while the daemon runs. Times in UTC."""
     settings = load_settings(args, secrets=False)
     if not settings.state_path.exists():
-        print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
+        say(f"no state yet: {settings.state_path} does not exist (no pass has run)")
         return EXIT_OK
     shown = 10  # of the latest messages and of the last errors
 
@@ -272,26 +281,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         return f"{record.folder}:{record.uid} {record.sender or '-'}{subject}"
 
     def section(title: str, lines: list[str]) -> None:
-        print(f"{title} ({len(lines)}):" if lines else f"{title}: none")
+        say(f"{title} ({len(lines)}):" if lines else f"{title}: none")
         for line in lines:
-            print(f"  {line}")
+            say(f"  {line}")
 
     with Store(settings.state_path, readonly=True) as store:
         when = store.meta("last_pass_at")
         result = store.meta("last_pass_result") or "-"
         if when is None:
-            print("last pass: never")
+            say("last pass: never")
         else:
             at = f"{datetime.fromisoformat(when):%Y-%m-%d %H:%M:%S} UTC"
             ended = "" if store.meta("last_pass_ok") != "0" else ", did not finish"
-            print(f"last pass: {at}{ended} ({result})")
+            say(f"last pass: {at}{ended} ({result})")
         counts = store.outcome_counts()
-        print(
+        say(
             "messages: "
             + (", ".join(f"{counts[o]} {o}" for o in Outcome if counts.get(o)) or "none")
         )
         for record in store.recent_messages(shown):
-            print(
+            say(
                 f"  {record.updated_at:%Y-%m-%d %H:%M} {record.outcome:<8} "
                 f"{record.sender or '-'}: {flat(record.reason)}"
             )
@@ -337,29 +346,29 @@ def cmd_parse(args: argparse.Namespace) -> int:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        print(f"kmeet-bridge: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        say(f"kmeet-bridge: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     config_path = args.config or config.default_config_path()
     store = None
     if config_path.exists():
         settings = config.load(config_path, secrets=False)
-        print(f"configuration: {config_path}")
+        say(f"configuration: {config_path}")
         if settings.state_path.exists():
             # Read-only: shows whether each meeting is new or an update, changes nothing.
             try:
                 store = Store(settings.state_path, readonly=True)
             except StoreError as exc:
-                print(f"state: not read ({exc})")
+                say(f"state: not read ({exc})")
     else:
         settings = config.from_mapping(DRY_RUN_DEFAULTS, {}, secrets=False)
-        print(
+        say(
             "configuration: none found, using the defaults "
             f"(timezone {settings.kmeet.timezone}, {settings.kmeet.default_duration} minutes; "
             "calendar_id 0 stands for your calendar)"
         )
     message = message_from_file(path, data)
     try:
-        print(describe(message, settings, datetime.now(UTC), store))
+        say(describe(message, settings, datetime.now(UTC), store))
     finally:
         if store is not None:
             store.close()
