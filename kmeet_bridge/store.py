@@ -68,6 +68,7 @@ an SMTP outage does not cost the requester the password.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -278,6 +279,10 @@ class Store:
                 self._db.execute("SELECT 1 FROM meetings LIMIT 1")
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
+            # It holds room passwords until their reply is sent: for its owner only,
+            # whatever the umask (outside systemd too). SQLite gives its -wal and
+            # -shm files the database's mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             # The daemon opens the store in the main thread and runs passes in the
             # scheduler's worker thread, one pass at a time (daemon.py serialises
             # them); a pass with [kmeet] max_parallel > 1 uses it from several threads.
