@@ -170,6 +170,7 @@ class Bridge:
         self._key_order: KeyOrder | None = None
         self._rooms_changed = threading.Condition()
         self._rooms_in_flight: Counter[str] = Counter()
+        self._refusing = threading.Lock()  # see _finish
 
     # -- a pass ---------------------------------------------------------------
 
@@ -658,7 +659,7 @@ class Bridge:
         self.store.finish_planning(
             meeting.key, room, meeting.end, details, replace(note, password=password)
         )
-        self.store.log_room(ctx.sender or "", self.clock())
+        self.store.log_room(headers.mailbox_of(ctx.sender or ""), self.clock())
         failpoints.reached("after-plan")
         log.info("meeting %s planned: %s", meeting.key, room.url)
         return PlannedMeeting(meeting, room, note.status, note.changes, note.previous_url, password)
@@ -670,7 +671,7 @@ class Bridge:
         planned: when one of those decides whether this one fits (it may yet
         fail), wait for it. Returns the sender the slot is counted for, to give
         it back once this room is logged or has failed."""
-        sender = (ctx.sender or "").lower()
+        sender = headers.mailbox_of(ctx.sender or "")
         with self._rooms_changed:
             while True:
                 try:
@@ -691,14 +692,14 @@ class Bridge:
     def _check_rate(self, ctx: _MessageContext, in_flight: Counter[str] | None = None) -> None:
         """Raise _OverLimit when one more room would pass [senders] max_rooms_per_hour
         for this sender or [kmeet] max_rooms_per_day in total; _RoomsInFlight when
-        it would only count the rooms `in_flight` (by sender, lower case)."""
+        it would only count the rooms `in_flight` (by headers.mailbox_of)."""
         now = self.clock()
         windows = (
             (
                 "sender_rate_limited",
                 self.settings.senders.max_rooms_per_hour,
                 timedelta(hours=1),
-                ctx.sender or "",
+                headers.mailbox_of(ctx.sender or ""),
             ),
             ("daily_rate_limited", self.settings.kmeet.max_rooms_per_day, timedelta(days=1), None),
         )
@@ -706,7 +707,7 @@ class Bridge:
             planned = self.store.rooms_since(now - window, sender)
             pending = 0
             if in_flight:
-                pending = in_flight[sender.lower()] if sender is not None else in_flight.total()
+                pending = in_flight[sender] if sender is not None else in_flight.total()
             if len(planned) + pending >= limit:
                 if pending:
                     raise _RoomsInFlight
@@ -722,6 +723,17 @@ class Bridge:
                         params=(("limit", str(limit)), ("after", after)),
                     )
                 )
+
+    def _refusals_exhausted(self, ctx: _MessageContext) -> str:
+        """Why no reply saying no is sent this time, or "": past [senders]
+        max_refusals_per_hour to the same person, the bridge falls silent, so that
+        forged mail cannot turn it into a mail cannon (the message is still filed)."""
+        limit = self.settings.senders.max_refusals_per_hour
+        person = headers.mailbox_of(ctx.sender or "")
+        sent = self.store.refusals_since(self.clock() - timedelta(hours=1), person)
+        if len(sent) < limit:
+            return ""
+        return f"no reply: {len(sent)} refusals were sent to {person} within the last hour"
 
     def _unauthenticated(self, ctx: _MessageContext) -> str:
         """Why the sender does not count as authenticated, or "" when it does (or
@@ -833,10 +845,14 @@ class Bridge:
         does not defer the message (it is noted in the reason instead)."""
         # Step 4: `replies` says whether an earlier attempt already got it accepted.
         if reply is not None and not self.store.reply_sent(ctx.key):
-            answer = reply()
             try:
-                if answer is not None:
-                    self._send(ctx, answer, kind=str(outcome))
+                if outcome == Outcome.REJECTED:
+                    # Counted and sent as one step, so that parallel workers do not
+                    # all slip under [senders] max_refusals_per_hour together.
+                    with self._refusing:
+                        reason = self._answer(ctx, outcome, reason, reply)
+                else:
+                    reason = self._answer(ctx, outcome, reason, reply)
             except _Deferral as deferral:
                 if not final:
                     return self._defer(mailbox, ctx, deferral)
@@ -873,6 +889,24 @@ class Bridge:
         else:
             log.warning("message %s rejected: %s", ctx.label, reason)
         return outcome
+
+    def _answer(
+        self,
+        ctx: _MessageContext,
+        outcome: Outcome,
+        reason: str,
+        reply: Callable[[], EmailMessage | None],
+    ) -> str:
+        """Send the reply (step 4) unless the sender was told no too often; the
+        message's reason, with why it got no reply if so."""
+        if outcome == Outcome.REJECTED:
+            silence = self._refusals_exhausted(ctx)
+            if silence:
+                return f"{reason}; {silence}"
+        answer = reply()
+        if answer is not None:
+            self._send(ctx, answer, kind=str(outcome))
+        return reason
 
     def _rejection(
         self,
@@ -965,6 +999,8 @@ class Bridge:
         self.store.record_reply(
             ctx.key, kind=kind, recipient=str(reply["To"]), reply_id=reply["Message-ID"]
         )
+        if kind == Outcome.REJECTED:
+            self.store.log_refusal(headers.mailbox_of(ctx.sender or ""), self.clock())
         failpoints.reached("after-reply")
 
     def _record(

@@ -122,6 +122,13 @@ def sender_address(msg: Message) -> str | None:
     return _usable_address(*addresses[0]) if len(addresses) == 1 else None
 
 
+def mailbox_of(address: str) -> str:
+    """The mailbox `address` delivers to, as limits count it: lowercased, without
+    a `+tag` (alice+1@example.com and Alice@example.com are one person)."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
+
+
 def message_id(msg: Message) -> str | None:
     """The Message-ID with its angle brackets (`<id@host>`), or None.
 

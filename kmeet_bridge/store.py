@@ -162,6 +162,10 @@ CREATE TABLE IF NOT EXISTS room_log (
     planned_at TEXT NOT NULL            -- UTC; also counted for [kmeet] max_rooms_per_day
 );
 CREATE INDEX IF NOT EXISTS room_log_time ON room_log (planned_at);
+CREATE TABLE IF NOT EXISTS refusal_log (
+    sender  TEXT NOT NULL,              -- who was told no: for [senders] max_refusals_per_hour
+    sent_at TEXT NOT NULL               -- UTC
+);
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -769,12 +773,28 @@ class Store:
 
     def rooms_since(self, since: datetime, sender: str | None = None) -> list[datetime]:
         """When rooms were planned since `since` (oldest first), by `sender` or by all."""
-        query = "SELECT planned_at FROM room_log WHERE planned_at > ?"
+        return self._logged_since("room_log", "planned_at", since, sender)
+
+    def log_refusal(self, sender: str, at: datetime) -> None:
+        """A reply saying no was sent to `sender` (limited per hour)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO refusal_log(sender, sent_at) VALUES (?, ?)", (sender.lower(), _iso(at))
+            )
+
+    def refusals_since(self, since: datetime, sender: str) -> list[datetime]:
+        """When replies saying no were sent to `sender` since `since`, oldest first."""
+        return self._logged_since("refusal_log", "sent_at", since, sender)
+
+    def _logged_since(
+        self, table: str, column: str, since: datetime, sender: str | None
+    ) -> list[datetime]:
+        query = f"SELECT {column} FROM {table} WHERE {column} > ?"
         args: tuple[str, ...] = (_iso(since),)
         if sender is not None:
             query += " AND sender = ?"
             args += (sender.lower(),)
-        rows = self._rows(query + " ORDER BY planned_at", args)
+        rows = self._rows(query + f" ORDER BY {column}", args)
         return [datetime.fromisoformat(row[0]) for row in rows]
 
     def reply_count(self) -> int:
