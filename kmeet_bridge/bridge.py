@@ -58,7 +58,7 @@ from email.message import EmailMessage
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge import failpoints, headers, invites, replies, requests, updates
+from kmeet_bridge import failpoints, headers, invites, ownership, replies, requests, updates
 from kmeet_bridge.authentication import sender_authenticated
 from kmeet_bridge.config import Settings
 from kmeet_bridge.kmeet import (
@@ -381,9 +381,8 @@ class Bridge:
         """A UID to look at that is no longer in the folder."""
         filing = self.store.filing(folder, uidvalidity, uid)
         previous = self.store.message(folder, uidvalidity, uid)
-        known_id = filing.message_id if filing else previous.message_id if previous else None
-        if known_id:  # its notes go with its outcome: not while a copy is being handled
-            self._claim(uid, {("message", known_id)})
+        location = f"{folder}:{uidvalidity}:{uid}"
+        self._claim(uid, {("message", location)})
         if filing is not None:
             # Step 5 was interrupted after the move: the intent says what the move meant.
             self.store.record_message(
@@ -396,7 +395,7 @@ class Bridge:
                 sender=filing.sender,
                 subject=filing.subject,
                 now=self.clock(),
-                plans_of=filing.message_id or f"{folder}:{uidvalidity}:{uid}",
+                plans_of=location,
             )
             log.warning(
                 "message %s:%s %s was moved to %s before an interruption; its outcome is "
@@ -424,7 +423,7 @@ class Bridge:
             sender=previous.sender if previous else None,
             subject=previous.subject if previous else None,
             now=self.clock(),
-            plans_of=(previous.message_id if previous else None) or f"{folder}:{uidvalidity}:{uid}",
+            plans_of=location,
         )
         log.warning("message %s:%s ignored: %s", folder, uid, reason)
         return Outcome.IGNORED
@@ -496,8 +495,10 @@ class Bridge:
             for meeting in extraction.meetings:
                 try:
                     planned.append(self._plan(meeting, ctx))
-                except _OverLimit as limit:
-                    problems.append(replace(limit.problem, subject=meeting.title, key=meeting.key))
+                except _Refused as refusal:
+                    problems.append(
+                        replace(refusal.problem, subject=meeting.title, key=meeting.key)
+                    )
                 except KMeetError as exc:  # permanent: this event, not the message
                     problems.append(
                         EventProblem(
@@ -509,9 +510,16 @@ class Bridge:
                             (("detail", str(exc)),),
                         )
                     )
-            cancelled = [self._cancel(cancellation) for cancellation in cancellations]
+            cancelled = []
+            for cancellation in cancellations:
+                refusal = self._cancel_refusal(cancellation, ctx)
+                if refusal is None:
+                    cancelled.append(self._cancel(cancellation))
+                else:
+                    problems.append(refusal)
         except _Deferral as deferral:
             return self._defer(mailbox, ctx, deferral)
+        told = self._planners_to_tell(ctx, planned, cancelled)
         events = (
             [(p.meeting.key, "planned", f"{p.status}: {p.room.url}") for p in planned]
             + [(c.cancellation.key, "cancelled", _cancel_detail(c)) for c in cancelled]
@@ -530,7 +538,7 @@ class Bridge:
             ctx,
             Outcome.PLANNED,
             summary,
-            lambda: self._reply(ctx, planned, cancelled, problems),
+            lambda: self._reply(ctx, planned, cancelled, problems, told),
         )
 
     def extract(self, message: EmailMessage) -> Extraction:
@@ -549,6 +557,7 @@ class Bridge:
         series = self.store.meeting(meeting.series_key) if meeting.series_key else None
         body = room_body(meeting, self.settings.kmeet)
         status, changes = updates.classify(meeting, body, known, series)
+        self._check_role(ctx, series if status == "occurrence" else known, status)
         if status == "unchanged":
             assert known is not None and known.room is not None
             note = self.store.plan_note(ctx.key, meeting.key)
@@ -583,7 +592,9 @@ class Bridge:
             return planned
         # "updated": the room stays, the details change.
         note = PlanNote(ctx.key, status, changes)
-        self.store.update_meeting(meeting.key, _details(meeting, body), note)
+        self.store.update_meeting(
+            meeting.key, _details(meeting, body), note, ownership.attendee_addresses(meeting)
+        )
         log.info("meeting %s updated; room %s kept", meeting.key, known.room.url)
         return PlannedMeeting(meeting, known.room, status, changes)
 
@@ -600,6 +611,7 @@ class Bridge:
             room_ends=series.room_ends,
             message_id=ctx.message_id,
             note=PlanNote(ctx.key, "occurrence"),
+            owners=series.owners,  # an occurrence belongs to its series' owners
         )
         return PlannedMeeting(meeting, series.room, "occurrence")
 
@@ -624,8 +636,9 @@ class Bridge:
         password = new_room_password() if protected else None
         body = room_body(meeting, self.settings.kmeet, password=password)
         details = _details(meeting, body)
+        owners = ownership.owners_of(meeting, ctx.sender or "")
         # Step 2a: 'prepared'. A kill from here to 2b leaves nothing in doubt.
-        in_doubt = self.store.prepare_planning(meeting.key, details, ctx.message_id)
+        in_doubt = self.store.prepare_planning(meeting.key, details, ctx.message_id, owners)
         if in_doubt:
             log.warning(
                 "meeting %s is in doubt: an earlier API call was interrupted without an "
@@ -639,7 +652,9 @@ class Bridge:
                 lambda: self.planner.plan(body),  # step 2c
                 # Step 2b: 'planning', once the request's turn has come (a kill while
                 # it waits leaves nothing in doubt). From here to 2d, a kill does.
-                sending=lambda: self.store.begin_planning(meeting.key, details, ctx.message_id),
+                sending=lambda: self.store.begin_planning(
+                    meeting.key, details, ctx.message_id, owners
+                ),
                 # A 429 planned nothing: no doubt while the pause is waited out.
                 refused=lambda: self.store.abandon_planning(meeting.key),
             )
@@ -657,7 +672,12 @@ class Bridge:
             raise
         # Step 2d: the room and how this message changed the meeting, together.
         self.store.finish_planning(
-            meeting.key, room, meeting.end, details, replace(note, password=password)
+            meeting.key,
+            room,
+            meeting.end,
+            details,
+            replace(note, password=password),
+            owners.attendees,
         )
         self.store.log_room(headers.mailbox_of(ctx.sender or ""), self.clock())
         failpoints.reached("after-plan")
@@ -761,6 +781,61 @@ class Bridge:
             params=(("size", f"{ctx.size / mib:.1f}"), ("limit", f"{limit / mib:.1f}")),
         )
 
+    # -- whose meeting ------------------------------------------------------------
+
+    def _check_role(self, ctx: _MessageContext, record: MeetingRecord | None, status: str) -> None:
+        """Raise _Refused unless the sender may do what the message does to a
+        meeting already recorded (`record`): owners anything, attendees get the
+        link, nobody else anything (ownership.py)."""
+        if record is None:
+            return  # a new meeting: whoever plans it owns it
+        role = ownership.role(record.owners, ctx.sender or "")
+        if role == ownership.OWNER or (
+            role == ownership.ATTENDEE and status in ("unchanged", "occurrence")
+        ):
+            return
+        log.warning(
+            "message %s: %s may not %s meeting %s; it stays as planned",
+            ctx.label,
+            ctx.sender,
+            "change" if role == ownership.ATTENDEE else "have the link of",
+            record.key,
+        )
+        raise _Refused(_not_theirs(role))
+
+    def _cancel_refusal(
+        self, cancellation: Cancellation, ctx: _MessageContext
+    ) -> EventProblem | None:
+        """Why the sender may not cancel the meeting, or None: owners only."""
+        record = self.store.meeting(cancellation.key)
+        if record is None and cancellation.series_key:
+            record = self.store.meeting(cancellation.series_key)
+        if record is None:
+            return None
+        role = ownership.role(record.owners, ctx.sender or "")
+        if role == ownership.OWNER:
+            return None
+        log.warning(
+            "message %s: %s may not cancel meeting %s; it stays as planned",
+            ctx.label,
+            ctx.sender,
+            record.key,
+        )
+        return replace(_not_theirs(role), subject=cancellation.title, key=cancellation.key)
+
+    def _planners_to_tell(
+        self,
+        ctx: _MessageContext,
+        planned: Sequence[PlannedMeeting],
+        cancelled: Sequence[CancelledMeeting],
+    ) -> list[str]:
+        """Who had a meeting this message changed planned, when that is not its
+        sender (the organiser changed it): they get the reply too."""
+        keys = [p.meeting.key for p in planned if p.status not in ("new", "unchanged")]
+        keys += [c.cancellation.key for c in cancelled]
+        records = [self.store.meeting(key) for key in keys]
+        return ownership.to_tell((r.owners for r in records if r), ctx.sender or "")
+
     # -- cancelling -----------------------------------------------------------
 
     def _cancellable(self, cancellation: Cancellation) -> bool:
@@ -817,8 +892,9 @@ class Bridge:
         planned: Sequence[PlannedMeeting],
         cancelled: Sequence[CancelledMeeting],
         problems: Sequence[EventProblem],
+        told: Sequence[str] = (),
     ) -> EmailMessage:
-        return replies.compose_reply(
+        answer = replies.compose_reply(
             ctx.message,
             planned=planned,
             cancelled=cancelled,
@@ -828,6 +904,9 @@ class Bridge:
             now=self.clock(),
             language=ctx.language,
         )
+        if told:
+            answer["Cc"] = ", ".join(told)  # who had a changed meeting planned
+        return answer
 
     def _finish(
         self,
@@ -997,7 +1076,10 @@ class Bridge:
         # Right after the server's 250 (a kill in between is the one way to a
         # second reply): recorded, and the room password erased from the notes.
         self.store.record_reply(
-            ctx.key, kind=kind, recipient=str(reply["To"]), reply_id=reply["Message-ID"]
+            ctx.key,
+            kind=kind,
+            recipient=str(reply["To"]),
+            reply_id=reply["Message-ID"],
         )
         if kind == Outcome.REJECTED:
             self.store.log_refusal(headers.mailbox_of(ctx.sender or ""), self.clock())
@@ -1041,8 +1123,11 @@ class _MessageContext:
 
     @property
     def key(self) -> str:
-        """Identity of the message for replies: survives a move to another folder."""
-        return self.message_id or f"{self.folder}:{self.uidvalidity}:{self.uid}"
+        """Identity of the message for its reply and notes: the very message
+        (folder, UIDVALIDITY, UID), not its Message-ID, which anybody can copy.
+        What a message planned, a room password included, is answered to that
+        message alone; an exact copy is another message, answered on its own."""
+        return f"{self.folder}:{self.uidvalidity}:{self.uid}"
 
     @property
     def label(self) -> str:
@@ -1144,12 +1229,33 @@ class _RoomsInFlight(Exception):
     """A rate limit is reached only if rooms being planned right now succeed."""
 
 
-class _OverLimit(Exception):
-    """A rate limit stops this room; the problem says until when."""
+class _Refused(Exception):
+    """This meeting is not planned or changed for this sender; the problem says why."""
 
     def __init__(self, problem: EventProblem) -> None:
         super().__init__(problem.reason)
         self.problem = problem
+
+
+class _OverLimit(_Refused):
+    """A rate limit stops this room; the problem says until when."""
+
+
+def _not_theirs(role: str) -> EventProblem:
+    if role == ownership.ATTENDEE:
+        return EventProblem(
+            "",
+            "Only the meeting's organiser, or whoever had it planned, can change or cancel it. "
+            "It stays as planned.",
+            "Ask the organiser to send the change.",
+            code="not_owner",
+        )
+    return EventProblem(
+        "",
+        "The meeting was planned by someone else, and does not list you as an attendee.",
+        "Ask the meeting's organiser for the link.",
+        code="not_yours",
+    )
 
 
 def _local_time(moment: datetime, settings: Settings) -> str:

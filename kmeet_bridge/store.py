@@ -80,7 +80,7 @@ from typing import Any
 
 from kmeet_bridge.models import Change, Outcome, Room
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Meetings between prepare_planning and finish_planning (or abandon_planning).
 UNFINISHED = ("prepared", "planning")
 
@@ -117,7 +117,10 @@ CREATE TABLE IF NOT EXISTS meetings (
     room        TEXT,                   -- JSON of models.Room
     room_ends   TEXT,                   -- UTC instant the room's settings may expire
     message_id  TEXT,
-    updated_at  TEXT NOT NULL
+    updated_at  TEXT NOT NULL,
+    organizer   TEXT,                   -- who a meeting belongs to: its ORGANIZER ...
+    planner     TEXT,                   -- ... and the sender who had it planned
+    attendees   TEXT                    -- JSON list of addresses that may get its link
 );
 CREATE TABLE IF NOT EXISTS message_events (
     folder      TEXT NOT NULL,
@@ -130,14 +133,14 @@ CREATE TABLE IF NOT EXISTS message_events (
     PRIMARY KEY (folder, uidvalidity, uid, position)
 );
 CREATE TABLE IF NOT EXISTS replies (
-    message_key TEXT PRIMARY KEY,       -- Message-ID, or folder:uidvalidity:uid
+    message_key TEXT PRIMARY KEY,       -- folder:uidvalidity:uid of the message answered
     kind        TEXT NOT NULL,          -- planned, rejected
     recipient   TEXT NOT NULL,
     reply_id    TEXT,
     sent_at     TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS message_plans (
-    message_key  TEXT NOT NULL,         -- as in replies
+    message_key  TEXT NOT NULL,         -- folder:uidvalidity:uid of the very message
     meeting_key  TEXT NOT NULL,
     status       TEXT NOT NULL,         -- PlannedMeeting.status: new, updated, replanned...
     changes      TEXT NOT NULL,         -- JSON list of [what, before, after]
@@ -208,6 +211,17 @@ class MeetingDetails:
 
 
 @dataclass(frozen=True)
+class Owners:
+    """Who a meeting belongs to: its organiser (an invitation's ORGANIZER, a plain
+    request's sender) and whoever had it planned; and the attendees it lists.
+    Addresses in lower case; "" when not known."""
+
+    organizer: str = ""
+    planner: str = ""
+    attendees: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MeetingRecord:
     key: str
     status: str
@@ -219,6 +233,7 @@ class MeetingRecord:
     sequence: int
     room: Room | None
     room_ends: datetime | None = None
+    owners: Owners = Owners()
 
     @property
     def active(self) -> bool:
@@ -228,7 +243,10 @@ class MeetingRecord:
 @dataclass(frozen=True)
 class PlanNote:
     """How one message changed one meeting (a PlannedMeeting without the meeting
-    and room), kept until the message's reply is accepted."""
+    and room), kept until the message's reply is accepted. `message_key` is the
+    message's place (folder:uidvalidity:uid): a resumed reply, and a protected
+    room's password, belong to that very message, never to another with the
+    same Message-ID."""
 
     message_key: str
     status: str
@@ -306,6 +324,8 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(meetings)")}
         if "room_ends" not in columns:  # added in schema version 2
             self._db.execute("ALTER TABLE meetings ADD COLUMN room_ends TEXT")
+        if "planner" not in columns:  # added in schema version 4
+            self._own_old_meetings()
         # Version 3 added message_plans, filing and the 'prepared' status: new
         # tables and a new value, so older databases need nothing more.
         self._db.execute(
@@ -313,6 +333,24 @@ class Store:
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (str(SCHEMA_VERSION),),
         )
+
+    def _own_old_meetings(self) -> None:
+        """Version 4 records who a meeting belongs to. For the meetings planned
+        before: the ORGANIZER named in an invitation's key, and the sender of
+        the message that planned it, as the state recorded them."""
+        with self._transaction() as db:
+            for column in ("organizer", "planner", "attendees"):
+                db.execute(f"ALTER TABLE meetings ADD COLUMN {column} TEXT")
+            db.execute(
+                "UPDATE meetings SET planner = (SELECT lower(sender) FROM messages "
+                "WHERE messages.message_id = meetings.message_id AND outcome = 'planned' "
+                "AND sender IS NOT NULL ORDER BY first_seen LIMIT 1)"
+            )
+            for key, planner in db.execute("SELECT key, planner FROM meetings").fetchall():
+                organizer = key.split(":")[1] if key.startswith("ics:") else planner
+                db.execute(
+                    "UPDATE meetings SET organizer = ? WHERE key = ?", (organizer or None, key)
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -537,7 +575,7 @@ class Store:
     def meeting(self, key: str) -> MeetingRecord | None:
         row = self._row(
             "SELECT key, status, in_doubt, title, starting_at, ending_at, timezone, sequence, "
-            "room, room_ends FROM meetings WHERE key = ?",
+            "room, room_ends, organizer, planner, attendees FROM meetings WHERE key = ?",
             (key,),
         )
         if row is None:
@@ -554,21 +592,34 @@ class Store:
             sequence=int(row[7]),
             room=room,
             room_ends=_parse(row[9]),
+            owners=Owners(row[10] or "", row[11] or "", tuple(json.loads(row[12] or "[]"))),
         )
 
     def meetings(self) -> list[MeetingRecord]:
         keys = [row[0] for row in self._rows("SELECT key FROM meetings ORDER BY key")]
         return [record for key in keys if (record := self.meeting(key)) is not None]
 
-    def prepare_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
+    def prepare_planning(
+        self,
+        key: str,
+        details: MeetingDetails,
+        message_id: str | None,
+        owners: Owners = Owners(),
+    ) -> bool:
         """Record that `key` is about to be planned, before the API is called
         (step 2a of the protocol); the request has not left yet.
 
         Returns True when an earlier attempt was interrupted during its call: the
         meeting is then in doubt (a room may already exist), for good."""
-        return self._upsert_planning(key, details, message_id, "prepared")
+        return self._upsert_planning(key, details, message_id, "prepared", owners)
 
-    def begin_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
+    def begin_planning(
+        self,
+        key: str,
+        details: MeetingDetails,
+        message_id: str | None,
+        owners: Owners = Owners(),
+    ) -> bool:
         """Record that the API call for `key` starts now (step 2b): a record still
         `planning` on the next pass means the call was interrupted.
 
@@ -576,18 +627,20 @@ class Store:
         keeps its details and room until the new room is there, so a failed call
         leaves it as it was. Returns True when an earlier attempt was interrupted
         during its call (the meeting is then in doubt: a room may already exist)."""
-        return self._upsert_planning(key, details, message_id, "planning")
+        return self._upsert_planning(key, details, message_id, "planning", owners)
 
     def _upsert_planning(
-        self, key: str, details: MeetingDetails, message_id: str | None, status: str
+        self, key: str, details: MeetingDetails, message_id: str | None, status: str, owners: Owners
     ) -> bool:
+        """`owners`: a meeting keeps its organiser and planner once recorded; its
+        attendees change with its details."""
         with self._transaction() as db:
             row = db.execute("SELECT status FROM meetings WHERE key = ?", (key,)).fetchone()
             in_doubt = row is not None and row[0] == "planning"
             db.execute(
                 "INSERT INTO meetings(key, status, in_doubt, title, starting_at, ending_at, "
-                "timezone, sequence, room, message_id, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
+                "timezone, sequence, room, message_id, updated_at, organizer, planner, attendees) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET status = excluded.status, "
                 "in_doubt = MAX(meetings.in_doubt, excluded.in_doubt), "
                 "title = IIF(meetings.room IS NULL, excluded.title, meetings.title), "
@@ -596,8 +649,19 @@ class Store:
                 "ending_at = IIF(meetings.room IS NULL, excluded.ending_at, meetings.ending_at), "
                 "timezone = IIF(meetings.room IS NULL, excluded.timezone, meetings.timezone), "
                 "sequence = IIF(meetings.room IS NULL, excluded.sequence, meetings.sequence), "
+                "attendees = IIF(meetings.room IS NULL, excluded.attendees, meetings.attendees), "
+                "organizer = COALESCE(meetings.organizer, excluded.organizer), "
+                "planner = COALESCE(meetings.planner, excluded.planner), "
                 "message_id = excluded.message_id, updated_at = excluded.updated_at",
-                (key, status, int(in_doubt), *details.values(), message_id, _iso(_now())),
+                (
+                    key,
+                    status,
+                    int(in_doubt),
+                    *details.values(),
+                    message_id,
+                    _iso(_now()),
+                    *_owner_values(owners),
+                ),
             )
         return in_doubt
 
@@ -608,6 +672,7 @@ class Store:
         room_ends: datetime,
         details: MeetingDetails,
         note: PlanNote | None = None,
+        attendees: Sequence[str] = (),
     ) -> None:
         """The API answered with `room`; its settings may expire after `room_ends`.
         `note` (how the message changed the meeting) is written in the same
@@ -615,9 +680,16 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "UPDATE meetings SET status = 'planned', room = ?, room_ends = ?, title = ?, "
-                "starting_at = ?, ending_at = ?, timezone = ?, sequence = ?, updated_at = ? "
-                "WHERE key = ?",
-                (json.dumps(asdict(room)), _iso(room_ends), *details.values(), _iso(_now()), key),
+                "starting_at = ?, ending_at = ?, timezone = ?, sequence = ?, updated_at = ?, "
+                "attendees = ? WHERE key = ?",
+                (
+                    json.dumps(asdict(room)),
+                    _iso(room_ends),
+                    *details.values(),
+                    _iso(_now()),
+                    json.dumps(list(attendees)),
+                    key,
+                ),
             )
             _write_note(db, key, note)
 
@@ -638,14 +710,19 @@ class Store:
             )
 
     def update_meeting(
-        self, key: str, details: MeetingDetails, note: PlanNote | None = None
+        self,
+        key: str,
+        details: MeetingDetails,
+        note: PlanNote | None = None,
+        attendees: Sequence[str] = (),
     ) -> None:
-        """An update that keeps the room: remember the new details (and `note`)."""
+        """An update that keeps the room: remember the new details and attendees
+        (and `note`)."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE meetings SET title = ?, starting_at = ?, ending_at = ?, timezone = ?, "
-                "sequence = ?, updated_at = ? WHERE key = ?",
-                (*details.values(), _iso(_now()), key),
+                "sequence = ?, updated_at = ?, attendees = ? WHERE key = ?",
+                (*details.values(), _iso(_now()), json.dumps(list(attendees)), key),
             )
             _write_note(db, key, note)
 
@@ -658,18 +735,23 @@ class Store:
         room_ends: datetime | None,
         message_id: str | None,
         note: PlanNote | None = None,
+        owners: Owners = Owners(),
     ) -> None:
         """Record a meeting that uses a room planned for another (an occurrence
-        of a known series uses the series' room)."""
+        of a known series uses the series' room, and belongs to its owners)."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO meetings(key, status, in_doubt, title, starting_at, ending_at, "
-                "timezone, sequence, room, room_ends, message_id, updated_at) "
-                "VALUES (?, 'planned', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "timezone, sequence, room, room_ends, message_id, updated_at, organizer, "
+                "planner, attendees) "
+                "VALUES (?, 'planned', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET status = 'planned', title = excluded.title, "
                 "starting_at = excluded.starting_at, ending_at = excluded.ending_at, "
                 "timezone = excluded.timezone, sequence = excluded.sequence, "
                 "room = excluded.room, room_ends = excluded.room_ends, "
+                "attendees = excluded.attendees, "
+                "organizer = COALESCE(meetings.organizer, excluded.organizer), "
+                "planner = COALESCE(meetings.planner, excluded.planner), "
                 "updated_at = excluded.updated_at",
                 (
                     key,
@@ -678,6 +760,7 @@ class Store:
                     _iso(room_ends) if room_ends else None,
                     message_id,
                     _iso(_now()),
+                    *_owner_values(owners),
                 ),
             )
             _write_note(db, key, note)
@@ -754,6 +837,8 @@ class Store:
     def record_reply(
         self, message_key: str, *, kind: str, recipient: str, reply_id: str | None
     ) -> None:
+        """The reply to the message at `message_key` was accepted; the room
+        passwords in its notes are erased with it."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO replies(message_key, kind, recipient, reply_id, sent_at) "
@@ -820,6 +905,14 @@ class Store:
     def meta(self, name: str) -> str | None:
         row = self._row("SELECT value FROM meta WHERE name = ?", (name,))
         return row[0] if row else None
+
+
+def _owner_values(owners: Owners) -> tuple[str | None, str | None, str]:
+    return (
+        owners.organizer.lower() or None,
+        owners.planner.lower() or None,
+        json.dumps([address.lower() for address in owners.attendees]),
+    )
 
 
 def _write_note(db: sqlite3.Connection, meeting_key: str, note: PlanNote | None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.support.harness import BridgeEnv, invitation, rows
+from tests.support.harness import BridgeEnv, invitation, rows, text_of
+from tests.test_faults import T0
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 ESC = "\x1b]0;owned\x07\x1b[2J"
@@ -110,3 +111,164 @@ def test_refusals_to_one_address_are_limited_then_silent_and_nothing_is_lost(
     assert sum("no reply: 3 refusals were sent to alice@example.com" in r for r in reasons) == 4
     assert len(env.uids("kmeet/failed")) == 7  # every message filed, none lost
     assert len(env.uids("kmeet/processed")) == 2
+
+
+# -- meetings belong to the people who planned them ----------------------------------
+
+UID = "budget-2027@example.com"
+
+
+def alices(**changes: object) -> bytes:
+    """Alice's invitation (bob@example.org is its one attendee)."""
+    values: dict = {"uid": UID, "start": "20270315T140000", "end": "20270315T150000"}
+    values.update(changes)
+    return invitation(**values)
+
+
+def once(env: BridgeEnv, summary: str) -> None:
+    result = env.command("once")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"pass finished: {summary}", result.stderr
+
+
+def room_url(env: BridgeEnv) -> str:
+    [room] = env.simulator.rooms.values()
+    return f"https://kmeet.infomaniak.com/{room['name']}"
+
+
+def test_someone_else_resending_an_invitation_gets_no_link(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    env.deliver(alices())
+    once(env, "1 planned")
+    url = room_url(env)
+    env.deliver(from_(alices(message_id="<resent@example.com>"), "mallory@example.com"))
+
+    once(env, "1 rejected")
+
+    reply = env.smtp.messages[1]
+    assert reply.rcpt_tos == ("mallory@example.com",)
+    text = text_of(reply.message)
+    assert url not in text
+    assert "The meeting was planned by someone else, and does not list you as an attendee." in text
+    assert "Ask the meeting’s organiser for the link." in text
+    assert len(env.simulator.planned_bodies) == 1
+    assert len(env.uids("kmeet/failed")) == 1
+
+
+def test_an_attendee_gets_the_link_but_changes_nothing(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    env.deliver(alices())
+    once(env, "1 planned")
+    url = room_url(env)
+    forwarded = alices(message_id="<fwd@example.org>").replace(
+        b"From: Alice Example <alice@example.com>", b"From: Bob Example <Bob@Example.org>"
+    )
+    env.deliver(forwarded)
+    once(env, "1 planned")
+    assert env.smtp.messages[1].rcpt_tos == ("Bob@example.org",)
+    assert url in text_of(env.smtp.messages[1].message)
+
+    moved = alices(start="20270315T150000", end="20270315T160000", sequence=1)
+    env.deliver(from_(moved, "bob@example.org").replace(b"<budget", b"<bob-budget"))
+    once(env, "1 rejected")
+
+    text = text_of(env.smtp.messages[2].message)
+    assert url not in text
+    assert "Only the meeting’s organiser, or whoever had it planned, can change or cancel it." in (
+        text
+    )
+    assert rows(env, "SELECT starting_at, sequence, status FROM meetings") == [
+        ("2027-03-15 14:00:00", 0, "planned")
+    ]
+    assert len(env.simulator.planned_bodies) == 1
+
+
+def test_a_cancellation_from_someone_else_removes_nothing(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    env.write_config(kmeet={"delete_cancelled_rooms": True})
+    env.deliver(alices())
+    once(env, "1 planned")
+    cancel = alices(sequence=1, method="CANCEL", message_id="<cancel@example.com>")
+    for sender in ("mallory@example.com", "bob@example.org"):
+        env.deliver(from_(cancel, sender).replace(b"<cancel@", f"<{sender}-cancel@".encode()))
+
+    once(env, "2 rejected")
+
+    assert [r for r in env.simulator.requests if r.method == "DELETE"] == []
+    assert rows(env, "SELECT status FROM meetings") == [("planned",)]
+    assert [m.rcpt_tos for m in env.smtp.messages[1:]] == [
+        ("mallory@example.com",),
+        ("bob@example.org",),
+    ]
+    assert "does not list you as an attendee" in text_of(env.smtp.messages[1].message)
+    assert "can change or cancel it" in text_of(env.smtp.messages[2].message)
+
+    # The organiser may.
+    env.deliver(alices(sequence=2, method="CANCEL", message_id="<alice-cancel@example.com>"))
+    once(env, "1 planned")
+    assert len([r for r in env.simulator.requests if r.method == "DELETE"]) == 1
+    assert rows(env, "SELECT status FROM meetings") == [("cancelled",)]
+
+
+def test_whoever_planned_the_meeting_is_told_of_the_organisers_changes(
+    bridge_env: BridgeEnv,
+) -> None:
+    env = bridge_env
+    # Carol forwards an invitation that dave organises: the meeting is dave's and carol's.
+    daves = alices(organizer="dave@example.net")
+    env.deliver(
+        from_(daves.replace(b"<dave@example.net>", b"<alice@example.com>", 1), "carol@example.com")
+    )
+    once(env, "1 planned")
+    assert env.smtp.messages[0].rcpt_tos == ("carol@example.com",)
+
+    moved = alices(organizer="dave@example.net", end="20270315T143000", sequence=1)
+    env.deliver(moved)  # from dave, the organiser: he may change it
+    once(env, "1 planned")
+
+    update = env.smtp.messages[1]
+    assert update.message["To"] == "dave@example.net"
+    assert update.message["Cc"] == "carol@example.com"
+    assert sorted(update.rcpt_tos) == ["carol@example.com", "dave@example.net"]
+    assert rows(env, "SELECT ending_at, organizer, planner FROM meetings") == [
+        ("2027-03-15 14:30:00", "dave@example.net", "carol@example.com")
+    ]
+
+
+def test_a_deferred_reply_and_its_password_go_only_to_the_message_that_planned_it(
+    bridge_env: BridgeEnv,
+) -> None:
+    from tests.test_faults import Clock, bridge_for
+
+    env = bridge_env
+    env.write_config(**{"kmeet.room": {"password_enabled": True}})
+    original = alices(message_id="<alice-1@example.com>")
+    env.deliver(original)
+    env.smtp.fail_next(452)
+    clock = Clock(T0)
+    with bridge_for(env, clock) as bridge:
+        assert bridge.run_pass().summary() == "1 deferred"
+        password = env.simulator.planned_bodies[0]["options"][0]["password"]
+        url = room_url(env)
+        # The same invitation with the same Message-ID, from an allowed attendee, from
+        # a stranger, and as alice (an exact copy, or a forged From), while alice's
+        # reply waits.
+        env.deliver(from_(original, "bob@example.org"))
+        env.deliver(from_(original, "mallory@example.com"))
+        env.deliver(original)
+        assert bridge.run_pass().summary() == "2 planned, 1 rejected"
+        clock.at(120)
+        assert bridge.run_pass().summary() == "1 planned"
+
+    assert [m.rcpt_tos for m in env.smtp.messages] == [
+        ("bob@example.org",),
+        ("mallory@example.com",),
+        ("alice@example.com",),
+        ("alice@example.com",),
+    ]
+    bob, mallory, copy, alice = (text_of(m.message) for m in env.smtp.messages)
+    assert url in bob and password not in bob
+    assert url not in mallory and password not in mallory
+    assert url in copy and password not in copy
+    assert f"Password: {password} (sent to you only" in alice
+    assert rows(env, "SELECT password FROM message_plans") == []
