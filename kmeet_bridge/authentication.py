@@ -66,7 +66,7 @@ def sender_authenticated(
         if str(result.result).lower() != "pass":
             continue
         method = str(result.method).lower()
-        if method == "dmarc" and _same(_property(result, "header", "from"), domain):
+        if method == "dmarc" and _aligned(_property(result, "header", "from"), domain, exact=True):
             return True, f"DMARC passed for {domain} ({server})"
         if method == "dkim" and _aligned(_signing_domain(result), domain):
             return True, f"DKIM passed for {domain} ({server})"
@@ -82,7 +82,7 @@ def _topmost_trusted(
     whose authserv-id is trusted; None when there is no such header."""
     for raw in _raw_headers(message):
         text = _readable(raw)
-        server = text.split(";", 1)[0].strip().lower()
+        server = text.partition(";")[0].strip().lower()
         if server not in trusted:
             continue  # another server's, or the sender's own: read no further into it
         try:
@@ -140,7 +140,7 @@ def _without_comments(text: str) -> str:
 def _property(result: authres.AuthenticationResult, kind: str, name: str) -> str:
     for prop in result.properties:
         if str(prop.type).lower() == kind and str(prop.name).lower() == name:
-            return str(prop.value or "")
+            return str(prop.value)
     return ""
 
 
@@ -153,17 +153,10 @@ def _domain_of(value: str) -> str:
     return value.rpartition("@")[2]
 
 
-def _host_name(value: str) -> str:
-    """`value` lowercased without the root's trailing dot, or "" if not a host name."""
-    name = value.strip().lower().removesuffix(".")
-    return name if _HOST_NAME.fullmatch(name) else ""
-
-
-def _same(named: str, domain: str) -> bool:
-    name = _host_name(named)
-    return bool(name) and name == domain
-
-
-def _aligned(signer: str, domain: str) -> bool:
-    name = _host_name(signer)
-    return bool(name) and (domain == name or domain.endswith("." + name))
+def _aligned(named: str, domain: str, *, exact: bool = False) -> bool:
+    """`named` is a host name, and `domain` itself or (unless `exact`) a
+    subdomain of it; case and a trailing dot aside."""
+    name = named.strip().lower().removesuffix(".")
+    if _HOST_NAME.fullmatch(name) is None:
+        return False
+    return domain == name or (not exact and domain.endswith("." + name))

@@ -7,7 +7,7 @@ import email.policy
 
 import pytest
 
-from kmeet_bridge.authentication import sender_authenticated
+from kmeet_bridge.authentication import _readable, sender_authenticated
 
 TRUSTED = ["mx.example.com"]
 
@@ -285,3 +285,54 @@ def test_a_header_that_mentions_a_trusted_id_later_is_not_trusted() -> None:
         False,
         "no Authentication-Results header from a trusted server",
     )
+
+
+def test_the_domain_is_after_the_last_at_sign() -> None:
+    msg = message("mx.example.com; dmarc=pass header.from=example.com")
+    assert sender_authenticated(msg, '"a@b.example.net"@example.com', TRUSTED) == (
+        True,
+        "DMARC passed for example.com (mx.example.com)",
+    )
+
+
+def test_a_domain_that_is_no_host_name_never_aligns() -> None:
+    # "~" stands for what was not ASCII: it matches no From domain, even one with "~".
+    msg = message("mx.example.com; spf=pass smtp.mailfrom=a@bücher.example")
+    assert sender_authenticated(msg, "a@b~cher.example", TRUSTED)[0] is False
+    msg = message("mx.example.com; dkim=pass header.d=exa_mple.com")
+    assert sender_authenticated(msg, "a@exa_mple.com", TRUSTED)[0] is False
+    msg = message("mx.example.com; dmarc=pass header.from=exa_mple.com")
+    assert sender_authenticated(msg, "a@exa_mple.com", TRUSTED)[0] is False
+
+
+def test_the_authserv_id_ends_at_the_first_semicolon() -> None:
+    msg = message("mx.example.com; dmarc=pass header.from=example.com; spf=none")
+    assert sender_authenticated(msg, "a@example.com", TRUSTED)[0] is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "readable"),
+    [
+        ("mx; spf=pass smtp.helo=[203.0.113.5]", 'mx; spf=pass smtp.helo="[203.0.113.5]"'),
+        (
+            "mx; spf=pass smtp.helo= [IPv6:2001:db8::1]",
+            'mx; spf=pass smtp.helo= "[IPv6:2001:db8::1]"',
+        ),
+        (
+            "mx; spf=pass smtp.mailfrom=jörg@bücher.example",
+            "mx; spf=pass smtp.mailfrom=j~rg@b~cher.example",
+        ),
+        ("mx;\r\n\tdkim=pass (a (nested) comment) header.d=x", "mx; dkim=pass header.d=x"),
+        ("mx; dkim=pass (escaped \\) paren) header.d=x", "mx; dkim=pass header.d=x"),
+        ("mx; dkim=pass (escaped \\( paren) header.d=x", "mx; dkim=pass header.d=x"),
+        ('mx; spf=pass smtp.mailfrom="a\\"(b"@x', 'mx; spf=pass smtp.mailfrom="a\\"(b"@x'),
+        ('mx; spf=pass smtp.mailfrom="a\\\\"(comment)@x', 'mx; spf=pass smtp.mailfrom="a\\\\"@x'),
+        # A backslash outside quotes and comments escapes nothing.
+        ("mx; a\\(b (c\\\\) d", "mx; a\\"),
+        ("mx; a\\b (c) d", "mx; a\\b d"),
+        ("mx; dkim=fail (never closed dkim=pass header.d=x", "mx; dkim=fail"),
+        ("(a comment first) mx; dkim=pass", "mx; dkim=pass"),
+    ],
+)
+def test_the_header_is_brought_into_a_readable_form(raw: str, readable: str) -> None:
+    assert _readable(raw) == readable
