@@ -30,7 +30,9 @@ without a second room, without a second reply and without losing a message.
    series (`link_meeting`) write their note in the same transaction as well.
 3. `record_events`: what became of each event of the message (rewritten on
    every attempt).
-4. The reply, unless `replies` already holds the message's key. `record_reply`
+4. The reply, unless `replies` already holds the message's key (its folder,
+   UIDVALIDITY and UID: a reply and a room password belong to that very
+   message, never to another carrying the same Message-ID). `record_reply`
    is written right after SMTP accepted it, and erases the password from the
    message's notes in the same transaction. SMTP down or answering 4xx: the
    message is deferred, its rooms and notes stay, and a later pass sends the

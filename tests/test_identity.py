@@ -272,3 +272,85 @@ def test_a_deferred_reply_and_its_password_go_only_to_the_message_that_planned_i
     assert url in copy and password not in copy
     assert f"Password: {password} (sent to you only" in alice
     assert rows(env, "SELECT password FROM message_plans") == []
+
+
+# -- authentication, end to end --------------------------------------------------------
+
+TRUSTING = {"require_authenticated": True, "trusted_authserv_ids": ["mx.example.com"]}
+
+
+def test_only_a_verdict_about_the_one_from_domain_from_the_topmost_header_counts(
+    bridge_env: BridgeEnv,
+) -> None:
+    env = bridge_env
+    env.write_config(senders={**TRUSTING, "allow": ["*@example.com", "boss@partner.example"]})
+    boss = b"From: Alice Example <alice@example.com>"
+
+    def deliver(n: int, results: list[str], sender: bytes = b"From: boss@partner.example") -> None:
+        raw = invitation(
+            uid=f"a{n}@example.com", start=f"202703{n}T140000", end=f"202703{n}T150000"
+        )
+        lines = "".join(f"Authentication-Results: {r}\r\n" for r in results).encode()
+        env.deliver(lines + raw.replace(boss, sender, 1))
+
+    deliver(10, ["mx.example.com; dmarc=pass header.from=attacker.test"])
+    deliver(
+        11,
+        ["mx.example.com; dmarc=pass header.from=partner.example"],
+        b"From: boss@partner.example\r\nFrom: evil@attacker.test",
+    )
+    deliver(
+        12,
+        ["mx.example.com; dmarc=pass header.from=partner.example"],
+        b"From: boss@partner.example, evil@attacker.test",
+    )
+    deliver(13, ["mx.example.com; spf=pass smtp.helo=partner.example"])
+    deliver(
+        14,
+        [
+            "mx.example.com; dmarc=fail header.from=partner.example",
+            "mx.example.com; dmarc=pass header.from=partner.example",
+        ],
+    )
+    deliver(
+        15,
+        [
+            "mx.example.com; spf=pass smtp.helo=[203.0.113.5]; dmarc=fail",
+            "mx.example.com; dmarc=pass header.from=partner.example",
+        ],
+    )
+    # Genuine, in forms real servers write.
+    deliver(
+        16,
+        [
+            "mx.example.com; spf=none smtp.helo=[203.0.113.5];\r\n"
+            " dkim=pass (2048-bit key) header.d=partner.example; dmarc=pass (p=none"
+        ],
+    )
+    deliver(17, ["mx.example.com; dmarc=pass header.from=partner.example"])
+    deliver(
+        18,
+        [
+            "mx.example.com; dmarc=fail header.from=partner.example; ===",
+            "mx.example.com; dmarc=pass header.from=partner.example",
+        ],
+    )
+
+    once(env, "2 planned, 7 rejected")
+
+    assert [m.rcpt_tos for m in env.smtp.messages] == [("boss@partner.example",)] * 2
+    reasons = [r for (r,) in rows(env, "SELECT reason FROM messages ORDER BY uid")]
+    not_confirmed = (
+        "sender boss@partner.example is not authenticated: mx.example.com did not confirm "
+        "DMARC, DKIM or SPF for partner.example"
+    )
+    assert reasons[:6] + reasons[8:] == [
+        not_confirmed,
+        "sender (unreadable From) is not allowed",
+        "sender (unreadable From) is not allowed",
+        not_confirmed,
+        not_confirmed,
+        not_confirmed,
+        "sender boss@partner.example is not authenticated: the Authentication-Results "
+        "header of mx.example.com could not be read",
+    ]
