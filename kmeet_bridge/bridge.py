@@ -1076,10 +1076,7 @@ class Bridge:
         # Right after the server's 250 (a kill in between is the one way to a
         # second reply): recorded, and the room password erased from the notes.
         self.store.record_reply(
-            ctx.key,
-            kind=kind,
-            recipient=str(reply["To"]),
-            reply_id=reply["Message-ID"],
+            ctx.key, kind=kind, recipient=str(reply["To"]), reply_id=reply["Message-ID"]
         )
         if kind == Outcome.REJECTED:
             self.store.log_refusal(headers.mailbox_of(ctx.sender or ""), self.clock())
