@@ -61,7 +61,7 @@ def test_defaults_fill_every_optional_key() -> None:
         (
             {"kmeet.room": {}},
             "unknown section [kmeet.room]; the sections are [imap], [smtp], "
-            "[kmeet], [kmeet.room], [senders], [limits], [state]",
+            "[kmeet], [kmeet.room], [senders], [limits], [state], [metrics]",
         ),
         ({"imap": {"poll_interval": 1}}, "[imap] poll_interval must be at least 5, got 1"),
         (
@@ -201,8 +201,8 @@ def test_example_file_documents_every_key_and_loads() -> None:
         for key in options:
             if key in {"password", "token"}:
                 continue  # shown commented, as the *_file alternative's comment
-            if section == "kmeet.room" and key == "drive_id":
-                assert "# drive_id =" in text
+            if (section, key) in {("kmeet.room", "drive_id"), ("metrics", "listen")}:
+                assert f"# {key} =" in text  # optional, shown commented
                 continue
             table: Any = data
             for part in section.split("."):
@@ -296,3 +296,23 @@ def test_the_state_database_mode_is_checked_like_the_config(tmp_path: Path) -> N
     assert config.permission_warnings(settings) == [
         f"{state} can be read by group or others (mode 0644); run: chmod 600 {state}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("127.0.0.1:9464", ("127.0.0.1", 9464)),
+        ("[::1]:9464", ("::1", 9464)),
+        (":9464", ("0.0.0.0", 9464)),
+        ("localhost:9100", ("localhost", 9100)),
+    ],
+)
+def test_metrics_listen_address(listen: str, expected: tuple[str, int]) -> None:
+    assert config.from_mapping(minimal(metrics={"listen": listen}), {}).metrics_listen == expected
+    assert config.from_mapping(minimal(), {}).metrics_listen is None  # off by default
+
+
+@pytest.mark.parametrize("listen", ["9464", "127.0.0.1:", "127.0.0.1:70000", "metrics.example:1"])
+def test_a_wrong_metrics_listen_address_is_one_sentence(listen: str) -> None:
+    with pytest.raises(ConfigError, match=r"^\[metrics\] listen must "):
+        config.from_mapping(minimal(metrics={"listen": listen}), {})
