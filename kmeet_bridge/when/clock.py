@@ -433,11 +433,29 @@ def _ampm_hint(found: Found, item: _Found | None = None) -> str | None:
         near = [(distance, kind) for distance, kind in near if distance <= _HINT_REACH]
         closest = {kind for distance, kind in near if near and distance == near[0][0]}
         if len(closest) == 1:
-            return "p" if closest.pop() == "pm" else "a"
+            kind = closest.pop()
+            return "p" if kind == "pm" and _fits_afternoon(found, item) else _AM_OR_NONE[kind]
     pm, am = bool(found.of("pm")), bool(found.of("am"))
     if pm == am:
         return None
+    if pm and item is not None and not _fits_afternoon(found, item):
+        return None
     return "p" if pm else "a"
+
+
+_AM_OR_NONE = {"am": "a", "pm": None}
+_AFTERNOON_ONLY = re.compile(r"nachmittag|afternoon|apres[-\s]midi|pomeriggio")
+_AFTERNOON_LAST_HOUR = 7  # "7 in the afternoon" is 19:00; "11h ... l'après-midi" is not 23:00
+
+
+def _fits_afternoon(found: Found, item: _Found) -> bool:
+    """Whether reading `item` as pm fits the words that say afternoon: a 24-hour
+    style "11h" is never made 23:00 by an "après-midi" (evening words may)."""
+    first = item.extra["parts"][0] if item.kind == "range" else item
+    hour = first.value[0] if isinstance(first.value, tuple) else 0
+    if hour <= _AFTERNOON_LAST_HOUR:
+        return True
+    return not all(_AFTERNOON_ONLY.search(hint.text.lower()) for hint in found.of("pm"))
 
 
 _EVENING_END_REACH = 4  # hours from an afternoon start to a bare end read as pm
