@@ -287,8 +287,15 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
         return True  # "3 in the afternoon", "alle 3 del pomeriggio"
     if _START_MARKER.search(before) or _END_MARKER.search(before) or _RANGE_OPENER.search(before):
         return True
-    # "9-10am", "14 - 15h": a bare number right before a range sign.
+    # "9-10am", "14 - 15h": a bare number right before a range sign, and the one
+    # right after it ("11-12.30"): an end is never dropped.
+    if _DASH_BEFORE.search(before):
+        return True
     return bool(re.match(r"\s*-\s*\d{1,2}(?!\d)", folded[weak.end :]))
+
+
+_DASH_BEFORE = re.compile(r"(?<![\w:.,/+])\d{1,2}(?:[.:]\d{2})?\s*-\s*$")
+_DASH_GAP = re.compile(r"\s*-+\s*$")
 
 
 def _ranges_and_ends(reader: _Text, times: list[_Found]) -> list[_Found]:
@@ -304,8 +311,14 @@ def _ranges_and_ends(reader: _Text, times: list[_Found]) -> list[_Found]:
         if not _RANGE_GAP.match(folded[first.end : second.start]):
             continue
         opener = _RANGE_OPENER.search(folded[: first.start])
-        if first.kind == "weak" and second.kind == "weak" and not opener:
-            continue
+        gap = folded[first.end : second.start]
+        if (
+            first.kind == "weak"
+            and second.kind == "weak"
+            and not opener
+            and not _DASH_GAP.match(gap)
+        ):
+            continue  # "11-12.30" is a range; "at 10 and 11" is not
         begin = first.start
         if opener:
             begin = opener.start() + len(opener.group(0)) - len(opener.group(0).lstrip(" (,;"))
