@@ -276,6 +276,8 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
         return False  # "alle 10 persone", "um 3 Leute"
     if _SURE_START.search(before) or _FRENCH_A_BEFORE.search(reader.original[: weak.start]):
         return True  # "um 2 bitte", "alle 8 facciamo", "à 11 pour"
+    if _DASH_BEFORE.search(before):
+        return True  # "11-12.30 merci": the end of a range is never dropped
     if _OR_AFTER_TIME.search(before):
         return True  # "at 10 or 11": a second time, asked about
     after = re.match(r"\s*([a-z']+)", folded[weak.end :])
@@ -287,10 +289,7 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
         return True  # "3 in the afternoon", "alle 3 del pomeriggio"
     if _START_MARKER.search(before) or _END_MARKER.search(before) or _RANGE_OPENER.search(before):
         return True
-    # "9-10am", "14 - 15h": a bare number right before a range sign, and the one
-    # right after it ("11-12.30"): an end is never dropped.
-    if _DASH_BEFORE.search(before):
-        return True
+    # "9-10am", "14 - 15h": a bare number right before a range sign.
     return bool(re.match(r"\s*-\s*\d{1,2}(?!\d)", folded[weak.end :]))
 
 
