@@ -145,8 +145,13 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
             hour = int(match["h"]) if match["h"] else _HOUR_WORDS[match["hw"]]
             words = match["mm"]
             minutes = int(words) if words.isdigit() else _MINUTE_WORDS[words]
-            if not 1 <= hour <= 24 or not 1 <= minutes <= 29:
+            plus = bool(match.groupdict().get("plus"))
+            if not 1 <= hour <= 24 or not 1 <= minutes <= (59 if plus else 29):
                 continue
+            before = folded[: match.start()]
+            markers = (_START_MARKER, _END_MARKER, _RANGE_OPENER)
+            if plus and not any(marker.search(before) for marker in markers):
+                continue  # "3 e 20 persone" is no time
             total = hour * 60 + (-30 if match.groupdict().get("half") else 0) + sign * minutes
             value = (total // 60 % 24, total % 60)
             ampm = match.groupdict().get("ampm")

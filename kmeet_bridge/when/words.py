@@ -345,6 +345,8 @@ _MINUTES_AROUND: tuple[tuple[re.Pattern[str], int], ...] = tuple(
         (_MM + r"\s+(?:minutes\s+)?(?:past|after)\s+" + _N_AMPM, 1),
         (_N + r"\s?h(?:eures?)?\s+moins\s+" + _MM, -1),
         (_N + r"(?:\s+ore)?\s+meno\s+" + _MM + r"(?:\s+minuti)?", -1),
+        # "alle 7 e 45": minutes added to the hour, only after "alle", "ore"...
+        (_N + r"(?:\s+ore)?\s+(?P<plus>e)\s+(?P<mm>[0-5]\d|[1-9])(?:\s+minuti)?", 1),
     )
 )
 # "midi et demi", "mezzogiorno e un quarto", "Mittag" is not a time (lunch).
