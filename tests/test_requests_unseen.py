@@ -45,12 +45,7 @@ def test_no_unseen_request_is_planned_at_a_wrong_time(path: Path) -> None:
     assert [f"{name}: {read}" for name, kind, read in scores(path) if kind == "wrong-time"] == []
 
 
-# Batch D has not reached 95 % yet: its floor is its score after the fixes that
-# followed its first reading (150/160), so that it can only go up.
-FLOORS = {"unseen_d.txt": 150 / 160}
-
-
 @pytest.mark.parametrize("path", UNSEEN, ids=lambda path: path.name)
 def test_unseen_requests_are_read_right_at_least_95_percent(path: Path) -> None:
     kinds = [kind for _, kind, _ in scores(path)]
-    assert kinds.count("right") / len(kinds) >= FLOORS.get(path.name, 0.95)
+    assert kinds.count("right") / len(kinds) >= 0.95

@@ -247,6 +247,12 @@ def _hours_minutes(match: re.Match) -> int:
     return minutes
 
 
+_TIME_JUST_BEFORE = re.compile(
+    r"(?:\d(?:\s?h|:\d\d|\s?uhr|\s?[ap]\.?m\.?)|(?<![\w])(?:ore|alle|um|at|a)\s+\d{1,2})"
+    r"\s?\d{0,2}[\s,;]*(?:et\s+|,\s*)?$"
+)
+
+
 def _h_form_is_duration(folded: str, match: re.Match, hour: int) -> bool:
     """Whether "1h30" or "2 heures" is a length rather than a time of day: after
     "pour", "for"...; or, with no "à", "de", "-" before it, right after another
@@ -256,10 +262,10 @@ def _h_form_is_duration(folded: str, match: re.Match, hour: int) -> bool:
         return True
     if _START_MARKER.search(before) or _END_MARKER.search(before) or _RANGE_OPENER.search(before):
         return False
-    if re.search(r"-\s*$", before) or re.match(r"\s*-", folded[match.end() :]):
+    if re.search(r"-\s*$", before) or re.match(r"\s*-\s*\d", folded[match.end() :]):
         return False
-    if re.search(r"\d(?:\s?h|:\d\d|\s?uhr)\s?\d{0,2}[\s,;]*(?:et\s+|,\s*)?$", before):
-        return hour <= 8
+    if _TIME_JUST_BEFORE.search(before):
+        return hour <= 8  # "14h 1h30", "Friday 11am, 1h30", "ore 11, 1h30"
     # "..., 1h." or "1h30." as a phrase of its own after the time: a length
     if (
         hour <= 3
