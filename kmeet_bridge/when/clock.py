@@ -167,8 +167,9 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
             if not 1 <= hour <= 24:
                 continue
             before = folded[: match.start()]
-            if _DURATION_MARKER.search(before) or _OFFSET_BEFORE.search(before):
-                # "pour 1h et demie": a length (only the French "h" forms get here)
+            length_form = bool(re.match(r"\w+\s?h", match.group(0)))
+            if length_form and (_DURATION_MARKER.search(before) or _OFFSET_BEFORE.search(before)):
+                # "pour 1h et demie": a length; "go for half past eleven" is a time
                 items.append(reader.found("duration", match, hour * 60 + minute))
                 continue
             hour = (hour + shift) % 24 or (12 if shift else 0)
@@ -287,6 +288,8 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
         return False  # "alle 10 persone", "um 3 Leute"
     if _SURE_START.search(before) or _FRENCH_A_BEFORE.search(reader.original[: weak.start]):
         return True  # "um 2 bitte", "alle 8 facciamo", "à 11 pour"
+    if re.search(r"[.:]\d\d$", weak.text) and _START_MARKER.search(before):
+        return True  # "at 7.45 before the office gets busy": minutes make it a time
     if _DASH_BEFORE.search(before):
         return True  # "11-12.30 merci": the end of a range is never dropped
     if _OR_AFTER_TIME.search(before):
