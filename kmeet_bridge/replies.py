@@ -281,6 +281,15 @@ WORDING: dict[str, Wording] = {
                 "{limit} rooms have been planned within the last 24 hours, the most allowed.",
                 "Please send your request again after {after}.",
             ),
+            "not_yours": (
+                "The meeting was planned by someone else, and does not list you as an attendee.",
+                "Ask the meeting’s organiser for the link.",
+            ),
+            "not_owner": (
+                "Only the meeting’s organiser, or whoever had it planned, can change or cancel"
+                " it. It stays as planned.",
+                "Ask the organiser to send the change.",
+            ),
             "internal": (
                 "An internal error occurred in kmeet-bridge.",
                 "Please send the message again later;"
@@ -475,6 +484,16 @@ WORDING: dict[str, Wording] = {
                 " autorisé.",
                 "Veuillez renvoyer votre demande après {after}.",
             ),
+            "not_yours": (
+                "Cette réunion a été planifiée par quelqu’un d’autre et ne vous compte pas parmi"
+                " ses participants.",
+                "Demandez le lien à l’organisateur de la réunion.",
+            ),
+            "not_owner": (
+                "Seul l’organisateur de la réunion, ou la personne qui l’a fait planifier, peut"
+                " la modifier ou l’annuler. Elle reste telle que planifiée.",
+                "Demandez à l’organisateur d’envoyer la modification.",
+            ),
             "internal": (
                 "Une erreur interne s’est produite dans kmeet-bridge.",
                 f"Veuillez renvoyer le message plus tard{NBSP}; si le problème persiste,"
@@ -666,6 +685,16 @@ WORDING: dict[str, Wording] = {
                 "In den letzten 24 Stunden wurden {limit} Räume geplant, mehr sind nicht erlaubt.",
                 "Bitte senden Sie Ihre Anfrage nach {after} erneut.",
             ),
+            "not_yours": (
+                "Diese Besprechung wurde von jemand anderem geplant und führt Sie nicht als"
+                " Teilnehmer.",
+                "Bitten Sie die Organisatorin oder den Organisator der Besprechung um den Link.",
+            ),
+            "not_owner": (
+                "Nur wer die Besprechung organisiert oder sie planen liess, kann sie ändern oder"
+                " absagen. Sie bleibt wie geplant.",
+                "Bitten Sie die Organisatorin oder den Organisator, die Änderung zu senden.",
+            ),
             "internal": (
                 "In kmeet-bridge ist ein interner Fehler aufgetreten.",
                 "Bitte senden Sie die Nachricht später erneut; falls der Fehler bestehen"
@@ -846,6 +875,16 @@ WORDING: dict[str, Wording] = {
                 "Nelle ultime 24 ore sono state pianificate {limit} sale, il massimo consentito.",
                 "Invii di nuovo la sua richiesta dopo le {after}.",
             ),
+            "not_yours": (
+                "Questa riunione è stata pianificata da un’altra persona e non la elenca tra i"
+                " partecipanti.",
+                "Chieda il link a chi organizza la riunione.",
+            ),
+            "not_owner": (
+                "Solo chi organizza la riunione, o chi l’ha fatta pianificare, può modificarla o"
+                " annullarla. Rimane come pianificata.",
+                "Chieda a chi organizza la riunione di inviare la modifica.",
+            ),
             "internal": (
                 "Si è verificato un errore interno in kmeet-bridge.",
                 "Invii di nuovo il messaggio più tardi; se il problema persiste, contatti il"
@@ -916,6 +955,8 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     "daily_rate_limited": _ProblemParams(
         frozenset({"limit", "after"}), frozenset({"limit", "after"})
     ),
+    "not_yours": _ProblemParams(),
+    "not_owner": _ProblemParams(),
 }
 
 # The places invites.py names a calendar part by: 'the attachment "x.ics"',

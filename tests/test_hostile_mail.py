@@ -114,6 +114,9 @@ def test_hostile_mail_does_not_hold_up_the_invitation_behind_it(bridge_env: Brid
     env.deliver(sparse.replace(b"Subject: Dense", b"Subject: Sparse"))
     real = invitation(uid="behind@example.com", start="20270315T140000", end="20270315T150000")
     env.deliver(real)
+    # Four refusals go to alice: more than the default refusal limit, which is not
+    # what this test is about.
+    env.write_config(senders={"max_refusals_per_hour": 10})
 
     result = env.command("once")
 
