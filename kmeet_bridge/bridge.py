@@ -78,6 +78,7 @@ from kmeet_bridge.models import (
     EventProblem,
     Extraction,
     IncomingMessage,
+    ITipAnswer,
     MeetingRequest,
     NotARequest,
     Outcome,
@@ -482,7 +483,13 @@ class Bridge:
         # From here on the message may reply, plan, change or cancel meetings.
         self._claim(ctx.uid, _keys(ctx, extraction))
         ctx = replace(
-            ctx, language=reply_language(ctx.message, extraction, self.settings.kmeet.language)
+            ctx,
+            language=reply_language(ctx.message, extraction, self.settings.kmeet.language),
+            recipient=replies.reply_recipient(
+                ctx.message,
+                organizers=extraction.organizers,
+                allowed=self.settings.senders.allows,
+            ),
         )
         if ctx.sender is None or not self.settings.senders.allows(ctx.sender):
             return self._reject(
@@ -914,6 +921,7 @@ class Bridge:
             from_name=self.settings.smtp.from_name,
             now=self.clock(),
             language=ctx.language,
+            recipient=ctx.recipient,
         )
         if told:
             answer["Cc"] = ", ".join(told)  # who had a changed meeting planned
@@ -1017,6 +1025,7 @@ class Bridge:
             language=ctx.language,
             code=code,
             params=params,
+            recipient=ctx.recipient,
         )
 
     def _reject(
@@ -1128,6 +1137,7 @@ class _MessageContext:
     language: str = "en"  # of the replies: see reply_language
     size: int = 0
     complete: bool = True  # False: over [limits] max_message_size, only the header fetched
+    recipient: str | None = None  # of the replies, once the message is read: see reply_recipient
 
     @property
     def key(self) -> str:
@@ -1154,6 +1164,8 @@ def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -
             limits=settings.limits,
         )
         return _capped(extraction, settings.limits.max_attendees)
+    except ITipAnswer:
+        raise  # an attendee's answer, even to a meeting whose title says kmeet
     except NotARequest:
         if not requests.is_request(message):
             raise

@@ -527,14 +527,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def message_from_file(path: Path, data: bytes) -> EmailMessage:
-    """An .ics is wrapped in a message, as if it had been forwarded."""
+    """An .ics is wrapped in a message, as if it had been forwarded: attached
+    as it is, bytes untouched, so that its character set (UTF-8, UTF-16 with a
+    BOM, else Windows-1252) is read the way an attached .ics is."""
     if path.suffix.lower() == ".ics" or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
         message = EmailMessage()
         message["Subject"] = path.name
         message["From"] = "you@example.com"
         message["Message-ID"] = f"<{path.name}@parse.invalid>"
-        text = data.decode("utf-8", errors="replace")
-        message.set_content(text, subtype="calendar")
+        message.set_content(data, maintype="text", subtype="calendar", filename=path.name)
         return message
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)

@@ -107,6 +107,22 @@ def _first_from(msg: Message) -> tuple[str, str] | None:
     return addresses[0] if addresses and addresses[0][0] else None
 
 
+def reply_to_address(msg: Message) -> str | None:
+    """The Reply-To address (domain lowercased) when the header names exactly
+    one usable address, else None."""
+    try:
+        values = _raw_values(msg, "Reply-To")
+        if len(values) != 1:
+            return None
+        pairs = [pair for pair in getaddresses([one_line(values[0])]) if pair[1]]
+        if len(pairs) != 1:
+            return None
+        local, _, domain = pairs[0][1].rpartition("@")
+        return _usable_address(local, domain)
+    except Exception:
+        return None
+
+
 def sender_address(msg: Message) -> str | None:
     """The From address with its domain lowercased, or None when there is no
     usable one. The local part keeps its case: only the domain is case-blind.
