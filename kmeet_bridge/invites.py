@@ -489,7 +489,7 @@ _OBSERVANCE_BLOCK = re.compile(
     r"^BEGIN:(STANDARD|DAYLIGHT)\r\n.*?^END:\1\r\n", re.IGNORECASE | re.MULTILINE | re.DOTALL
 )
 _OFFSET_LINE = re.compile(
-    r"^(TZOFFSET(?:FROM|TO))[^:\r\n]*:([^\r\n]*)$", re.IGNORECASE | re.MULTILINE
+    r"^(TZOFFSET(?:FROM|TO))[^:\r\n]*:([^\r\n]*)\r?$", re.IGNORECASE | re.MULTILINE
 )
 
 
@@ -533,7 +533,7 @@ def _definition(block: str) -> _Definition | None:
         except ValueError:
             found = []
         if not found:
-            tzid = re.search(r"^TZID[^:\r\n]*:([^\r\n]+)$", block, re.IGNORECASE | re.MULTILINE)
+            tzid = re.search(r"^TZID[^:\r\n]*:([^\r\n]+)\r?$", block, re.IGNORECASE | re.MULTILINE)
             if tzid is None:
                 return None
             component = icalendar.Timezone()
@@ -756,7 +756,8 @@ def _read_time(value: datetime, tzid: str | None, context: _Context) -> _Time:
     for note in definition.notes if definition else ():
         context.note(f'time zone "{tzid}": {note}')
     if tzid == UNNAMED_ZONE and definition is None:
-        tzid = None  # an empty TZID and no definition to go with it: a floating time
+        # An empty TZID and no definition to go with it: a floating time.
+        tzid, value = None, value.replace(tzinfo=None)
     tz = value.tzinfo
     if tz is not None and tzid is None:
         return _Time(value, None, "utc")  # only a trailing Z makes a time aware without TZID
