@@ -35,6 +35,7 @@ from kmeet_bridge.mailer import Mailer, MailerError
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.printable import printable
 from kmeet_bridge.recurrence import describe_rule
+from kmeet_bridge.replies import reply_recipient
 from kmeet_bridge.store import Store, StoreError
 
 if TYPE_CHECKING:  # imported when [metrics] listen is set: prometheus-client costs memory
@@ -563,6 +564,12 @@ def describe(
         return "\n".join(lines)
     lines.append(f"rule: {extraction.rule}")
     lines.append(f"outcome: {_expected_outcome(extraction, sender, settings, store)}")
+    if sender is not None and settings.senders.allows(sender):
+        recipient = reply_recipient(
+            message, organizers=extraction.organizers, allowed=settings.senders.allows
+        )
+        if recipient != sender:
+            lines.append(f"reply to: {recipient} (Reply-To, the invitation's organizer)")
     for meeting in extraction.meetings:
         # The real password is made when the room is planned and sent to the requester only.
         protected = effective_room(meeting, settings.kmeet).password_enabled
