@@ -1380,6 +1380,12 @@ class _Series:
                     continue
                 first, last = period
                 tzid = _tzid_param(value) or _tzid_param(rdates)
+                master = self.span.start
+                if tzid is None and first.tzinfo is None and master.kind != "floating":
+                    # A period without a zone of its own, in a series that has one:
+                    # the expansion gives it the series' zone, and so does its end.
+                    first, last = _with_zone((first, last), master.local.tzinfo)
+                    tzid = master.tzid
                 start = _read_time(first, tzid, self.context)
                 if isinstance(last, timedelta):
                     ends[_instant_key(first)] = _add_duration(start.local, last)
@@ -1471,6 +1477,7 @@ def _series(
             "bad_rule",
             (("detail", f"RRULE:{rule}: {dense}"),),
         )
+    master = _without_timeless_dates(master, context)
     series = _Series(master, changes, span, title, default_duration, scratch)
 
     upcoming, complete = _upcoming(series, now, finite)
@@ -1494,6 +1501,36 @@ def _series(
         rule=rule,
         occurrences_left=len(upcoming) if complete else None,
     )
+
+
+def _without_timeless_dates(event: icalendar.Component, context: _Context) -> icalendar.Component:
+    """The event without the RDATE values that name no moment: a bare time of
+    day (VALUE=TIME) or a PERIOD between two dates, which RFC 5545 does not
+    allow. Clients skip them; so does the bridge, and says so. Valid values
+    are kept as they are (a copy is returned when something is left out)."""
+    rdates = _as_list(event.get("RDATE"))
+    kept, dropped = [], 0
+    for prop in rdates:
+        values = list(getattr(prop, "dts", []))
+        good = [value for value in values if _names_a_moment(getattr(value, "dt", None))]
+        dropped += len(values) - len(good)
+        if good:
+            prop.dts = good
+            kept.append(prop)
+    if not dropped:
+        return event
+    event = copy.copy(event)
+    event.pop("RDATE")
+    if kept:
+        event["RDATE"] = kept if len(kept) > 1 else kept[0]
+    context.note(f"{_plural(dropped, 'repeat date')} (RDATE) without a date and time ignored")
+    return event
+
+
+def _names_a_moment(value: Any) -> bool:
+    if isinstance(value, tuple):  # a PERIOD: it must start at a date and time
+        return bool(value) and isinstance(value[0], datetime)
+    return isinstance(value, date)
 
 
 def _upcoming(series: _Series, now: datetime, finite: bool) -> tuple[list[_Occurrence], bool]:

@@ -25,7 +25,8 @@ Each file ends in one verdict:
   extra        the bridge planned a meeting the independent reading did not find
   nothing      neither found a meeting (all-day events, tasks, answers, cancellations...)
   unreadable   the independent reader could not read the file (the bridge's answer is shown)
-  crash        the command failed or printed a traceback
+  slow         one of the readings took more than --timeout seconds (which one is said)
+  crash        the command raised or exited non-zero
 The summary counts verdicts per source (the first directory level under
 DIRECTORY); --details lists every file with the bridge's reason.
 """
@@ -41,8 +42,10 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
 import tempfile
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -110,6 +113,7 @@ def _span(start: datetime, end: object, duration: object, zone: ZoneInfo) -> tup
 
 def independent(text: str, now: datetime) -> Reading:
     """The meetings a calendar text holds, as a client would place them."""
+    PHASE[0] = "the independent reading"
     reading = Reading()
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
@@ -141,12 +145,15 @@ def independent(text: str, now: datetime) -> Reading:
 def _meetings(
     calendar: icalendar.Calendar, events: list, zone: ZoneInfo, now: datetime
 ) -> Iterator[Meeting]:
+    # An event without UID stands alone (as in the bridge): "#<index>".
+    uids = [str(event.get("UID", "")).strip() or f"#{index}" for index, event in enumerate(events)]
     series_uids = set()
-    for event in events:
+    for uid, event in zip(uids, events, strict=True):
         if event.get("RECURRENCE-ID") is None and (event.get("RRULE") or event.get("RDATE")):
-            series_uids.add(str(event.get("UID", "")))
-    for event in events:
-        uid = str(event.get("UID", ""))
+            start = event.get("DTSTART")
+            if isinstance(getattr(start, "dt", None), datetime):  # all day: no meeting
+                series_uids.add(uid)
+    for uid, event in zip(uids, events, strict=True):
         start = event.get("DTSTART")
         if start is None or not isinstance(start.dt, datetime):
             continue  # no start, or all day: nothing to plan
@@ -162,20 +169,25 @@ def _meetings(
         if last > _minute(now):
             yield Meeting(uid, first, last)
     for uid in series_uids:
-        occurrence = _next_occurrence(calendar, uid, zone, now)
+        occurrence = _next_occurrence(calendar, uids, uid, zone, now)
         if occurrence is not None:
             yield occurrence
 
 
 def _next_occurrence(
-    calendar: icalendar.Calendar, uid: str, zone: ZoneInfo, now: datetime
+    calendar: icalendar.Calendar, uids: list[str], uid: str, zone: ZoneInfo, now: datetime
 ) -> Meeting | None:
     alone = icalendar.Calendar()
     for component in calendar.subcomponents:
-        if component.name != "VEVENT" or str(component.get("UID", "")) == uid:
+        if component.name != "VEVENT":
             alone.add_component(component)
+    for other, event in zip(uids, calendar.walk("VEVENT"), strict=True):
+        if other == uid:
+            alone.add_component(event)
     query = recurring_ical_events.of(alone)
-    for occurrence in query.after(now - timedelta(days=2)):
+    for looked, occurrence in enumerate(query.after(now - timedelta(days=2))):
+        if looked > 10_000:
+            return None
         start = occurrence.get("DTSTART")
         if start is None or not isinstance(start.dt, datetime):
             continue
@@ -270,9 +282,13 @@ class Parsed:
     crash: str | None = None
 
 
+PHASE = ["the bridge"]  # which reader is at work, for the "slow" verdict
+
+
 def run_parse(path: Path) -> Parsed:
     """`kmeet-bridge parse FILE`, run in this process (the command's own code,
     without a process start per file); an exception is a crash."""
+    PHASE[0] = "the bridge (parse)"
     output = io.StringIO()
     parsed = Parsed()
     try:
@@ -346,13 +362,30 @@ def check(path: Path, source: str, scratch: Path) -> Verdict:
     return judge(path, source, years, parsed, readings)
 
 
-def guarded(path: Path, source: str, scratch: Path) -> Verdict:
-    """check(), with a failure of this script's own reading told apart from a crash."""
+class _TimedOut(BaseException):  # not caught by any `except Exception` on the way
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _TimedOut
+
+
+def guarded(path: Path, source: str, scratch: Path, seconds: int) -> Verdict:
+    """check(), with a failure of this script's own reading told apart from a
+    crash, and at most `seconds` per file (a slow file is named, not waited for)."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(seconds)
+    started = time.monotonic()
     try:
         return check(path, source, scratch)
+    except _TimedOut:
+        return Verdict(path, source, "slow", detail=f"{PHASE[0]} took more than {seconds} s")
     except Exception as error:
         detail = f"independent reader failed: {type(error).__name__}: {error}"[:200]
         return Verdict(path, source, "unreadable", detail=detail)
+    finally:
+        signal.alarm(0)
+        print(f"{time.monotonic() - started:6.2f} s {source}/{path.name}", file=sys.stderr)
 
 
 def judge(path: Path, source: str, years: int, parsed: Parsed, readings: list[Reading]) -> Verdict:
@@ -362,15 +395,19 @@ def judge(path: Path, source: str, years: int, parsed: Parsed, readings: list[Re
     if errors and not expected:
         detail = f"independent reader: {errors[0]}; bridge: {why}"
         return Verdict(path, source, "unreadable", years, detail)
-    wrong, extra = [], []
+    # A meeting is matched by its UID; one without UID (the bridge derives one)
+    # by its times among the events without UID.
+    wrong, extra, matched = [], [], set()
     for meeting in parsed.meetings:
-        same = [m for m in expected if m.uid == meeting.uid] or [
-            m for m in expected if m.uid.startswith("derived-") or not m.uid
-        ]
-        if not same:
-            extra.append(meeting)
-        elif not any((m.start, m.end) == (meeting.start, meeting.end) for m in same):
+        derived = meeting.uid.startswith("derived-")
+        same = [m for m in expected if m.uid == meeting.uid or (derived and m.uid[:1] == "#")]
+        exact = [m for m in same if (m.start, m.end) == (meeting.start, meeting.end)]
+        if exact:
+            matched.add(exact[0])
+        elif same and not derived:
             wrong.append((meeting, same[0]))
+        else:
+            extra.append(meeting)
     if wrong:
         meeting, other = wrong[0]
         detail = (
@@ -378,15 +415,15 @@ def judge(path: Path, source: str, years: int, parsed: Parsed, readings: list[Re
             f"independent {other.start} - {other.end} UTC"
         )
         return Verdict(path, source, "wrong", years, detail)
-    planned_uids = {m.uid for m in parsed.meetings}
-    missing = [m for m in expected if m.uid not in planned_uids]
+    missing = [m for m in expected if m not in matched]
     if missing and not parsed.meetings:
         return Verdict(path, source, "refused", years, why)
     if missing:
         uids = ", ".join(sorted({m.uid for m in missing}))[:120]
         return Verdict(path, source, "refused", years, f"{uids} not planned: {why}")
     if extra:
-        return Verdict(path, source, "extra", years, ", ".join(m.uid for m in extra)[:160])
+        shown = ", ".join(f"{m.uid} {m.start}-{m.end}" for m in extra)[:200]
+        return Verdict(path, source, "extra", years, shown)
     if parsed.meetings:
         return Verdict(path, source, "agree", years, f"{len(parsed.meetings)} meeting(s)")
     return Verdict(path, source, "nothing", years, why)
@@ -405,19 +442,23 @@ def files(directory: Path) -> list[tuple[Path, str]]:
     return found
 
 
-VERDICTS = ("agree", "wrong", "refused", "extra", "nothing", "unreadable", "crash")
+VERDICTS = ("agree", "wrong", "refused", "extra", "nothing", "unreadable", "slow", "crash")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
     parser.add_argument("--details", action="store_true", help="one line per file")
+    parser.add_argument("--timeout", type=int, default=60, help="seconds per file")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # the command's log lines; its answers are on stdout
     with tempfile.TemporaryDirectory() as scratch:
         # No configuration: the defaults, as a new user runs `parse`.
         os.environ["KMEET_BRIDGE_CONFIG"] = str(Path(scratch) / "none.toml")
-        verdicts = [guarded(path, source, Path(scratch)) for path, source in files(args.directory)]
+        verdicts = [
+            guarded(path, source, Path(scratch), args.timeout)
+            for path, source in files(args.directory)
+        ]
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     for verdict in verdicts:
         by_source[verdict.source][verdict.verdict] += 1
@@ -438,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     for verdict in shown:
         moved = f" (+{verdict.shifted} years)" if verdict.shifted else ""
         print(f"{verdict.verdict:10} {verdict.source}/{verdict.path.name}{moved}: {verdict.detail}")
-    return 1 if total["crash"] or total["wrong"] else 0
+    return 1 if total["crash"] or total["wrong"] or total["slow"] else 0
 
 
 if __name__ == "__main__":

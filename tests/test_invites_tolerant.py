@@ -382,3 +382,28 @@ def test_default_length_is_the_configured_one() -> None:
     )
     [meeting] = extraction.meetings
     assert meeting.end - meeting.start == timedelta(minutes=45)
+
+
+# --- repeat dates that name no moment --------------------------------------------
+
+
+def test_a_repeat_date_without_a_date_is_ignored() -> None:
+    # RDATE;VALUE=TIME is not iCalendar; the series is its DTSTART.
+    meeting = only_meeting(
+        calendar(
+            "DTSTART;TZID=America/New_York:20270302T090000",
+            "DTEND;TZID=America/New_York:20270302T100000",
+            "RDATE;VALUE=TIME;TZID=America/New_York:083000",
+        )
+    )
+    assert utc(meeting) == ("2027-03-02 14:00", "2027-03-02 15:00")
+    assert "1 repeat date (RDATE) without a date and time ignored" in meeting.notes
+
+
+def test_a_period_without_a_zone_takes_the_series_zone_for_both_ends() -> None:
+    # A PERIOD of dates (read by icalendar as midnights) in a series given in UTC:
+    # its start and its end are both read in UTC, as the expansion reads the start.
+    meeting = only_meeting(
+        calendar("DTSTART:20270102T180000Z", "RDATE;VALUE=PERIOD:20270101/20270102")
+    )
+    assert utc(meeting) == ("2027-01-01 00:00", "2027-01-02 00:00")
