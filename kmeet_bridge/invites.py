@@ -399,14 +399,23 @@ _EVENT_PROPERTIES = frozenset(
 _READ_COMPONENTS = frozenset({"VCALENDAR", "VEVENT", "VTIMEZONE"})
 
 
-def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str]]:
-    """The calendar text with only what the reader looks at, and its VTIMEZONE
-    blocks apart (see _definition). The BEGIN/END blocks already pair up."""
+# Microsoft CDO (Exchange 2003) writes `BYDAY=MO, TU, WE`: Outlook reads it.
+_SPACED_LIST = re.compile(r"\s*,\s*")
+
+
+def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str], list[int]]:
+    """The calendar text with only what the reader looks at, its VTIMEZONE
+    blocks apart (see _definition), and the numbers of the lines left out
+    because they cannot be read: a line without a colon outside an event (a
+    stray `X` between two events), which icalendar would refuse the whole
+    calendar for. Inside an event such a line is icalendar's to report, for
+    that event alone. The BEGIN/END blocks already pair up."""
     kept: list[str] = []
+    ignored: list[int] = []
     zones: list[list[str]] = []
     stack: list[str] = []
     skipping = 0  # depth inside a component that is not read (VALARM, VTODO, ...)
-    for _, line in lines:
+    for number, line in lines:
         cut = min((i for i in (line.find(":"), line.find(";")) if i >= 0), default=-1)
         name = line[:cut].strip().upper() if cut >= 0 else ""
         if "VTIMEZONE" in stack:
@@ -437,6 +446,11 @@ def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str]]:
         if skipping:
             continue
         here = stack[-1] if stack else ""
+        if cut < 0 and here != "VEVENT":
+            ignored.append(number)
+            continue
+        if here == "VEVENT" and name in ("RRULE", "EXRULE") and ", " in line:
+            line = _SPACED_LIST.sub(",", line)
         if (
             cut < 0
             or (here == "VEVENT" and name in _EVENT_PROPERTIES)
@@ -444,7 +458,8 @@ def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str]]:
             or here not in ("VEVENT", "VCALENDAR")
         ):
             kept.append(line)
-    return "\r\n".join(kept) + "\r\n", ["\r\n".join(zone) + "\r\n" for zone in zones]
+    zone_texts = ["\r\n".join(zone) + "\r\n" for zone in zones]
+    return "\r\n".join(kept) + "\r\n", zone_texts, ignored
 
 
 def _line_of_property(text: str, name: str, value: str = "") -> int | None:
@@ -554,6 +569,7 @@ def _definition(block: str) -> _Definition | None:
 class _Parsed:
     components: list[icalendar.Component]
     definitions: dict[str, _Definition]  # TZID -> this part's VTIMEZONE
+    notes: tuple[str, ...] = ()  # lines left out (see _lines_read), for every event
 
 
 # Exchange 2010 writes `TZID:` with no name on a VTIMEZONE that has a
@@ -584,7 +600,7 @@ def _parse(part: _Part) -> _Parsed:
         raise _unreadable(part.label, problem)
     if _EMPTY_TZID.search(text):
         lines = _name_unnamed_zones(lines)
-    read, blocks = _lines_read(lines)
+    read, blocks, ignored = _lines_read(lines)
     definitions: dict[str, _Definition] = {}
     try:
         components = icalendar.Calendar.from_ical(read, multiple=True)
@@ -602,7 +618,10 @@ def _parse(part: _Part) -> _Parsed:
         raise _unreadable(part.label, "it holds no calendar data")
     for component in components:
         _attach_own_zones(component, definitions)
-    return _Parsed(components, definitions)
+    notes = tuple(
+        f"line {number} of the calendar could not be read and was ignored" for number in ignored
+    )
+    return _Parsed(components, definitions, notes)
 
 
 _ZONED_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")
@@ -1670,6 +1689,7 @@ class _Reader:
     default_timezone: str
     default_duration: int
     now: datetime
+    notes: tuple[str, ...] = ()  # about the whole part, told with each of its meetings
 
     def problem(
         self, event: icalendar.Component, method: str | None, error: _Problem, context: _Context
@@ -1706,6 +1726,8 @@ class _Reader:
     ) -> _Found:
         """A meeting from `event`; `changes` makes it a series with those changed occurrences."""
         context = _context(calendar, self.default_timezone, self.definitions)
+        for note in self.notes:
+            context.note(note)
         if self.part.embedded:
             size = max(1, self.part.embedded // 1024)
             context.note(f"files embedded in the calendar (ATTACH, {size} KiB) were not read")
@@ -1928,7 +1950,14 @@ def extract(
             continue
         text = part.data.decode("utf-8")
         reader = _Reader(
-            part, subject, text, parsed.definitions, default_timezone, default_duration, now
+            part,
+            subject,
+            text,
+            parsed.definitions,
+            default_timezone,
+            default_duration,
+            now,
+            parsed.notes,
         )
         for component in parsed.components:
             method = _method(component, part)

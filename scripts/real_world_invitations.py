@@ -401,7 +401,9 @@ def judge(path: Path, source: str, years: int, parsed: Parsed, readings: list[Re
     for meeting in parsed.meetings:
         derived = meeting.uid.startswith("derived-")
         same = [m for m in expected if m.uid == meeting.uid or (derived and m.uid[:1] == "#")]
-        exact = [m for m in same if (m.start, m.end) == (meeting.start, meeting.end)]
+        exact = [
+            m for m in same if (m.start, m.end) == (meeting.start, meeting.end) and m not in matched
+        ]
         if exact:
             matched.add(exact[0])
         elif same and not derived:

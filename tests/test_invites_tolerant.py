@@ -407,3 +407,29 @@ def test_a_period_without_a_zone_takes_the_series_zone_for_both_ends() -> None:
         calendar("DTSTART:20270102T180000Z", "RDATE;VALUE=PERIOD:20270101/20270102")
     )
     assert utc(meeting) == ("2027-01-01 00:00", "2027-01-02 00:00")
+
+
+# --- a stray line outside the events; a spaced list in a rule ------------------
+
+
+def test_a_stray_line_between_the_events_is_ignored() -> None:
+    ics = calendar("DTSTART:20270315T130000Z", "DTEND:20270315T140000Z")
+    ics = ics.replace("END:VEVENT\r\n", "END:VEVENT\r\nX\r\n")
+    meeting = only_meeting(ics)
+    assert utc(meeting) == ("2027-03-15 13:00", "2027-03-15 14:00")
+    assert "line 13 of the calendar could not be read and was ignored" in meeting.notes
+
+
+def test_a_rule_written_with_spaces_after_commas_is_read() -> None:
+    # Microsoft CDO (Exchange 2003): BYDAY=MO, TU, WE, TH, FR.
+    meeting = only_meeting(
+        calendar(
+            "DTSTART;TZID=Europe/Zurich:20270305T100000",
+            "DTEND;TZID=Europe/Zurich:20270305T103000",
+            "RRULE:FREQ=DAILY;UNTIL=20270310T090000Z;BYDAY=MO, TU, WE, TH, FR",
+        )
+    )
+    assert meeting.rule == "FREQ=DAILY;UNTIL=20270310T090000Z;BYDAY=MO,TU,WE,TH,FR"
+    # Friday 5, Monday 8, Tuesday 9, Wednesday 10 March.
+    assert meeting.occurrences_left == 4
+    assert utc(meeting) == ("2027-03-05 09:00", "2027-03-05 09:30")
