@@ -332,9 +332,23 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return logical
 
 
-def _structure_problem(lines: list[tuple[int, str]]) -> str | None:
-    """Where BEGIN/END blocks do not pair up; icalendar drops such input silently."""
+# Lines read around are named one by one up to this many (a hostile calendar
+# could hold thousands: the reply stays short).
+_MAX_LINE_NOTES = 3
+
+
+def _repaired_structure(
+    lines: list[tuple[int, str]],
+) -> tuple[list[tuple[int, str]], list[str], str | None]:
+    """The lines with two slips of structure read around, notes saying so, and
+    where BEGIN/END blocks still do not pair up (icalendar drops such input
+    silently). The slips: an END that names no open block (`END:VCALENDARD`)
+    is left out; a calendar whose events are all complete but which is never
+    closed is closed at the end. A block closed by another one's END, or an
+    event cut off, stays an error: what is missing could be its times."""
     stack: list[tuple[str, int]] = []
+    kept: list[tuple[int, str]] = []
+    notes: list[str] = []
     last = 0
     for number, line in lines:
         last = number
@@ -344,16 +358,34 @@ def _structure_problem(lines: list[tuple[int, str]]) -> str | None:
             stack.append((value, number))
         elif keyword == "END":
             if not stack:
-                return f"line {number} (END:{value}) closes a block that was never opened"
+                problem = f"line {number} (END:{value}) closes a block that was never opened"
+                return kept, notes, problem
+            if value not in {opened for opened, _ in stack}:
+                if len(notes) < _MAX_LINE_NOTES:
+                    notes.append(
+                        f"line {number} (END:{_shorten(value, 30)}) closes no block: ignored"
+                    )
+                continue
             opened, at = stack.pop()
             if opened != value:
-                return f"line {number} (END:{value}) closes BEGIN:{opened} from line {at}"
-    if stack:
+                return (
+                    kept,
+                    notes,
+                    f"line {number} (END:{value}) closes BEGIN:{opened} from line {at}",
+                )
+        kept.append((number, line))
+    if [opened for opened, _ in stack] == ["VCALENDAR"] and kept:
+        notes.append(
+            f"the calendar is never closed (END:VCALENDAR after line {last}): closed there"
+        )
+        kept.append((last + 1, "END:VCALENDAR"))
+    elif stack:
         opened, at = stack[-1]
-        return f"BEGIN:{opened} on line {at} is never closed (the text stops at line {last})"
+        problem = f"BEGIN:{opened} on line {at} is never closed (the text stops at line {last})"
+        return kept, notes, problem
     if not last:
-        return "it is empty"
-    return None
+        return kept, notes, "it is empty"
+    return kept, notes, None
 
 
 # Properties an event may hold once (RFC 5545 3.6.1). icalendar returns a list
@@ -594,8 +626,7 @@ def _name_unnamed_zones(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
 
 def _parse(part: _Part) -> _Parsed:
     text = part.data.decode("utf-8")
-    lines = _logical_lines(text)
-    problem = _structure_problem(lines)
+    lines, repairs, problem = _repaired_structure(_logical_lines(text))
     if problem:
         raise _unreadable(part.label, problem)
     if _EMPTY_TZID.search(text):
@@ -618,10 +649,14 @@ def _parse(part: _Part) -> _Parsed:
         raise _unreadable(part.label, "it holds no calendar data")
     for component in components:
         _attach_own_zones(component, definitions)
-    notes = tuple(
-        f"line {number} of the calendar could not be read and was ignored" for number in ignored
-    )
-    return _Parsed(components, definitions, notes)
+    if len(ignored) > _MAX_LINE_NOTES:
+        skipped = [
+            f"{len(ignored)} lines of the calendar could not be read and were ignored "
+            f"(the first on line {ignored[0]})"
+        ]
+    else:
+        skipped = [f"line {n} of the calendar could not be read and was ignored" for n in ignored]
+    return _Parsed(components, definitions, tuple(repairs + skipped))
 
 
 _ZONED_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")

@@ -389,7 +389,9 @@ def guarded(path: Path, source: str, scratch: Path, seconds: int) -> Verdict:
 
 
 def judge(path: Path, source: str, years: int, parsed: Parsed, readings: list[Reading]) -> Verdict:
-    expected = [m for r in readings for m in r.meetings]
+    # An email's calendar parts often carry the same event twice (inline and attached).
+    expected = list(dict.fromkeys(m for r in readings for m in r.meetings))
+    parsed.meetings = list(dict.fromkeys(parsed.meetings))
     errors = [r.error for r in readings if r.error]
     why = "; ".join(parsed.problems) or parsed.outcome
     if errors and not expected:

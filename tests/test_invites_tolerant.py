@@ -433,3 +433,30 @@ def test_a_rule_written_with_spaces_after_commas_is_read() -> None:
     # Friday 5, Monday 8, Tuesday 9, Wednesday 10 March.
     assert meeting.occurrences_left == 4
     assert utc(meeting) == ("2027-03-05 09:00", "2027-03-05 09:30")
+
+
+def test_a_misspelt_end_of_the_calendar_is_read_around() -> None:
+    ics = calendar("DTSTART:20270315T130000Z", "DTEND:20270315T140000Z")
+    meeting = only_meeting(ics.replace("END:VCALENDAR", "END:VCALENDARD"))
+    assert utc(meeting) == ("2027-03-15 13:00", "2027-03-15 14:00")
+    assert "line 13 (END:VCALENDARD) closes no block: ignored" in meeting.notes
+    assert "the calendar is never closed (END:VCALENDAR after line 13): closed there" in (
+        meeting.notes
+    )
+
+
+def test_a_calendar_cut_off_inside_its_event_is_still_refused() -> None:
+    ics = calendar("DTSTART:20270315T130000Z", "DTEND:20270315T140000Z")
+    cut = ics[: ics.index("END:VEVENT")]
+    [problem] = read(cut).problems
+    assert problem.code == "unreadable"
+    assert "BEGIN:VEVENT on line 5 is never closed" in problem.reason
+
+
+def test_thousands_of_stray_lines_make_one_note() -> None:
+    ics = calendar("DTSTART:20270315T130000Z", "DTEND:20270315T140000Z")
+    ics = ics.replace("END:VEVENT\r\n", "END:VEVENT\r\n" + "X\r\n" * 5000)
+    meeting = only_meeting(ics)
+    assert [note for note in meeting.notes if "could not be read" in note] == [
+        "5000 lines of the calendar could not be read and were ignored (the first on line 13)"
+    ]
