@@ -15,7 +15,15 @@ the MIME tree. `extract` reads the events in them and returns an `Extraction`:
   are still planned.
 
 It raises `NotARequest` only when the message asks for nothing: no calendar
-part at all, or only iTIP answers (REPLY, COUNTER, DECLINECOUNTER, REFRESH).
+part at all, or (`ITipAnswer`) only iTIP answers (REPLY, COUNTER,
+DECLINECOUNTER, REFRESH), which no subject can turn into a request.
+
+One bad line does not refuse a calendar that the big clients read: an empty
+TZID, an observance with an impossible offset, a repeated RRULE, DTEND equal
+to DTSTART, a stray line outside the events, an END that closes no block, a
+RRULE list written with spaces, an RDATE without a date. Each is read around
+and noted (the notes reach the reply); an event is refused only when it cannot
+be placed in time.
 Whether a meeting is new, changed or already planned is for the caller (with
 its state) to decide: this module only reads what the message says.
 

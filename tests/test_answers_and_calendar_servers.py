@@ -140,3 +140,40 @@ def test_a_rejection_of_a_calendar_servers_invitation_goes_to_the_organiser(
     [reply] = env.smtp.messages
     assert reply.message["To"] == "ana@example.com"
     assert "already ended" in text_of(reply.message)
+
+
+def test_the_reply_says_which_zone_a_floating_time_was_read_in(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    ics = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//Example Corp//Calendar export//EN",
+            "METHOD:PUBLISH",
+            "X-WR-TIMEZONE:America/New_York",
+            "BEGIN:VEVENT",
+            "UID:floating-1@example.com",
+            "DTSTART:20270315T090000",
+            "DTEND:20270315T100000",
+            "SUMMARY:Launch review",
+            "ORGANIZER:mailto:ana@example.com",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )
+    head = (
+        "From: Ana Example <ana@example.com>\r\n"
+        "Subject: Launch review\r\n"
+        "Message-ID: <floating-1@example.com>\r\n"
+    )
+    env.deliver(_mail(head, "PUBLISH", ics))
+
+    assert env.command("once").returncode == 0
+
+    [body] = env.simulator.planned_bodies
+    assert (body["starting_at"], body["timezone"]) == ("2027-03-15 09:00:00", "America/New_York")
+    [reply] = env.smtp.messages
+    assert "floating time read in America/New_York (the calendar's X-WR-TIMEZONE)" in text_of(
+        reply.message
+    )
