@@ -98,6 +98,7 @@ from kmeet_bridge.models import (
     EventProblem,
     Extraction,
     IncomingMessage,
+    ITipAnswer,
     MeetingRequest,
     NotARequest,
     Outcome,
@@ -602,6 +603,16 @@ class Bridge:
     ) -> Outcome:
         # From here on the message may reply, plan, change or cancel meetings.
         self._claim(ctx.uid, _keys(ctx, extraction))
+        # The sender was checked from the header (_check_sender); the reply's
+        # recipient needs the invitation (a calendar server's Reply-To).
+        ctx = replace(
+            ctx,
+            recipient=replies.reply_recipient(
+                ctx.message,
+                organizers=extraction.organizers,
+                allowed=self.settings.senders.allows,
+            ),
+        )
         # A cancellation is only ours to answer for a meeting this bridge planned.
         cancellations = [c for c in extraction.cancellations if self._cancellable(c)]
         if not (extraction.meetings or cancellations or extraction.problems):
@@ -1021,6 +1032,7 @@ class Bridge:
             from_name=self.settings.smtp.from_name,
             now=self.clock(),
             language=ctx.language,
+            recipient=ctx.recipient,
         )
         if told:
             answer["Cc"] = ", ".join(told)  # who had a changed meeting planned
@@ -1125,6 +1137,7 @@ class Bridge:
             language=ctx.language,
             code=code,
             params=params,
+            recipient=ctx.recipient,
         )
 
     def _reject(
@@ -1236,6 +1249,7 @@ class _MessageContext:
     language: str = "en"  # of the replies: see reply_language
     size: int = 0
     complete: bool = True  # False: over [limits] max_message_size, only the header fetched
+    recipient: str | None = None  # of the replies, once the message is read: see reply_recipient
 
     @property
     def key(self) -> str:
@@ -1262,6 +1276,8 @@ def extract_meetings(message: EmailMessage, settings: Settings, now: datetime) -
             limits=settings.limits,
         )
         return _capped(extraction, settings.limits.max_attendees)
+    except ITipAnswer:
+        raise  # an attendee's answer, even to a meeting whose title says kmeet
     except NotARequest:
         if not requests.is_request(message):
             raise

@@ -46,6 +46,7 @@ from kmeet_bridge.mailer import Mailer, MailerError
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.printable import printable
 from kmeet_bridge.recurrence import describe_rule
+from kmeet_bridge.replies import reply_recipient
 from kmeet_bridge.store import Store, StoreError
 
 if TYPE_CHECKING:  # imported when [metrics] listen is set: prometheus-client costs memory
@@ -547,14 +548,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def message_from_file(path: Path, data: bytes) -> EmailMessage:
-    """An .ics is wrapped in a message, as if it had been forwarded."""
+    """An .ics is wrapped in a message, as if it had been forwarded: attached
+    as it is, bytes untouched, so that its character set (UTF-8, UTF-16 with a
+    BOM, else Windows-1252) is read the way an attached .ics is."""
     if path.suffix.lower() == ".ics" or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
         message = EmailMessage()
         message["Subject"] = path.name
         message["From"] = "you@example.com"
         message["Message-ID"] = f"<{path.name}@parse.invalid>"
-        text = data.decode("utf-8", errors="replace")
-        message.set_content(text, subtype="calendar")
+        message.set_content(data, maintype="text", subtype="calendar", filename=path.name)
         return message
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
@@ -616,6 +618,12 @@ def describe(
         return "\n".join(lines)
     lines.append(f"rule: {extraction.rule}")
     lines.append(f"outcome: {_expected_outcome(extraction, sender, settings, store)}")
+    if sender is not None and settings.senders.allows(sender):
+        recipient = reply_recipient(
+            message, organizers=extraction.organizers, allowed=settings.senders.allows
+        )
+        if recipient != sender:
+            lines.append(f"reply to: {recipient} (Reply-To, the invitation's organizer)")
     for meeting in extraction.meetings:
         # The real password is made when the room is planned and sent to the requester only.
         protected = effective_room(meeting, settings.kmeet).password_enabled

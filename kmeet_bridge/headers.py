@@ -86,16 +86,17 @@ def _usable_address(username: str, domain: str) -> str | None:
     return address
 
 
-def _from_addresses(msg: Message) -> list[tuple[str, str]]:
-    """(local part, domain) of each address of the first From header.
+def _from_addresses(msg: Message, name: str = "From") -> list[tuple[str, str]]:
+    """(local part, domain) of each address of the first `name` header (From,
+    Reply-To).
 
     The raw value is parsed by `email.policy.default`'s address parser, whatever
     policy the message was read with (a compat32 message holds plain strings)."""
-    raw = _first_raw(msg, "From")
+    raw = _first_raw(msg, name)
     if raw is None:
         return []
     try:
-        header = email.policy.default.header_factory("From", _UNFOLD.sub("", raw))
+        header = email.policy.default.header_factory(name, _UNFOLD.sub("", raw))
         return [(str(a.username), str(a.domain)) for a in header.addresses]
     except Exception:
         return []
@@ -105,6 +106,15 @@ def _first_from(msg: Message) -> tuple[str, str] | None:
     """(local part, domain) of the first From address, as parsed; None if none."""
     addresses = _from_addresses(msg)
     return addresses[0] if addresses and addresses[0][0] else None
+
+
+def reply_to_address(msg: Message) -> str | None:
+    """The Reply-To address (domain lowercased) when the header names exactly
+    one usable address, else None."""
+    if len(_raw_values(msg, "Reply-To")) != 1:
+        return None
+    addresses = _from_addresses(msg, "Reply-To")
+    return _usable_address(*addresses[0]) if len(addresses) == 1 else None
 
 
 def sender_address(msg: Message) -> str | None:

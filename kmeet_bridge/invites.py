@@ -15,7 +15,15 @@ the MIME tree. `extract` reads the events in them and returns an `Extraction`:
   are still planned.
 
 It raises `NotARequest` only when the message asks for nothing: no calendar
-part at all, or only iTIP answers (REPLY, COUNTER, DECLINECOUNTER, REFRESH).
+part at all, or (`ITipAnswer`) only iTIP answers (REPLY, COUNTER,
+DECLINECOUNTER, REFRESH), which no subject can turn into a request.
+
+One bad line does not refuse a calendar that the big clients read: an empty
+TZID, an observance with an impossible offset, a repeated RRULE, DTEND equal
+to DTSTART, a stray line outside the events, an END that closes no block, a
+RRULE list written with spaces, an RDATE without a date. Each is read around
+and noted (the notes reach the reply); an event is refused only when it cannot
+be placed in time.
 Whether a meeting is new, changed or already planned is for the caller (with
 its state) to decide: this module only reads what the message says.
 
@@ -65,6 +73,7 @@ from .models import (
     Cancellation,
     EventProblem,
     Extraction,
+    ITipAnswer,
     MeetingRequest,
     NotARequest,
 )
@@ -199,6 +208,7 @@ class _Part:
     label: str  # for notes and errors: 'inline part', 'attachment "invite.ics"'
     mime_method: str | None  # the Content-Type method= parameter, if any
     filename: str | None = None
+    embedded: int = 0  # bytes of files embedded in its events (ATTACH), left out of `data`
 
 
 def _raw_view(part: Message) -> Message:
@@ -301,15 +311,41 @@ def _find_parts(
         return found
     if _is_calendar(view):
         method = view.get_param("method")
+        data, embedded = _without_embedded_files(_decode(view))
         found.append(
             _Part(
-                data=_decode(view),
+                data=data,
                 label=_label(view, nested),
                 mime_method=str(method).upper() if isinstance(method, str) else None,
                 filename=_filename(view),
+                embedded=embedded,
             )
         )
     return found
+
+
+# An ATTACH property with all its folded lines. A file embedded in an event
+# (ATTACH;VALUE=BINARY;ENCODING=BASE64: a PDF agenda, a slide deck) is never
+# read by the bridge, so it is left out before the size of the calendar is
+# judged: the message as a whole is already bounded by [limits] max_message_size,
+# and this is one linear pass over it.
+_ATTACH = re.compile(rb"^ATTACH[;:][^\r\n]*(?:\r?\n[ \t][^\r\n]*)*(?:\r?\n)?", re.I | re.M)
+_INLINE_FILE = re.compile(rb"VALUE=BINARY|ENCODING=BASE64", re.I)
+
+
+def _without_embedded_files(data: bytes) -> tuple[bytes, int]:
+    """The calendar text without embedded files (see _ATTACH), and their size."""
+    removed = 0
+
+    def drop(match: re.Match[bytes]) -> bytes:
+        nonlocal removed
+        head = re.sub(rb"\r?\n[ \t]", b"", match.group(0)[:2000])
+        if _INLINE_FILE.search(head.split(b":", 1)[0]):
+            removed += len(match.group(0))
+            return b""
+        return match.group(0)
+
+    return _ATTACH.sub(drop, data), removed
 
 
 def calendar_parts(message: EmailMessage) -> list[bytes]:
@@ -341,9 +377,23 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return logical
 
 
-def _structure_problem(lines: list[tuple[int, str]]) -> str | None:
-    """Where BEGIN/END blocks do not pair up; icalendar drops such input silently."""
+# Lines read around are named one by one up to this many (a hostile calendar
+# could hold thousands: the reply stays short).
+_MAX_LINE_NOTES = 3
+
+
+def _repaired_structure(
+    lines: list[tuple[int, str]],
+) -> tuple[list[tuple[int, str]], list[str], str | None]:
+    """The lines with two slips of structure read around, notes saying so, and
+    where BEGIN/END blocks still do not pair up (icalendar drops such input
+    silently). The slips: an END that names no open block (`END:VCALENDARD`)
+    is left out; a calendar whose events are all complete but which is never
+    closed is closed at the end. A block closed by another one's END, or an
+    event cut off, stays an error: what is missing could be its times."""
     stack: list[tuple[str, int]] = []
+    kept: list[tuple[int, str]] = []
+    notes: list[str] = []
     last = 0
     for number, line in lines:
         last = number
@@ -353,16 +403,34 @@ def _structure_problem(lines: list[tuple[int, str]]) -> str | None:
             stack.append((value, number))
         elif keyword == "END":
             if not stack:
-                return f"line {number} (END:{value}) closes a block that was never opened"
+                problem = f"line {number} (END:{value}) closes a block that was never opened"
+                return kept, notes, problem
+            if value not in {opened for opened, _ in stack}:
+                if len(notes) < _MAX_LINE_NOTES:
+                    notes.append(
+                        f"line {number} (END:{_shorten(value, 30)}) closes no block: ignored"
+                    )
+                continue
             opened, at = stack.pop()
             if opened != value:
-                return f"line {number} (END:{value}) closes BEGIN:{opened} from line {at}"
-    if stack:
+                return (
+                    kept,
+                    notes,
+                    f"line {number} (END:{value}) closes BEGIN:{opened} from line {at}",
+                )
+        kept.append((number, line))
+    if [opened for opened, _ in stack] == ["VCALENDAR"] and kept:
+        notes.append(
+            f"the calendar is never closed (END:VCALENDAR after line {last}): closed there"
+        )
+        kept.append((last + 1, "END:VCALENDAR"))
+    elif stack:
         opened, at = stack[-1]
-        return f"BEGIN:{opened} on line {at} is never closed (the text stops at line {last})"
+        problem = f"BEGIN:{opened} on line {at} is never closed (the text stops at line {last})"
+        return kept, notes, problem
     if not last:
-        return "it is empty"
-    return None
+        return kept, notes, "it is empty"
+    return kept, notes, None
 
 
 # Properties an event may hold once (RFC 5545 3.6.1). icalendar returns a list
@@ -408,14 +476,23 @@ _EVENT_PROPERTIES = frozenset(
 _READ_COMPONENTS = frozenset({"VCALENDAR", "VEVENT", "VTIMEZONE"})
 
 
-def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str]]:
-    """The calendar text with only what the reader looks at, and its VTIMEZONE
-    blocks apart (see _definition). The BEGIN/END blocks already pair up."""
+# Microsoft CDO (Exchange 2003) writes `BYDAY=MO, TU, WE`: Outlook reads it.
+_SPACED_LIST = re.compile(r"\s*,\s*")
+
+
+def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str], list[int]]:
+    """The calendar text with only what the reader looks at, its VTIMEZONE
+    blocks apart (see _definition), and the numbers of the lines left out
+    because they cannot be read: a line without a colon outside an event (a
+    stray `X` between two events), which icalendar would refuse the whole
+    calendar for. Inside an event such a line is icalendar's to report, for
+    that event alone. The BEGIN/END blocks already pair up."""
     kept: list[str] = []
+    ignored: list[int] = []
     zones: list[list[str]] = []
     stack: list[str] = []
     skipping = 0  # depth inside a component that is not read (VALARM, VTODO, ...)
-    for _, line in lines:
+    for number, line in lines:
         cut = min((i for i in (line.find(":"), line.find(";")) if i >= 0), default=-1)
         name = line[:cut].strip().upper() if cut >= 0 else ""
         if "VTIMEZONE" in stack:
@@ -446,6 +523,11 @@ def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str]]:
         if skipping:
             continue
         here = stack[-1] if stack else ""
+        if cut < 0 and here != "VEVENT":
+            ignored.append(number)
+            continue
+        if here == "VEVENT" and name in ("RRULE", "EXRULE") and ", " in line:
+            line = _SPACED_LIST.sub(",", line)
         if (
             cut < 0
             or (here == "VEVENT" and name in _EVENT_PROPERTIES)
@@ -453,7 +535,8 @@ def _lines_read(lines: list[tuple[int, str]]) -> tuple[str, list[str]]:
             or here not in ("VEVENT", "VCALENDAR")
         ):
             kept.append(line)
-    return "\r\n".join(kept) + "\r\n", ["\r\n".join(zone) + "\r\n" for zone in zones]
+    zone_texts = ["\r\n".join(zone) + "\r\n" for zone in zones]
+    return "\r\n".join(kept) + "\r\n", zone_texts, ignored
 
 
 def _line_of_property(text: str, name: str, value: str = "") -> int | None:
@@ -484,10 +567,41 @@ def _shorten(text: str, limit: int = 80) -> str:
 
 @dataclass(frozen=True)
 class _Definition:
-    """One VTIMEZONE and the tzinfo its rules give (None: they could not be read)."""
+    """One VTIMEZONE and the tzinfo its rules give (None: they could not be read).
+    `notes` say what was read around (an observance with an impossible offset)."""
 
     component: icalendar.Component
     zone: tzinfo | None
+    notes: tuple[str, ...] = ()
+
+
+# A UTC offset as RFC 5545 writes it (3.3.14): at most 23:59:59 either way.
+_OFFSET = re.compile(r"^[+-](?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d)?$")
+_OBSERVANCE_BLOCK = re.compile(
+    r"^BEGIN:(STANDARD|DAYLIGHT)\r\n.*?^END:\1\r\n", re.IGNORECASE | re.MULTILINE | re.DOTALL
+)
+_OFFSET_LINE = re.compile(
+    r"^(TZOFFSET(?:FROM|TO))[^:\r\n]*:([^\r\n]*)\r?$", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _without_broken_observances(block: str) -> tuple[str, tuple[str, ...]]:
+    """The block without its STANDARD/DAYLIGHT observances whose offset is
+    impossible (`TZOFFSETFROM:+5328` for Berlin's 1893 local mean time, +00:53:28,
+    as one exporter writes it), and a note for each. Clients read such a
+    definition by its other observances; one of a century ago never decides a
+    meeting's time."""
+    notes: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        for name, value in _OFFSET_LINE.findall(match.group(0)):
+            if not _OFFSET.match(value.strip()):
+                what = f"{name.upper()}:{_shorten(value.strip(), 20)}"
+                notes.append(f"an observance with an impossible offset ({what}) was ignored")
+                return ""
+        return match.group(0)
+
+    return _OBSERVANCE_BLOCK.sub(keep, block), tuple(notes)
 
 
 @lru_cache(maxsize=256)
@@ -496,9 +610,27 @@ def _definition(block: str) -> _Definition | None:
 
     A running bridge sees the same few definitions again and again (every
     Outlook invitation from one organisation carries the same block), and they
-    were a third of the lines icalendar parsed. Raises ValueError like from_ical.
+    were a third of the lines icalendar parsed. A definition that cannot be read
+    even without its broken observances is kept by its TZID with no zone (an
+    unknown zone when an event uses it): the events that do not use it are
+    still read.
     """
-    found = icalendar.Calendar.from_ical(block, multiple=True)
+    notes: tuple[str, ...] = ()
+    try:
+        found = icalendar.Calendar.from_ical(block, multiple=True)
+    except ValueError:
+        repaired, notes = _without_broken_observances(block)
+        try:
+            found = icalendar.Calendar.from_ical(repaired, multiple=True) if notes else []
+        except ValueError:
+            found = []
+        if not found:
+            tzid = re.search(r"^TZID[^:\r\n]*:([^\r\n]+)\r?$", block, re.IGNORECASE | re.MULTILINE)
+            if tzid is None:
+                return None
+            component = icalendar.Timezone()
+            component.add("TZID", tzid.group(1).strip())
+            return _Definition(component, None, notes)
     if len(found) != 1 or found[0].name != "VTIMEZONE" or found[0].get("TZID") is None:
         return None
     try:
@@ -507,22 +639,44 @@ def _definition(block: str) -> _Definition | None:
         zone: tzinfo | None = zone_from_definition(found[0])
     except Exception:  # a broken definition: treated as an unknown zone when read
         zone = None
-    return _Definition(found[0], zone)
+    return _Definition(found[0], zone, notes)
 
 
 @dataclass(frozen=True)
 class _Parsed:
     components: list[icalendar.Component]
     definitions: dict[str, _Definition]  # TZID -> this part's VTIMEZONE
+    notes: tuple[str, ...] = ()  # lines left out (see _lines_read), for every event
+
+
+# Exchange 2010 writes `TZID:` with no name on a VTIMEZONE that has a
+# definition, and `DTSTART;TZID=:...` on the events that use it. Outlook reads
+# the times by that definition; so does the bridge, under this name.
+UNNAMED_ZONE = "(unnamed time zone)"
+_EMPTY_TZID = re.compile(
+    r'^TZID[ \t]*:[ \t]*\r?$|;TZID=(?:"")?(?=[:;])', re.IGNORECASE | re.MULTILINE
+)
+
+
+def _name_unnamed_zones(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Empty TZIDs (the VTIMEZONE's and the times') named UNNAMED_ZONE."""
+
+    def named(match: re.Match[str]) -> str:
+        if match.group(0)[:1] == ";":
+            return f';TZID="{UNNAMED_ZONE}"'
+        return f"TZID:{UNNAMED_ZONE}"
+
+    return [(number, _EMPTY_TZID.sub(named, line)) for number, line in lines]
 
 
 def _parse(part: _Part) -> _Parsed:
     text = part.data.decode("utf-8")
-    lines = _logical_lines(text)
-    problem = _structure_problem(lines)
+    lines, repairs, problem = _repaired_structure(_logical_lines(text))
     if problem:
         raise _unreadable(part.label, problem)
-    read, blocks = _lines_read(lines)
+    if _EMPTY_TZID.search(text):
+        lines = _name_unnamed_zones(lines)
+    read, blocks, ignored = _lines_read(lines)
     definitions: dict[str, _Definition] = {}
     try:
         components = icalendar.Calendar.from_ical(read, multiple=True)
@@ -540,7 +694,14 @@ def _parse(part: _Part) -> _Parsed:
         raise _unreadable(part.label, "it holds no calendar data")
     for component in components:
         _attach_own_zones(component, definitions)
-    return _Parsed(components, definitions)
+    if len(ignored) > _MAX_LINE_NOTES:
+        skipped = [
+            f"{len(ignored)} lines of the calendar could not be read and were ignored "
+            f"(the first on line {ignored[0]})"
+        ]
+    else:
+        skipped = [f"line {n} of the calendar could not be read and was ignored" for n in ignored]
+    return _Parsed(components, definitions, tuple(repairs + skipped))
 
 
 _ZONED_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")
@@ -591,8 +752,18 @@ def _method(component: icalendar.Component, part: _Part) -> str | None:
 def _collapse_repeats(event: icalendar.Component) -> None:
     """Keep the first of a repeated single-valued property. A repeated time property
     is ambiguous, so it is also reported as an error (the event is then refused
-    with the property named, like any unreadable time)."""
+    with the property named, like any unreadable time).
+
+    RRULE is the exception: RFC 2445 allowed several, Zimbra and Cyrus still
+    write them, and the big clients follow them all (the occurrences of every
+    rule), as does the expansion; the same rule written twice counts once."""
+    rules = event.get("RRULE")
+    if isinstance(rules, list):
+        distinct = list({getattr(rule, "to_ical", rule.__str__)(): rule for rule in rules}.values())
+        event["RRULE"] = distinct if len(distinct) > 1 else distinct[0]
     for name in SINGLE_VALUED:
+        if name == "RRULE":
+            continue
         value = event.get(name)
         if isinstance(value, list):
             event[name] = value[0]
@@ -671,6 +842,8 @@ def _own_definition(tzid: str, context: _Context) -> tzinfo | None:
     definition = context.definitions.get(tzid)
     if definition is None:
         return None
+    if tzid == UNNAMED_ZONE:
+        context.note("a time zone without a name (empty TZID): read by its definition")
     if definition.zone is None:
         context.note(f'the definition of time zone "{tzid}" could not be read')
     return definition.zone
@@ -678,6 +851,12 @@ def _own_definition(tzid: str, context: _Context) -> tzinfo | None:
 
 def _read_time(value: datetime, tzid: str | None, context: _Context) -> _Time:
     """Classify a DATE-TIME value and attach the tzinfo the rules say it has."""
+    definition = context.definitions.get(tzid) if tzid else None
+    for note in definition.notes if definition else ():
+        context.note(f'time zone "{tzid}": {note}')
+    if tzid == UNNAMED_ZONE and definition is None:
+        # An empty TZID and no definition to go with it: a floating time.
+        tzid, value = None, value.replace(tzinfo=None)
     tz = value.tzinfo
     if tz is not None and tzid is None:
         return _Time(value, None, "utc")  # only a trailing Z makes a time aware without TZID
@@ -696,8 +875,14 @@ def _read_time(value: datetime, tzid: str | None, context: _Context) -> _Time:
         zone = context.default_zone
         context.note(f'unknown time zone "{tzid}" without a definition: read in {zone}')
         return _Time(naive.replace(tzinfo=zoneinfo.ZoneInfo(zone)), tzid, "assumed", zone)
-    zone = context.default_zone
-    context.note(f"floating time read in {zone}")
+    # Google and Apple export floating times with the calendar's zone in
+    # X-WR-TIMEZONE, and read them in it; so does the bridge.
+    if context.calendar_zone:
+        zone = context.calendar_zone
+        context.note(f"floating time read in {zone} (the calendar's X-WR-TIMEZONE)")
+    else:
+        zone = context.default_zone
+        context.note(f"floating time read in {zone}")
     return _Time(naive.replace(tzinfo=zoneinfo.ZoneInfo(zone)), None, "floating", zone)
 
 
@@ -956,6 +1141,8 @@ def _span(
 
     end_prop, duration_prop = event.get("DTEND"), event.get("DURATION")
     end: _Time | None = None
+    length: _Length | None = None
+    no_end = "no end given"
     if end_prop is not None:
         end_value = end_prop.dt
         if not isinstance(end_value, datetime):
@@ -966,6 +1153,12 @@ def _span(
             )
         end = _read_time(end_value, _tzid_param(end_prop), context)
         length = _Length(exact=to_utc(end.local) - start_utc)
+        if not length.exact:
+            # Google writes DTEND = DTSTART for an event without a length: it is
+            # read like one without DTEND (an end before the start stays an error).
+            end, length, no_end = None, None, "the end is the start (DTEND = DTSTART)"
+    if length is not None:
+        pass
     elif duration_prop is not None and isinstance(duration_prop.dt, timedelta):
         length = _Length(nominal=duration_prop.dt)
         context.note(f"end computed from DURATION {duration_prop.to_ical().decode()}")
@@ -975,7 +1168,7 @@ def _span(
         # RFC 5545 makes a DATE-TIME start without end or duration a zero-length
         # event; a conference needs a length, so the configured default is used.
         length = _Length(exact=timedelta(minutes=default_duration))
-        context.note(f"no end given: default duration of {default_duration} minutes")
+        context.note(f"{no_end}: default duration of {default_duration} minutes")
     return _Span(start, end, length, start_utc, length.end(start.local))
 
 
@@ -1362,6 +1555,12 @@ class _Series:
                     continue
                 first, last = period
                 tzid = _tzid_param(value) or _tzid_param(rdates)
+                master = self.span.start
+                if tzid is None and first.tzinfo is None and master.kind != "floating":
+                    # A period without a zone of its own, in a series that has one:
+                    # the expansion gives it the series' zone, and so does its end.
+                    first, last = _with_zone((first, last), master.local.tzinfo)
+                    tzid = master.tzid
                 start = _read_time(first, tzid, self.context)
                 if isinstance(last, timedelta):
                     ends[_instant_key(first)] = _add_duration(start.local, last)
@@ -1461,6 +1660,7 @@ def _series(
             dense.code,
             params,
         )
+    master = _without_timeless_dates(master, context)
     series = _Series(master, changes, span, title, default_duration, scratch)
 
     upcoming, complete = _upcoming(series, now, finite)
@@ -1484,6 +1684,36 @@ def _series(
         rule=rule,
         occurrences_left=len(upcoming) if complete else None,
     )
+
+
+def _without_timeless_dates(event: icalendar.Component, context: _Context) -> icalendar.Component:
+    """The event without the RDATE values that name no moment: a bare time of
+    day (VALUE=TIME) or a PERIOD between two dates, which RFC 5545 does not
+    allow. Clients skip them; so does the bridge, and says so. Valid values
+    are kept as they are (a copy is returned when something is left out)."""
+    rdates = _as_list(event.get("RDATE"))
+    kept, dropped = [], 0
+    for prop in rdates:
+        values = list(getattr(prop, "dts", []))
+        good = [value for value in values if _names_a_moment(getattr(value, "dt", None))]
+        dropped += len(values) - len(good)
+        if good:
+            prop.dts = good
+            kept.append(prop)
+    if not dropped:
+        return event
+    event = copy.copy(event)
+    event.pop("RDATE")
+    if kept:
+        event["RDATE"] = kept if len(kept) > 1 else kept[0]
+    context.note(f"{_plural(dropped, 'repeat date')} (RDATE) without a date and time ignored")
+    return event
+
+
+def _names_a_moment(value: Any) -> bool:
+    if isinstance(value, tuple):  # a PERIOD: it must start at a date and time
+        return bool(value) and isinstance(value[0], datetime)
+    return isinstance(value, date)
 
 
 def _upcoming(series: _Series, now: datetime, finite: bool) -> tuple[list[_Occurrence], bool]:
@@ -1590,7 +1820,7 @@ def _context(
 
 def _not_a_request(methods: list[str]) -> NotARequest:
     names = ", ".join(sorted({f"METHOD:{m}" for m in methods if m}))
-    return NotARequest(f"the calendar is an answer or update, not a request ({names})")
+    return ITipAnswer(f"the calendar is an answer or update, not a request ({names})")
 
 
 def _part_subject(number: int, part: _Part) -> str:
@@ -1624,6 +1854,7 @@ class _Reader:
     default_timezone: str
     default_duration: int
     now: datetime
+    notes: tuple[str, ...] = ()  # about the whole part, told with each of its meetings
 
     def problem(
         self, event: icalendar.Component, method: str | None, error: _Problem, context: _Context
@@ -1660,6 +1891,11 @@ class _Reader:
     ) -> _Found:
         """A meeting from `event`; `changes` makes it a series with those changed occurrences."""
         context = _context(calendar, self.default_timezone, self.definitions)
+        for note in self.notes:
+            context.note(note)
+        if self.part.embedded:
+            size = max(1, self.part.embedded // 1024)
+            context.note(f"files embedded in the calendar (ATTACH, {size} KiB) were not read")
         try:
             context.notes += _check_event_errors(event, self.text, self.part)
             if changes is not None:
@@ -1857,20 +2093,11 @@ def extract(
         )
     if not parts:
         raise NotARequest("no calendar invitation (text/calendar part or .ics file) in the message")
-    for part in parts:
+    counts = [len(re.findall(rb"(?m)^BEGIN:VEVENT\s*$", part.data)) for part in parts]
+    for part, count in zip(parts, counts, strict=True):
         if len(part.data) > limits.max_calendar_size:
-            return _refused(
-                f"the calendar in the {part.label} is {len(part.data) // 1024} KiB, more than "
-                f"the {limits.max_calendar_size // 1024} KiB this bridge reads",
-                "Send the invitation of this one meeting only (not a whole calendar export).",
-                "too_large",
-                (
-                    ("where", part.label),
-                    ("size", str(len(part.data) // 1024)),
-                    ("limit", str(limits.max_calendar_size // 1024)),
-                ),
-            )
-    events = sum(len(re.findall(rb"(?m)^BEGIN:VEVENT\s*$", part.data)) for part in parts)
+            return _too_large(part, count, limits.max_calendar_size)
+    events = sum(counts)
     if events > limits.max_events:
         return _refused(
             f"the message holds {events} events, more than the {limits.max_events} this "
@@ -1882,6 +2109,7 @@ def extract(
 
     found: list[_Found] = []
     answers: list[str] = []
+    organizers: set[str] = set()
     for number, part in enumerate(parts, start=1):
         subject = _part_subject(number, part)
         try:
@@ -1894,7 +2122,14 @@ def extract(
             continue
         text = part.data.decode("utf-8")
         reader = _Reader(
-            part, subject, text, parsed.definitions, default_timezone, default_duration, now
+            part,
+            subject,
+            text,
+            parsed.definitions,
+            default_timezone,
+            default_duration,
+            now,
+            parsed.notes,
         )
         for component in parsed.components:
             budget.check()
@@ -1902,6 +2137,7 @@ def extract(
             if method is not None and method not in PLANNED_METHODS | {CANCEL_METHOD}:
                 answers.append(method)
                 continue
+            organizers |= _organizers(component)
             found += reader.calendar(component, method)
     if not found:
         raise _not_a_request(answers)
@@ -1912,6 +2148,43 @@ def extract(
         cancellations=tuple(item.cancellation for item in winners if item.cancellation),
         problems=tuple(item.problem for item in winners if item.problem is not None),
         rule=_rule_sentence(winners, answers, copies),
+        organizers=frozenset(organizers),
+    )
+
+
+def _organizers(calendar: icalendar.Component) -> set[str]:
+    found = set()
+    for event in calendar.walk("VEVENT"):
+        for prop in _as_list(event.get("ORGANIZER")):
+            address = _address(prop)
+            if address:
+                found.add(address.lower())
+    return found
+
+
+def _too_large(part: _Part, events: int, limit: int) -> Extraction:
+    """A calendar part over [limits] max_calendar_size (its embedded files left
+    out): a calendar export when it holds several events, else one event with
+    too much in it."""
+    params = (
+        ("where", part.label),
+        ("size", str(len(part.data) // 1024)),
+        ("limit", str(limit // 1024)),
+    )
+    if events > 1:
+        return _refused(
+            f"the calendar in the {part.label} is {len(part.data) // 1024} KiB, more than "
+            f"the {limit // 1024} KiB this bridge reads",
+            "Send the invitation of this one meeting only (not a whole calendar export).",
+            "too_large",
+            params,
+        )
+    return _refused(
+        f"the event in the {part.label} is {len(part.data) // 1024} KiB, more than "
+        f"the {limit // 1024} KiB this bridge reads",
+        "Send the invitation again with less in it: a shorter description, fewer attendees.",
+        "too_large_event",
+        params,
     )
 
 

@@ -124,6 +124,9 @@ class Extraction:
     cancellations: tuple[Cancellation, ...] = ()
     problems: tuple[EventProblem, ...] = ()
     rule: str = ""
+    # The ORGANIZER addresses of the invitation's events (lower case); empty for
+    # a plain request. Used to choose whom a CalDAV server's invitation is answered.
+    organizers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,12 @@ class IncomingMessage:
 
 class NotARequest(Exception):
     """The message asks for nothing: it is left untouched (outcome: ignored)."""
+
+
+class ITipAnswer(NotARequest):
+    """The message carries only iTIP answers (REPLY, COUNTER, DECLINECOUNTER,
+    REFRESH): an attendee answering a meeting, never a request, whatever its
+    subject says ("Accepted: Weekly (kMeet)")."""
 
 
 class Unplannable(Exception):

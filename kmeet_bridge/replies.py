@@ -16,7 +16,7 @@ import hashlib
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from email import policy
@@ -265,6 +265,11 @@ WORDING: dict[str, Wording] = {
                 "The calendar{where} is {size} KiB, more than the {limit} KiB read here.",
                 "Send the invitation of this one meeting only, not a whole calendar export.",
             ),
+            "too_large_event": (
+                "The event{where} is {size} KiB, more than the {limit} KiB read here.",
+                "Send the invitation again with less in it: a shorter description, fewer"
+                " attendees.",
+            ),
             "too_many_events": (
                 "The message holds {count} events, more than the {limit} planned from one message.",
                 "Send the meetings that need a kMeet room one by one.",
@@ -464,6 +469,11 @@ WORDING: dict[str, Wording] = {
                 "Le calendrier{where} fait {size} Kio, plus que les {limit} Kio lus ici.",
                 "Envoyez uniquement l’invitation de cette réunion, pas l’export d’un agenda"
                 " entier.",
+            ),
+            "too_large_event": (
+                "L’événement{where} fait {size} Kio, plus que les {limit} Kio lus ici.",
+                "Renvoyez l’invitation avec moins de contenu : une description plus courte,"
+                " moins de participants.",
             ),
             "too_many_events": (
                 "Le message contient {count} événements, plus que les {limit} planifiés"
@@ -667,6 +677,12 @@ WORDING: dict[str, Wording] = {
                 "Senden Sie nur die Einladung dieser einen Besprechung, nicht den Export eines"
                 " ganzen Kalenders.",
             ),
+            "too_large_event": (
+                "Der Termin{where} ist {size} KiB gross, mehr als die {limit} KiB, die hier"
+                " gelesen werden.",
+                "Senden Sie die Einladung mit weniger Inhalt erneut: einer kürzeren"
+                " Beschreibung, weniger Teilnehmenden.",
+            ),
             "too_many_events": (
                 "Die Nachricht enthält {count} Termine, mehr als die {limit}, die aus einer"
                 " Nachricht geplant werden.",
@@ -859,6 +875,11 @@ WORDING: dict[str, Wording] = {
                 "Invii soltanto l’invito di questa riunione, non l’esportazione di un intero"
                 " calendario.",
             ),
+            "too_large_event": (
+                "L’evento{where} occupa {size} KiB, più dei {limit} KiB letti qui.",
+                "Invii di nuovo l’invito con meno contenuto: una descrizione più breve, meno"
+                " partecipanti.",
+            ),
             "too_many_events": (
                 "Il messaggio contiene {count} eventi, più dei {limit} pianificati per messaggio.",
                 "Invii una alla volta le riunioni che hanno bisogno di una sala kMeet.",
@@ -945,6 +966,9 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     "reading_stopped": _ProblemParams(),
     "dense_rule": _ProblemParams(frozenset({"limit"}), frozenset({"limit"})),
     "too_large": _ProblemParams(
+        frozenset({"where", "size", "limit"}), frozenset({"size", "limit"})
+    ),
+    "too_large_event": _ProblemParams(
         frozenset({"where", "size", "limit"}), frozenset({"size", "limit"})
     ),
     "too_many_events": _ProblemParams(frozenset({"count", "limit"}), frozenset({"count", "limit"})),
@@ -1039,14 +1063,39 @@ def problem_text(problem: EventProblem, language: str | None) -> tuple[str, str]
     return _sentence(reason), hint.format(**plain)
 
 
-def reply_recipient(original: EmailMessage) -> str | None:
-    """Where a reply to `original` goes: its From address, never its Reply-To.
+def reply_recipient(
+    original: EmailMessage,
+    *,
+    organizers: Collection[str] = (),
+    allowed: Callable[[str], bool] | None = None,
+) -> str | None:
+    """Where a reply to `original` goes: its From address, except for the
+    invitation of a CalDAV server.
 
-    The sender allow-list is checked against From. Answering Reply-To instead
-    would let anyone on the allow-list (or anyone forging a From on it) aim the
-    bridge's mail at a third party.
+    From is what the allow-list and authentication check. But Nextcloud, Baïkal
+    and other sabre/dav servers, SOGo and iCloud send an invitation From a
+    system address, with the organiser in Reply-To and as ORGANIZER: answering
+    From would answer nobody. The reply goes to Reply-To when all of this holds:
+
+    - Reply-To names one address, and it passes the allow-list (`allowed`)
+      itself: the reply never goes to an address outside it;
+    - that address is the ORGANIZER of an event of the invitation. Reply-To is
+      not authenticated, so it is taken only where the invitation, sent by the
+      authenticated From, names the same person as its organiser;
+    - From is not an organiser itself (then From is the one asking).
+
+    Otherwise From, as for every other message.
     """
-    return headers.sender_address(original)
+    sender = headers.sender_address(original)
+    reply_to = headers.reply_to_address(original)
+    if reply_to is None or allowed is None or reply_to.lower() == (sender or "").lower():
+        return sender
+    wanted = {address.lower() for address in organizers}
+    if sender is not None and sender.lower() in wanted:
+        return sender
+    if reply_to.lower() in wanted and allowed(reply_to):
+        return reply_to
+    return sender
 
 
 def reply_subject(original_subject: str, language: str | None = "en") -> str:
@@ -1231,10 +1280,12 @@ def _reply_skeleton(
     from_name: str,
     now: datetime,
     language: str,
+    recipient: str | None = None,
 ) -> EmailMessage:
     """A message with the headers every reply carries: addressing, threading,
-    and the marks that keep auto-responders from answering it."""
-    recipient = reply_recipient(original)
+    and the marks that keep auto-responders from answering it. `recipient`
+    defaults to the From address (see reply_recipient)."""
+    recipient = recipient or reply_recipient(original)
     if recipient is None:
         raise ValueError("the original message has no usable From address to reply to")
     domain = from_address.rpartition("@")[2] or "kmeet-bridge.invalid"
@@ -1504,6 +1555,7 @@ def compose_reply(
     from_name: str,
     now: datetime,
     language: str | None = "en",
+    recipient: str | None = None,
 ) -> EmailMessage:
     """The one reply to a message: its planned meetings (with what this message
     changed for each), its cancellations and the events that could not be
@@ -1535,7 +1587,12 @@ def compose_reply(
     text, page = _render(intro, items, closing, wording, language)
 
     reply = _reply_skeleton(
-        original, from_address=from_address, from_name=from_name, now=now, language=language
+        original,
+        from_address=from_address,
+        from_name=from_name,
+        now=now,
+        language=language,
+        recipient=recipient,
     )
     # Quoted-printable keeps every part 7-bit clean whatever the SMTP server supports.
     reply.set_content(text, cte="quoted-printable")
@@ -1588,6 +1645,7 @@ def compose_rejection(
     language: str | None = "en",
     code: str = "",
     params: Sequence[tuple[str, str]] = (),
+    recipient: str | None = None,
 ) -> EmailMessage:
     """The reply to a message that cannot be honoured as a whole: what was wrong
     and how to fix it. No attachment. With a `code` (and its `params`) that
@@ -1601,4 +1659,5 @@ def compose_rejection(
         from_name=from_name,
         now=now,
         language=language,
+        recipient=recipient,
     )

@@ -63,6 +63,41 @@ def test_parse_a_bare_ics_and_a_non_request(tmp_path: Path) -> None:
     assert "outcome: ignored (" in plain.stdout
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8", "utf-16"])
+def test_parse_a_bare_ics_reads_its_character_set_like_an_attachment(
+    tmp_path: Path, encoding: str
+) -> None:
+    ics = tmp_path / "export.ics"
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Example//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:bare-2@example.com\r\nDTSTART:20270706T090000Z\r\nDURATION:PT30M\r\n"
+        "SUMMARY:Event Två\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    ics.write_bytes(text.encode(encoding))  # Python's utf-16 writes a BOM
+    environ = {"KMEET_BRIDGE_CONFIG": str(tmp_path / "none.toml")}
+    result = run_cli("parse", str(ics), env=environ)
+    assert result.returncode == 0, result.stderr
+    assert "meeting: Event Två" in result.stdout.splitlines()
+
+
+def test_parse_names_the_reply_to_of_a_calendar_servers_invitation(tmp_path: Path) -> None:
+    invitation = tmp_path / "server.eml"
+    invitation.write_bytes(
+        b"From: Ana via Cloud <cloud@example.com>\r\nReply-To: Ana <ana@example.com>\r\n"
+        b"Subject: Invitation: Sync\r\nMessage-ID: <nc-1@example.com>\r\n"
+        b"Content-Type: text/calendar; method=REQUEST; charset=utf-8\r\n\r\n"
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Example//EN\r\nMETHOD:REQUEST\r\n"
+        b"BEGIN:VEVENT\r\nUID:nc-1\r\nDTSTART:20270315T130000Z\r\nDTEND:20270315T140000Z\r\n"
+        b"SUMMARY:Sync\r\nORGANIZER:mailto:ana@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    environ = {"KMEET_BRIDGE_CONFIG": str(tmp_path / "none.toml")}
+    result = run_cli("parse", str(invitation), env=environ)
+    assert result.returncode == 0, result.stderr
+    assert "reply to: ana@example.com (Reply-To, the invitation's organizer)" in (
+        result.stdout.splitlines()
+    )
+
+
 def test_parse_missing_file(tmp_path: Path) -> None:
     result = run_cli("parse", str(tmp_path / "nope.eml"))
     assert result.returncode == 2

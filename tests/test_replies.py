@@ -283,6 +283,65 @@ def test_reply_recipient_ignores_reply_to() -> None:
     assert replies.reply_recipient(original()) == "alice@example.com"
 
 
+def _allowed(address: str) -> bool:
+    return address.lower().endswith(("@example.com", "@example.org"))
+
+
+# A CalDAV server's invitation (sabre/dav: Nextcloud, Baïkal; SOGo; iCloud) comes
+# From a system address with the organiser in Reply-To and as ORGANIZER.
+@pytest.mark.parametrize(
+    ("sender", "reply_to", "organizers", "expected"),
+    [
+        # The server's shape: Reply-To allowed and the organiser: answer Reply-To.
+        ("cloud@example.org", "Ana <ana@example.com>", {"ana@example.com"}, "ana@example.com"),
+        ("cloud@example.org", "ANA@EXAMPLE.COM", {"ana@example.com"}, "ANA@example.com"),
+        # Reply-To outside the allow-list: never answered; From is.
+        ("cloud@example.org", "ana@example.net", {"ana@example.net"}, "cloud@example.org"),
+        # Reply-To allowed but not the organiser (not authenticated, not tied to
+        # the invitation): From.
+        ("cloud@example.org", "carl@example.com", {"ana@example.com"}, "cloud@example.org"),
+        # A plain request (no organiser): From, whatever Reply-To says.
+        ("bob@example.com", "carl@example.com", set(), "bob@example.com"),
+        # From is itself an organiser: it is the one asking.
+        (
+            "bob@example.com",
+            "ana@example.com",
+            {"bob@example.com", "ana@example.com"},
+            "bob@example.com",
+        ),
+        # Two Reply-To addresses: none is chosen.
+        (
+            "cloud@example.org",
+            "ana@example.com, carl@example.com",
+            {"ana@example.com"},
+            "cloud@example.org",
+        ),
+    ],
+)
+def test_reply_recipient_of_a_calendar_servers_invitation(
+    sender: str, reply_to: str, organizers: set[str], expected: str
+) -> None:
+    source = original(f"From: {sender}\nReply-To: {reply_to}\nSubject: Invitation\n".encode())
+    chosen = replies.reply_recipient(source, organizers=organizers, allowed=_allowed)
+    assert chosen == expected
+
+
+def test_reply_goes_to_the_chosen_recipient() -> None:
+    source = original(b"From: cloud@example.org\nReply-To: ana@example.com\nSubject: x\n")
+    back = reparse(
+        replies.compose_rejection(
+            source,
+            "It ended.",
+            "",
+            from_address="meet@example.com",
+            from_name="kMeet",
+            now=datetime(2027, 1, 14, tzinfo=UTC),
+            recipient="ana@example.com",
+        )
+    )
+    assert back["To"] == "ana@example.com"
+
+
 # --- body ----------------------------------------------------------------------
 
 
