@@ -28,6 +28,7 @@ from kmeet_bridge import __version__, config, dryrun, headers, service_access, s
 from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
+from kmeet_bridge.health import Health
 from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
@@ -245,7 +246,11 @@ def load_settings(args: argparse.Namespace, *, secrets: bool = True) -> Settings
 
 
 def make_bridge(
-    settings: Settings, store: Store, planner: KMeetClient, metrics: Metrics | None = None
+    settings: Settings,
+    store: Store,
+    planner: KMeetClient,
+    metrics: Metrics | None = None,
+    health: Health | None = None,
 ) -> Bridge:
     mailer = Mailer(settings.smtp)
     return Bridge(
@@ -254,6 +259,7 @@ def make_bridge(
         mailbox=lambda: Mailbox(settings.imap),
         mailer=metrics.mailer(mailer) if metrics is not None else mailer,
         planner=planner,
+        health=health,
     )
 
 
@@ -280,6 +286,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     state_path = settings.state_path
+    health = Health()  # outlives a reload: an outage does not end with SIGHUP
 
     @contextlib.contextmanager
     def open_pass(settings: Settings) -> Iterator[Callable[[threading.Event], str]]:
@@ -289,7 +296,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Made again on SIGHUP with the new settings; the store stays open throughout.
         observe = metrics.api_request if metrics is not None else None
         with KMeetClient(settings.kmeet, observe=observe) as planner:
-            bridge = make_bridge(settings, store, planner, metrics)
+            bridge = make_bridge(settings, store, planner, metrics, health)
 
             def run_pass(stop: threading.Event) -> str:
                 report = metrics.report() if metrics is not None else PassReport()
@@ -339,7 +346,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             metrics = Metrics(store)
             metrics.serve(*settings.metrics_listen)
-        daemon = Daemon(settings, open_pass, reload=reload)
+        daemon = Daemon(settings, open_pass, reload=reload, health=health)
         if metrics is not None:
             metrics.watch_idle(lambda: daemon.idle_listening)
         try:

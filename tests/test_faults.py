@@ -1,7 +1,9 @@
 """Failures, in process with a clock the test controls, against the real servers
-(Dovecot, the SMTP sink, the API simulator): transient ones defer with backoff
-until `[kmeet] retry_for`, permanent ones reject or stop the pass, and a message
-the code fails on is filed with its error while the others go on.
+(Dovecot, the SMTP sink, the API simulator): transient ones defer the message
+until the service is back (probed on a schedule of its own, health.py) or, for a
+429, with backoff; all within `[kmeet] retry_for`. Permanent ones reject or stop
+the pass, and a message the code fails on is filed with its error while the
+others go on.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from email.message import EmailMessage
 import pytest
 
 from kmeet_bridge.bridge import Bridge, TokenRefused, retry_delay
+from kmeet_bridge.health import Health
 from kmeet_bridge.kmeet import KMeetClient
 from kmeet_bridge.mailbox import Mailbox
 from kmeet_bridge.mailer import Mailer
@@ -55,6 +58,7 @@ def bridge_for(
             mailer=Mailer(settings.smtp),
             planner=planner,
             clock=clock,
+            health=Health(random=lambda: 0.5),  # probes without jitter: 1 s, 2 s, 4 s...
         )
 
 
@@ -70,6 +74,13 @@ def deliver(env: BridgeEnv, uid: str = "fault-1@example.com", **kwargs: str) -> 
 
 def posts(env: BridgeEnv) -> int:
     return sum(1 for request in env.simulator.requests if request.method == "POST")
+
+
+def probes(env: BridgeEnv) -> int:
+    return sum(1 for request in env.simulator.requests if request.method == "GET")
+
+
+DEADLINE = "2026-12-02T08:00:00+00:00"  # T0 + retry_for: a waiting message's only retry time
 
 
 def deferred(env: BridgeEnv) -> list[tuple]:
@@ -96,24 +107,26 @@ def test_backoff_doubles_up_to_an_hour_and_retry_after_wins() -> None:
     assert retry_delay(3, retry_after=120).total_seconds() == 240
 
 
-def test_a_server_error_defers_and_the_message_is_retried_when_due(bridge_env: BridgeEnv) -> None:
+def test_a_server_error_holds_the_message_until_a_probe_finds_the_api_back(
+    bridge_env: BridgeEnv,
+) -> None:
     env = bridge_env
     deliver(env)
     env.simulator.fail_next(503)
     clock = Clock(T0)
     with bridge_for(env, clock) as bridge:
         assert bridge.run_pass().summary() == "1 deferred"
-        assert deferred(env) == [(1, "deferred", 1, "2026-12-01T08:01:00+00:00", API_503)]
+        assert deferred(env) == [(1, "deferred", 1, DEADLINE, API_503)]
+        assert rows(env, "SELECT uid, service FROM waiting") == [(1, "api")]
         assert env.uids("INBOX") == [1]
         assert rows(env, "SELECT * FROM meetings") == []  # the 503 planned nothing
-        assert bridge.run_pass().summary() == "nothing new"  # not due yet
-        clock.at(59)
-        assert bridge.run_pass().summary() == "nothing new"
-        assert posts(env) == 1
-        clock.at(60)
+        assert bridge.run_pass().summary() == "nothing new"  # no probe due yet
+        assert (posts(env), probes(env)) == (1, 0)
+        clock.at(1)  # the first probe (GET /api/pim/calendar) finds the API back
         assert bridge.run_pass().summary() == "1 planned"
 
-    assert posts(env) == 2
+    assert (posts(env), probes(env)) == (2, 1)
+    assert rows(env, "SELECT * FROM waiting") == []
     assert len(env.simulator.rooms) == 1
     assert len(env.smtp.messages) == 1
     assert env.uids("INBOX") == []
@@ -147,29 +160,29 @@ def test_a_rate_limit_is_retried_no_sooner_than_retry_after(bridge_env: BridgeEn
     assert len(env.smtp.messages) == 1
 
 
-def test_a_503_with_retry_after_is_retried_no_sooner(bridge_env: BridgeEnv) -> None:
+def test_a_503_with_retry_after_holds_every_message_no_sooner(bridge_env: BridgeEnv) -> None:
     env = bridge_env
     deliver(env)
-    env.simulator.fail_next(503, retry_after="600")  # longer than the first backoff (60 s)
+    env.simulator.fail_next(503, retry_after="600")  # service-wide, not for this message
     clock = Clock(T0)
     with bridge_for(env, clock) as bridge:
         assert bridge.run_pass().summary() == "1 deferred"
         assert deferred(env) == [
-            (
-                1,
-                "deferred",
-                1,
-                "2026-12-01T08:10:00+00:00",
-                f"{API_503} (the API asked to wait 600 s)",
-            )
+            (1, "deferred", 1, DEADLINE, f"{API_503} (the API asked to wait 600 s)")
         ]
+        clock.at(300)  # another invitation arrives: it waits too, without a request
+        deliver(env, uid="fault-2@example.com")
+        assert bridge.run_pass().summary() == "1 deferred"
         clock.at(599)
         assert bridge.run_pass().summary() == "nothing new"
-        assert posts(env) == 1
+        assert (posts(env), probes(env)) == (1, 0)
         clock.at(600)
-        assert bridge.run_pass().summary() == "1 planned"
-    assert posts(env) == 2
-    assert len(env.smtp.messages) == 1
+        assert bridge.run_pass().summary() == "2 planned"
+    assert (posts(env), probes(env)) == (3, 1)
+    assert [r.message["In-Reply-To"] for r in env.smtp.messages] == [
+        MESSAGE_ID,
+        "<fault-2.example.com-0-request@example.com>",
+    ]
 
 
 def test_an_answer_slower_than_the_timeout_defers_and_leaves_the_meeting_in_doubt(
@@ -187,7 +200,7 @@ def test_an_answer_slower_than_the_timeout_defers_and_leaves_the_meeting_in_doub
                 1,
                 "deferred",
                 1,
-                "2026-12-01T08:01:00+00:00",
+                DEADLINE,
                 "the Infomaniak API did not answer within 1 s (POST /1/kmeet/rooms; the request "
                 f"may have been carried out); {RETRY_ADVICE}",
             )
@@ -220,7 +233,7 @@ def test_a_dropped_connection_defers_and_the_retry_is_flagged_in_doubt(
                 1,
                 "deferred",
                 1,
-                "2026-12-01T08:01:00+00:00",
+                DEADLINE,
                 "the Infomaniak API closed the connection without a complete answer (POST "
                 f"/1/kmeet/rooms; the request may have been carried out); {RETRY_ADVICE}",
             )
@@ -237,20 +250,21 @@ def test_past_retry_for_the_message_is_rejected_with_an_explanation(
 ) -> None:
     env = bridge_env
     deliver(env)
-    env.simulator.fail_next(503, times=3)
+    env.simulator.start_outage(503)
     clock = Clock(T0)
     with bridge_for(env, clock) as bridge:
         assert bridge.run_pass().summary() == "1 deferred"
-        clock.at(86399)  # one second short of retry_for: deferred again
-        assert bridge.run_pass().summary() == "1 deferred"
+        clock.at(86399)  # one second short of retry_for: a probe, the message still waits
+        assert bridge.run_pass().summary() == "nothing new"
         assert env.smtp.messages == []
-        clock.at(86399 + 120)
+        clock.at(86400)
         assert bridge.run_pass().summary() == "1 rejected"
 
+    assert probes(env) == 1  # the probe at 86400 was not due yet (1 s, then 2 s)
     assert rows(env, "SELECT outcome, attempts, reason FROM messages") == [
-        ("rejected", 2, f"it could not be planned for 24 hours: {API_503}")
+        ("rejected", 1, f"it could not be planned for 24 hours: {API_503}")
     ]
-    assert posts(env) == 3
+    assert posts(env) == 1
     assert env.uids("INBOX") == []
     assert len(env.uids("kmeet/failed")) == 1
     [rejection] = env.smtp.messages
@@ -328,7 +342,7 @@ def test_smtp_down_after_planning_keeps_the_room_and_replies_later(
                 1,
                 "deferred",
                 1,
-                "2026-12-01T08:01:00+00:00",
+                DEADLINE,
                 f"the reply could not be sent: SMTP server 127.0.0.1:{env.smtp.port} refused "
                 "sending the message: 451 4.3.0 failure injected by the test",
             )
