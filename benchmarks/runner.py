@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="old messages in the large folder of the polling measurement "
         "(default 20,000; 300 with --quick)",
     )
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        metavar="S",
+        help="how long each outage of the outage measurement lasts (default 90; 20 with --quick)",
+    )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table here")
     return parser
 
@@ -88,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         quick=args.quick,
         polling_messages=args.polling_messages,
         backlog_repeat=repeat if args.repeat is not None else min(repeat, 3),
+        outage_repeat=repeat if args.repeat is not None else 1,
+        outage_seconds=args.outage_seconds,
     )
 
     figures: list[Figure] = []

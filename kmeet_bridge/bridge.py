@@ -203,6 +203,7 @@ class Bridge:
         report = report if report is not None else PassReport()
         folder = self.settings.imap.folder
         self._probe()
+        self._announce()  # a service back is said before the messages it releases
         try:
             with self.open_mailbox() as mailbox:
                 uidvalidity = mailbox.select(folder)

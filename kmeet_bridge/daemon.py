@@ -41,7 +41,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .backoff import Backoff, FailureLog
 from .bridge import TokenRefused
 from .config import Settings
-from .health import PROBE_MAX, Health
+from . import health as services
+from .health import Health
 from .mailbox import MailboxError
 from .watcher import Watcher
 
@@ -121,7 +122,7 @@ class Daemon:
         self._reload_requested = threading.Event()
         self._wake_from_main = threading.Event()  # set by the SIGHUP handler
         # Capped like the probes: a pass is how an IMAP server that is back is noticed.
-        self._backoff = backoff or Backoff(maximum=PROBE_MAX)
+        self._backoff = backoff or Backoff(maximum=services.PROBE_MAX)
         self.health = health
         self._failures = FailureLog(log)
         self._resources = ExitStack()

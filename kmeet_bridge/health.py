@@ -114,7 +114,8 @@ def recorded_lines(
     meta: Callable[[str], str | None], waiting: Mapping[str, int], now: datetime
 ) -> list[str]:
     """What `status` says of the services, from the state database's records
-    (`meta`): each outage going on, and each restoration of the last 24 hours."""
+    (`meta`): each outage going on, and each restoration in the 24 hours up to
+    `now` (the last pass: a stopped bridge is not told of days gone by)."""
     lines = []
     for service in NAMES:
         outage, restored = meta(f"outage:{service}"), meta(f"restored:{service}")
@@ -220,16 +221,19 @@ class Service:
 
 
 class Health:
-    """The three services. `first` and `maximum` set the probe backoff (seconds);
-    tests shorten them to run an outage in seconds."""
+    """The three services. `first` and `maximum` set the probe backoff in seconds
+    (default PROBE_FIRST and PROBE_MAX, read when made, so that a test can run
+    an outage in seconds)."""
 
     def __init__(
         self,
         *,
-        first: float = PROBE_FIRST,
-        maximum: float = PROBE_MAX,
+        first: float | None = None,
+        maximum: float | None = None,
         random: Callable[[], float] = random.random,
     ) -> None:
+        first = PROBE_FIRST if first is None else first
+        maximum = PROBE_MAX if maximum is None else maximum
         self.services = {
             name: Service(name, Backoff(first, maximum, random=random)) for name in NAMES
         }

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -20,10 +21,11 @@ import pytest
 from kmeet_bridge.bridge import Bridge, TokenRefused, retry_delay
 from kmeet_bridge.health import Health
 from kmeet_bridge.kmeet import KMeetClient
-from kmeet_bridge.mailbox import Mailbox
+from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer
 from kmeet_bridge.models import Extraction, Outcome
 from kmeet_bridge.store import Store
+from tests.support.dovecot import free_port
 from tests.support.harness import BridgeEnv, invitation, rows, text_of
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -496,3 +498,102 @@ def test_a_refused_token_keeps_every_message_until_the_token_is_fixed(
     assert len(env.smtp.messages) == 3
     assert env.uids("INBOX") == []
     assert len(env.uids("kmeet/processed")) == 3
+
+
+# -- outages, said once ------------------------------------------------------------
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's clock in UTC, so that the local times in the lines are exact."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def said(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """What the log said of the services' health."""
+    return [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if " unavailable since " in r.getMessage() or " restored after " in r.getMessage()
+    ]
+
+
+def service_lines(env: BridgeEnv) -> list[str]:
+    """The lines `kmeet-bridge status` prints between the last pass and the counts."""
+    lines = env.command("status", env={"TZ": "UTC"}).stdout.splitlines()
+    return lines[1 : next(n for n, line in enumerate(lines) if line.startswith("messages:"))]
+
+
+def test_an_api_outage_is_said_once_in_the_log_and_by_status_and_so_is_its_end(
+    bridge_env: BridgeEnv, caplog: pytest.LogCaptureFixture, utc: None
+) -> None:
+    env = bridge_env
+    for n in (1, 2, 3, 4):
+        deliver(env, uid=f"fault-{n}@example.com")
+    env.simulator.start_outage(503)
+    clock = Clock(T0).at(120)  # 08:02
+    with caplog.at_level(logging.INFO, logger="kmeet_bridge"), bridge_for(env, clock) as bridge:
+        assert bridge.run_pass().summary() == "4 deferred"
+        assert (posts(env), probes(env)) == (1, 0)  # the first found it down; no more
+        assert said(caplog) == [
+            ("WARNING", "kMeet API unavailable since 08:02 (503), 4 messages waiting")
+        ]
+        assert service_lines(env) == ["kMeet API unavailable since 08:02 (503), 4 messages waiting"]
+        for seconds in (121, 123, 127):  # the probes, each failing, and nothing more said
+            clock.at(seconds)
+            assert bridge.run_pass().summary() == "nothing new"
+        assert (posts(env), probes(env)) == (1, 3)
+        env.simulator.end_outage()
+        clock.at(120 + 12 * 60)  # 08:14: the next probe finds it back
+        assert bridge.run_pass().summary() == "4 planned"
+
+    assert (posts(env), probes(env)) == (5, 4)
+    assert said(caplog) == [
+        ("WARNING", "kMeet API unavailable since 08:02 (503), 4 messages waiting"),
+        ("INFO", "kMeet API restored after 12 min"),
+    ]
+    assert service_lines(env) == ["kMeet API restored after 12 min"]
+    # Served in arrival order.
+    assert [m.message["In-Reply-To"] for m in env.smtp.messages] == [
+        f"<fault-{n}.example.com-0-request@example.com>" for n in (1, 2, 3, 4)
+    ]
+
+
+def test_an_imap_outage_is_said_once_and_the_pass_after_it_is_its_probe(
+    bridge_env: BridgeEnv, caplog: pytest.LogCaptureFixture, utc: None
+) -> None:
+    env = bridge_env
+    settings = env.settings()
+    unreachable = replace(settings.imap, port=free_port("127.0.0.1"))
+    server = {"imap": unreachable}
+    clock = Clock(T0)
+    with Store(env.state_path) as store, KMeetClient(settings.kmeet) as planner:
+        bridge = Bridge(
+            settings,
+            store,
+            mailbox=lambda: Mailbox(server["imap"]),
+            mailer=Mailer(settings.smtp),
+            planner=planner,
+            clock=clock,
+            health=Health(random=lambda: 0.5),
+        )
+        with caplog.at_level(logging.INFO, logger="kmeet_bridge"):
+            for seconds in (0, 1, 3):
+                clock.at(seconds)
+                with pytest.raises(MailboxError):
+                    bridge.run_pass()
+            assert bridge.health.next_probe_in(clock()) == 4
+            assert bridge.health.status_line(clock()) == (
+                "IMAP server unavailable since 08:00 (no answer)"
+            )
+            server["imap"] = settings.imap
+            clock.at(7)
+            assert bridge.run_pass().summary() == "nothing new"
+    assert said(caplog) == [
+        ("WARNING", "IMAP server unavailable since 08:00 (no answer)"),
+        ("INFO", "IMAP server restored after 7 s"),
+    ]
