@@ -23,10 +23,15 @@ for a free slot and its turn: at most `[kmeet] max_requests_per_second`, all
 workers together (throttle.py).
 
 Failures, by kind:
-- transient (network, timeout, 5xx, 429, SMTP 4xx or down): the message is
-  deferred: it stays where it is and is retried with backoff (`retry_delay`,
-  the Retry-After of a 429 or 503 honoured) until `[kmeet] retry_for`, then rejected
-  with a reply that explains why. A 429 also pauses every API call of the
+- a service down (network, timeout, 5xx, SMTP 4xx or down): the service is
+  marked down (health.py) and the message deferred: it stays where it is and
+  waits for the service, without a retry time of its own. Nothing but a probe
+  goes to a service that is down (`_probe`, at the start of a pass, when one is
+  due; a 503's Retry-After counts for the service); once it is back, every
+  message waiting for it is handled in UID order. Past `[kmeet] retry_for` the
+  message is rejected with a reply that explains why;
+- a 429: the message is deferred and retried with backoff (`retry_delay`, the
+  Retry-After honoured). A 429 also pauses every API call of the
   bridge; a pause of a few seconds is waited out and the call made again once
   within the pass, a longer one defers every message that needs the API
   until it is over, without calling it (throttle.py);

@@ -38,10 +38,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from . import health as services
 from .backoff import Backoff, FailureLog
 from .bridge import TokenRefused
 from .config import Settings
-from . import health as services
 from .health import Health
 from .mailbox import MailboxError
 from .watcher import Watcher

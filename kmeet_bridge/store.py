@@ -623,10 +623,13 @@ class Store:
 
     def waiting_for(self, folder: str, uidvalidity: int, uid: int) -> str | None:
         """The service a deferred message waits for, if it waits for one."""
-        row = self._row(
-            "SELECT service FROM waiting WHERE folder = ? AND uidvalidity = ? AND uid = ?",
-            (folder, uidvalidity, uid),
-        )
+        try:
+            row = self._row(
+                "SELECT service FROM waiting WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                (folder, uidvalidity, uid),
+            )
+        except sqlite3.OperationalError:  # read-only, from before the table existed
+            return None
         return row[0] if row else None
 
     def waiting_counts(self) -> dict[str, int]:
