@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Measure kmeet-bridge against Dovecot, an SMTP server and the API "
-        "simulator on loopback, and compare with the targets of issue 7.",
+        "simulator on loopback, and compare with the targets of issues 7 and 16.",
     )
     parser.add_argument(
         "--repeat",

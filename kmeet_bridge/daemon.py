@@ -13,6 +13,10 @@ Threads:
   hold up;
 - the watcher (watcher.py): IDLE on its own connection; calls `wake()`.
 
+While a service is down (health.py), a pass also runs when its next probe is
+due, sooner than poll_interval: the pass makes the probe, and serves the
+messages that waited if the service is back.
+
 A wake-up asks for a pass now. If a pass is already running, the request is
 kept and one more pass runs right after it: mail that arrived during a pass
 may have come after the pass looked.

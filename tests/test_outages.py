@@ -33,6 +33,7 @@ from kmeet_bridge.health import Health
 from kmeet_bridge.kmeet import KMeetClient
 from kmeet_bridge.store import Store
 from tests.support.harness import BridgeEnv, invitation, rows
+from tests.test_daemon import serve
 
 WAIT = 20.0  # seconds a step may take before the test gives up
 
@@ -85,7 +86,6 @@ def run_daemon(env: BridgeEnv, script: Callable[[], None]) -> None:
     """`kmeet-bridge run`'s daemon, made as cmd_run makes it, in this thread (it
     owns the signals); `script` runs beside it, and the daemon stops after it."""
     health = Health()
-    failures: list[BaseException] = []
     with Store(env.state_path) as store:
 
         @contextlib.contextmanager
@@ -94,22 +94,7 @@ def run_daemon(env: BridgeEnv, script: Callable[[], None]) -> None:
                 bridge = cli.make_bridge(settings, store, planner, health)
                 yield lambda stop: bridge.run_pass(stop).summary()
 
-        daemon = Daemon(env.settings(), open_pass, health=health)
-
-        def run() -> None:
-            try:
-                script()
-            except BaseException as exc:
-                failures.append(exc)
-            finally:
-                daemon.request_stop("test finished")
-
-        helper = threading.Thread(target=run, daemon=True)
-        helper.start()
-        assert daemon.serve() == 0
-        helper.join(5)
-    if failures:
-        raise failures[0]
+        serve(Daemon(env.settings(), open_pass, health=health), script)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
