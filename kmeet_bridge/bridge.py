@@ -66,7 +66,7 @@ from zoneinfo import ZoneInfo
 from kmeet_bridge import failpoints, headers, invites, ownership, replies, requests, updates
 from kmeet_bridge.authentication import sender_authenticated
 from kmeet_bridge.config import Settings
-from kmeet_bridge.health import API, IMAP, NAMES, SMTP, Health, Outage
+from kmeet_bridge.health import API, IMAP, NAMES, SMTP, Health, Outage, recorded_outage
 from kmeet_bridge.kmeet import (
     Calendar,
     KMeetError,
@@ -181,6 +181,10 @@ class Bridge:
         # Which services are down (health.py): shared with the daemon, kept across
         # reloads; the messages waiting for one are served as soon as it is back.
         self.health = health or Health()
+        for service in (API, SMTP):  # an outage recorded before a restart goes on
+            outage = recorded_outage(store.meta, service)
+            if outage is not None:
+                self.health.services[service].resume(outage, clock())
         # Every API call, from every worker, waits for a slot and its turn
         # (throttle.py). The pause after a 429 runs on this bridge's clock, like the
         # deferrals it goes with.

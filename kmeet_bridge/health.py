@@ -33,7 +33,7 @@ import json
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kmeet_bridge.backoff import Backoff
@@ -74,11 +74,13 @@ def duration(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class Outage:
-    """A service went down at `since`; `reason` is short: "503", "no answer"."""
+    """A service went down at `since`; `reason` is short: "503", "no answer";
+    `detail` the whole error of the request that found it down."""
 
     service: str
     since: datetime
     reason: str
+    detail: str = field(default="", compare=False)
 
     def line(self, waiting: int | None = None, now: datetime | None = None) -> str:
         since = clock_time(self.since, now)
@@ -89,7 +91,7 @@ class Outage:
 
     def meta(self) -> tuple[str, str]:
         """The state database's record of it (a meta name and value), for `status`."""
-        value = {"since": self.since.isoformat(), "reason": self.reason}
+        value = {"since": self.since.isoformat(), "reason": self.reason, "detail": self.detail}
         return f"outage:{self.service}", json.dumps(value)
 
 
@@ -110,6 +112,18 @@ class Restoration:
         return f"restored:{self.service}", json.dumps(value)
 
 
+def recorded_outage(meta: Callable[[str], str | None], service: str) -> Outage | None:
+    """The outage of `service` the state database records as going on, if any."""
+    try:
+        value = json.loads(meta(f"outage:{service}") or "null")
+        if value is None:
+            return None
+        since = datetime.fromisoformat(value["since"])
+        return Outage(service, since, str(value["reason"]), str(value.get("detail") or ""))
+    except (ValueError, KeyError, TypeError):
+        return None  # a record this version cannot read: as if there were none
+
+
 def recorded_lines(
     meta: Callable[[str], str | None], waiting: Mapping[str, int], now: datetime
 ) -> list[str]:
@@ -118,24 +132,19 @@ def recorded_lines(
     `now` (the last pass: a stopped bridge is not told of days gone by)."""
     lines = []
     for service in NAMES:
-        outage, restored = meta(f"outage:{service}"), meta(f"restored:{service}")
+        outage = recorded_outage(meta, service)
+        if outage is not None:
+            lines.append(outage.line(None if service == IMAP else waiting.get(service, 0), now))
+            continue
         try:
-            if outage:
-                value = json.loads(outage)
-                counted = None if service == IMAP else waiting.get(service, 0)
-                since = datetime.fromisoformat(value["since"])
-                lines.append(Outage(service, since, str(value["reason"])).line(counted, now))
-            elif restored:
-                value = json.loads(restored)
-                event = Restoration(
-                    service,
-                    datetime.fromisoformat(value["since"]),
-                    datetime.fromisoformat(value["at"]),
-                )
-                if now - event.at < timedelta(days=1):
-                    lines.append(event.line())
+            value = json.loads(meta(f"restored:{service}") or "null")
+            if value is None:
+                continue
+            since, at = datetime.fromisoformat(value["since"]), datetime.fromisoformat(value["at"])
         except (ValueError, KeyError, TypeError):
-            continue  # a record this version cannot read: say nothing rather than fail
+            continue
+        if now - at < timedelta(days=1):
+            lines.append(Restoration(service, since, at).line())
     return lines
 
 
@@ -182,7 +191,7 @@ class Service:
             if detail:  # a probe's own error would only confuse the people waiting
                 self._detail = detail
             if self._outage is None:
-                self._outage = Outage(self.name, now, reason)
+                self._outage = Outage(self.name, now, reason, detail)
                 self._events.append(self._outage)
                 self._detail = detail
                 self._backoff.reset()
@@ -195,6 +204,16 @@ class Service:
             if retry_after is not None:
                 wait = max(wait, min(retry_after, RETRY_AFTER_MAX))
             self._next_probe = now + timedelta(seconds=wait)
+
+    def resume(self, outage: Outage, now: datetime) -> None:
+        """Take up an outage recorded before a restart (said already): down since
+        then, and probed at once, before any real request."""
+        with self._lock:
+            if self._outage is None:
+                self._outage = outage
+                self._detail = outage.detail
+                self._next_probe = now
+                self._backoff.reset()
 
     def succeeded(self, now: datetime) -> Restoration | None:
         """A request got through: up again. Returns the restoration, if it ended an outage."""

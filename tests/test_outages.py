@@ -220,3 +220,39 @@ def test_replies_held_back_while_smtp_is_down_go_out_in_order_once_it_is_back(
         r"SMTP server unavailable since \d\d:\d\d \(no answer\), 1 message waiting", down
     )
     assert len(said(caplog, r"SMTP server restored after \d+ s")) == 1
+
+
+def test_an_outage_outlives_a_restart_each_once_probes_instead_of_planning(
+    bridge_env: BridgeEnv,
+) -> None:
+    env = bridge_env
+    simulator = env.simulator
+    simulator.start_outage(503)
+    first_id = deliver(env, 1)
+
+    first = env.command("once")
+    assert first.stdout == "pass finished: 1 deferred\n"
+    down = re.findall(
+        r"kMeet API unavailable since \d\d:\d\d \(503\), 1 message waiting", first.stderr
+    )
+    assert len(down) == 1
+    deliver(env, 2)
+    second = env.command("once")  # knows from the state that the API is down: a probe
+    assert second.stdout == "pass finished: 1 deferred\n"
+    assert "kMeet API unavailable since" not in second.stderr  # said once, by the first
+    assert [(r.method, r.path) for r in simulator.requests] == [
+        ("POST", "/1/kmeet/rooms"),
+        ("GET", "/api/pim/calendar"),
+    ]
+    still = down[0].replace("1 message waiting", "2 messages waiting")
+    assert still in env.command("status").stdout.splitlines()
+
+    simulator.end_outage()
+    third = env.command("once")
+    assert third.stdout == "pass finished: 2 planned\n"
+    assert re.search(r"kMeet API restored after \d+ s", third.stderr)
+    assert [m.message["In-Reply-To"] for m in env.smtp.messages] == [
+        first_id,
+        "<outage-2.example.com-0-request@example.com>",
+    ]
+    assert [r.method for r in simulator.requests] == ["POST", "GET", "GET", "POST", "POST"]
