@@ -188,8 +188,6 @@ class Service:
         probe after the backoff or the Retry-After, whichever is later. `reason`
         is short ("503"), `detail` the whole error."""
         with self._lock:
-            if detail:  # a probe's own error would only confuse the people waiting
-                self._detail = detail
             if self._outage is None:
                 self._outage = Outage(self.name, now, reason, detail)
                 self._events.append(self._outage)
@@ -201,6 +199,8 @@ class Service:
                 wait = (self._next_probe - now).total_seconds()
             else:  # a probe failed
                 wait = self._backoff.next_delay()
+            if detail:  # a probe gives none: its own error would only confuse the waiting
+                self._detail = detail
             if retry_after is not None:
                 wait = max(wait, min(retry_after, RETRY_AFTER_MAX))
             self._next_probe = now + timedelta(seconds=wait)
@@ -257,7 +257,7 @@ class Health:
             name: Service(name, Backoff(first, maximum, random=random)) for name in NAMES
         }
         self._waiting: dict[str, int] = {}
-        self._restored: list[Restoration] = []  # not yet in a status line
+        self._restored: dict[str, Restoration] = {}  # not yet in a status line
         self._lock = threading.Lock()
 
     @property
@@ -290,7 +290,7 @@ class Health:
         """Every transition since the last call, in order per service."""
         events = [event for service in self.services.values() for event in service.take_events()]
         with self._lock:
-            self._restored += [e for e in events if isinstance(e, Restoration)]
+            self._restored.update((e.service, e) for e in events if isinstance(e, Restoration))
         return events
 
     def note_waiting(self, counts: Mapping[str, int]) -> None:
@@ -303,7 +303,7 @@ class Health:
         restorations not yet said there; None when there is nothing to say."""
         with self._lock:
             waiting = dict(self._waiting)
-            restored, self._restored = self._restored, []
+            restored, self._restored = list(self._restored.values()), {}
         outages = self.outages()
         down = {o.service for o in outages}
         lines = [
