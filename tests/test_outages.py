@@ -91,7 +91,7 @@ def run_daemon(env: BridgeEnv, script: Callable[[], None]) -> None:
         @contextlib.contextmanager
         def open_pass(settings: Settings) -> Iterator[PassFunction]:
             with KMeetClient(settings.kmeet) as planner:
-                bridge = cli.make_bridge(settings, store, planner, health)
+                bridge = cli.make_bridge(settings, store, planner, health=health)
                 yield lambda stop: bridge.run_pass(stop).summary()
 
         serve(Daemon(env.settings(), open_pass, health=health), script)

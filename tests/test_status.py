@@ -350,12 +350,14 @@ def test_status_json_follows_the_documented_schema(tmp_path: Path) -> None:
     assert document["recent"][1]["sender"] == "alice@example.com"
     assert document["last_errors"] == []
     assert document["in_doubt"] == []
+    assert document["services"] == []
     assert set(document) == {
         "schema",
         "now",
         "health",
         "last_pass",
         "last_successful_pass_at",
+        "services",
         "messages",
         "waiting",
         "recent",
@@ -363,6 +365,8 @@ def test_status_json_follows_the_documented_schema(tmp_path: Path) -> None:
         "last_errors",
         "in_doubt",
     }
+
+
 def test_status_says_which_service_is_down_and_who_waits_for_it(tmp_path: Path) -> None:
     with Store(tmp_path / "state.db") as store:
         for uid in (1, 2, 3, 4):
