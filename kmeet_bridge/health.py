@@ -60,16 +60,19 @@ def clock_time(moment: datetime, now: datetime | None = None) -> str:
     return f"{local:%H:%M}"
 
 
-def duration(seconds: float) -> str:
-    """ "90 s", "12 min", "2 h 5 min": how long an outage lasted."""
-    seconds = max(0, int(seconds))
+def duration(span: timedelta) -> str:
+    """A span as people say it: 45s, 12 min, 3 h 5 min, 2 d 4 h."""
+    seconds = max(0, int(span.total_seconds()))
     if seconds < 120:
-        return f"{seconds} s"
+        return f"{seconds}s"
     minutes = seconds // 60
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,7 @@ class Restoration:
     at: datetime
 
     def line(self) -> str:
-        seconds = (self.at - self.since).total_seconds()
-        return f"{NAMES[self.service]} restored after {duration(seconds)}"
+        return f"{NAMES[self.service]} restored after {duration(self.at - self.since)}"
 
     def meta(self) -> tuple[str, str]:
         value = {"since": self.since.isoformat(), "at": self.at.isoformat()}

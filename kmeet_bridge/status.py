@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .health import NAMES, recorded_lines
+from .health import NAMES, duration, recorded_lines
 from .models import Outcome
 from .store import MeetingRecord, MessageRecord, Store
 
@@ -104,7 +104,7 @@ def health(snapshot: Snapshot, poll_interval: int) -> tuple[Health, list[str]]:
         critical.append("no pass has finished yet")
     elif snapshot.now - ok_at > timedelta(seconds=STALLED_AFTER_POLLS * poll_interval):
         critical.append(
-            f"no successful pass for {_duration(snapshot.now - ok_at)} "
+            f"no successful pass for {duration(snapshot.now - ok_at)} "
             f"(more than {STALLED_AFTER_POLLS} poll intervals of {poll_interval}s)"
         )
     oldest = snapshot.oldest_waiting
@@ -114,7 +114,7 @@ def health(snapshot: Snapshot, poll_interval: int) -> tuple[Health, list[str]]:
         )
         warnings.append(
             f"{waiting} message{'s' * (waiting > 1)} waiting for more than an hour "
-            f"(the oldest {_duration(oldest)})"
+            f"(the oldest {duration(oldest)})"
         )
     if snapshot.in_doubt:
         count = len(snapshot.in_doubt)
@@ -135,7 +135,7 @@ def check_line(snapshot: Snapshot, poll_interval: int) -> tuple[Health, str]:
     if snapshot.last_ok_pass_at is None:
         summary = "no successful pass yet"
     else:
-        summary = f"last successful pass {_duration(snapshot.now - snapshot.last_ok_pass_at)} ago"
+        summary = f"last successful pass {duration(snapshot.now - snapshot.last_ok_pass_at)} ago"
     text = "; ".join([*problems, summary] if problems else [summary])
     oldest = snapshot.oldest_waiting
     perfdata = " ".join(
@@ -304,18 +304,3 @@ def _who(record: MessageRecord) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
-
-
-def _duration(span: timedelta) -> str:
-    """A span as people say it: 45s, 12 min, 3 h 5 min, 2 d 4 h."""
-    seconds = max(0, int(span.total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -281,7 +281,7 @@ def test_while_a_service_is_down_a_pass_runs_when_its_probe_is_due_and_the_statu
         f"STATUS=IMAP server unavailable since {since} (no answer)",
         f"STATUS=IMAP server unavailable since {since} (no answer)",
         f"STATUS=IMAP server unavailable since {since} (no answer)",
-        "STATUS=IMAP server restored after 0 s",
+        "STATUS=IMAP server restored after 0s",
     ]
     # Said by the bridge (health.py), not a second time by the daemon.
     assert not [r for r in daemon_records(caplog) if "pass failed" in r[1]]

@@ -595,5 +595,5 @@ def test_an_imap_outage_is_said_once_and_the_pass_after_it_is_its_probe(
             assert bridge.run_pass().summary() == "nothing new"
     assert said(caplog) == [
         ("WARNING", "IMAP server unavailable since 08:00 (no answer)"),
-        ("INFO", "IMAP server restored after 7 s"),
+        ("INFO", "IMAP server restored after 7s"),
     ]

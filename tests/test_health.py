@@ -116,11 +116,11 @@ def test_lines_for_each_service() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0 s"), (90, "90 s"), (119, "119 s"), (120, "2 min"), (725, "12 min"),
-     (3600, "1 h"), (7500, "2 h 5 min")],
+    [(0, "0s"), (90, "90s"), (119, "119s"), (120, "2 min"), (725, "12 min"),
+     (3600, "1 h"), (7500, "2 h 5 min"), (180000, "2 d 2 h")],
 )  # fmt: skip
 def test_duration(seconds: float, text: str) -> None:
-    assert duration(seconds) == text
+    assert duration(timedelta(seconds=seconds)) == text
 
 
 def test_recorded_lines_say_what_status_prints() -> None:

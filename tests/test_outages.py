@@ -179,7 +179,7 @@ def test_an_api_outage_is_probed_not_hammered_and_every_waiting_message_is_serve
     assert said(caplog, r"kMeet API unavailable since .*") == [
         f"kMeet API unavailable since {marks['since']} (503), 1 message waiting"
     ]
-    [restored] = said(caplog, r"kMeet API restored after \d+ s")
+    [restored] = said(caplog, r"kMeet API restored after \d+s")
     assert restored in notifications.statuses
     assert sum(s.startswith("kMeet API restored") for s in notifications.statuses) == 1
 
@@ -219,7 +219,7 @@ def test_replies_held_back_while_smtp_is_down_go_out_in_order_once_it_is_back(
     assert re.fullmatch(
         r"SMTP server unavailable since \d\d:\d\d \(no answer\), 1 message waiting", down
     )
-    assert len(said(caplog, r"SMTP server restored after \d+ s")) == 1
+    assert len(said(caplog, r"SMTP server restored after \d+s")) == 1
 
 
 def test_an_outage_outlives_a_restart_each_once_probes_instead_of_planning(
@@ -250,7 +250,7 @@ def test_an_outage_outlives_a_restart_each_once_probes_instead_of_planning(
     simulator.end_outage()
     third = env.command("once")
     assert third.stdout == "pass finished: 2 planned\n"
-    assert re.search(r"kMeet API restored after \d+ s", third.stderr)
+    assert re.search(r"kMeet API restored after \d+s", third.stderr)
     assert [m.message["In-Reply-To"] for m in env.smtp.messages] == [
         first_id,
         "<outage-2.example.com-0-request@example.com>",
