@@ -40,6 +40,7 @@ from .lab import (
     plain_message,
     run_once,
 )
+from .outage import outage
 from .results import Figure, Target, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,8 @@ class Options:
     quick: bool = False
     polling_messages: int | None = None  # the large folder's size, overriding the default
     backlog_repeat: int = 3  # runs of the throughput measurement (about a minute each)
+    outage_repeat: int = 1  # runs of the outage measurement (two outages each)
+    outage_seconds: float | None = None  # how long each outage lasts, overriding the default
 
     @property
     def latency_messages(self) -> int:
@@ -67,6 +70,10 @@ class Options:
     @property
     def backlog(self) -> int:
         return 20 if self.quick else 200
+
+    @property
+    def outage_length(self) -> float:
+        return self.outage_seconds or (20.0 if self.quick else 90.0)
 
     @property
     def parse_seconds(self) -> float:
@@ -535,5 +542,6 @@ MEASUREMENTS: dict[str, Callable[[Lab, Options], list[Figure]]] = {
     "memory": memory,
     "latency": latency,
     "throughput": throughput,
+    "outage": outage,
 }
-NEEDS_SERVERS = {"polling", "memory", "latency", "throughput"}
+NEEDS_SERVERS = {"polling", "memory", "latency", "throughput", "outage"}

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Measure kmeet-bridge against Dovecot, an SMTP server and the API "
-        "simulator on loopback, and compare with the targets of issue 7.",
+        "simulator on loopback, and compare with the targets of issues 7 and 16.",
     )
     parser.add_argument(
         "--repeat",
@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="old messages in the large folder of the polling measurement "
         "(default 20,000; 300 with --quick)",
+    )
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        metavar="S",
+        help="how long each outage of the outage measurement lasts (default 90; 20 with --quick)",
     )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table here")
     return parser
@@ -88,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         quick=args.quick,
         polling_messages=args.polling_messages,
         backlog_repeat=repeat if args.repeat is not None else min(repeat, 3),
+        outage_repeat=repeat if args.repeat is not None else 1,
+        outage_seconds=args.outage_seconds,
     )
 
     figures: list[Figure] = []

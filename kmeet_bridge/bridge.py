@@ -33,10 +33,15 @@ for a free slot and its turn: at most `[kmeet] max_requests_per_second`, all
 workers together (throttle.py).
 
 Failures, by kind:
-- transient (network, timeout, 5xx, 429, SMTP 4xx or down): the message is
-  deferred: it stays where it is and is retried with backoff (`retry_delay`,
-  the Retry-After of a 429 or 503 honoured) until `[kmeet] retry_for`, then rejected
-  with a reply that explains why. A 429 also pauses every API call of the
+- a service down (network, timeout, 5xx, SMTP 4xx or down): the service is
+  marked down (health.py) and the message deferred: it stays where it is and
+  waits for the service, without a retry time of its own. Nothing but a probe
+  goes to a service that is down (`_probe`, at the start of a pass, when one is
+  due; a 503's Retry-After counts for the service); once it is back, every
+  message waiting for it is handled in UID order. Past `[kmeet] retry_for` the
+  message is rejected with a reply that explains why;
+- a 429: the message is deferred and retried with backoff (`retry_delay`, the
+  Retry-After honoured). A 429 also pauses every API call of the
   bridge; a pause of a few seconds is waited out and the call made again once
   within the pass, a longer one defers every message that needs the API
   until it is over, without calling it (throttle.py);
@@ -65,7 +70,7 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from kmeet_bridge import (
@@ -81,15 +86,19 @@ from kmeet_bridge import (
 )
 from kmeet_bridge.authentication import sender_authenticated
 from kmeet_bridge.config import Settings
+from kmeet_bridge.health import API, IMAP, NAMES, SMTP, Health, Outage, recorded_outage
 from kmeet_bridge.kmeet import (
+    Calendar,
     KMeetError,
     NotAuthorised,
+    RateLimited,
+    TransientError,
     effective_room,
     new_room_password,
     room_body,
 )
 from kmeet_bridge.language import detect_language
-from kmeet_bridge.mailbox import MailboxError
+from kmeet_bridge.mailbox import LoginFailed, MailboxError
 from kmeet_bridge.mailer import MailerError, MailRejected
 from kmeet_bridge.models import (
     LANGUAGES,
@@ -118,6 +127,7 @@ from kmeet_bridge.store import (
 from kmeet_bridge.throttle import Throttle
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WALL_CLOCK = "%Y-%m-%d %H:%M:%S"
 BACKOFF_FIRST = 60.0  # seconds before the first retry of a deferred message
@@ -142,11 +152,13 @@ class MailboxPort(Protocol):
 
 class MailerPort(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+    def check(self) -> str: ...  # connect and log in: the probe while SMTP is down
 
 
 class PlannerPort(Protocol):
     def plan(self, body: dict) -> Room: ...
     def delete_room(self, room_id: int) -> None: ...
+    def list_calendars(self) -> list[Calendar]: ...  # read-only: the probe while the API is down
 
 
 class TokenRefused(Exception):
@@ -174,6 +186,7 @@ class PassReport:
 class _Deferral(Exception):
     reason: str
     retry_after: float | None = None
+    service: str | None = None  # the service that is down: the message waits for it
 
 
 class Bridge:
@@ -186,6 +199,7 @@ class Bridge:
         planner: PlannerPort,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Callable[[], None] | None = None,
+        health: Health | None = None,
     ) -> None:
         self.settings = settings
         # Called at every step that shows the pass moving on (daemon.Heartbeat).
@@ -195,6 +209,13 @@ class Bridge:
         self.mailer = mailer
         self.planner = planner
         self.clock = clock
+        # Which services are down (health.py): shared with the daemon, kept across
+        # reloads; the messages waiting for one are served as soon as it is back.
+        self.health = health or Health()
+        for service in (API, SMTP):  # an outage recorded before a restart goes on
+            outage = recorded_outage(store.meta, service)
+            if outage is not None:
+                self.health.services[service].resume(outage, clock())
         # Every API call, from every worker, waits for a slot and its turn
         # (throttle.py). The pause after a 429 runs on this bridge's clock, like the
         # deferrals it goes with.
@@ -221,16 +242,22 @@ class Bridge:
         that raises."""
         report = report if report is not None else PassReport()
         folder = self.settings.imap.folder
+        self._probe()
+        self._announce()  # a service back is said before the messages it releases
         try:
             with self.open_mailbox() as mailbox:
                 uidvalidity = mailbox.select(folder)
+                self.health.imap.succeeded(self.clock())
                 last = self.store.folder_position(folder, uidvalidity)
                 new = mailbox.new_uids(last)
                 due = self.store.due_deferred(folder, uidvalidity, self.clock())
                 # A move interrupted before its outcome was recorded (step 5): the
                 # UID is gone from the folder, so only the state remembers it.
                 moving = self.store.interrupted_filings(folder, uidvalidity)
-                uids = sorted(set(new) | set(due) | set(moving))
+                # Waiting for a service that is up: it came back (or, after a restart,
+                # nobody knows yet that it is down). In arrival order with the rest.
+                waiting = self.store.waiting_uids(folder, uidvalidity, self.health.up())
+                uids = sorted(set(new) | set(due) | set(moving) | set(waiting))
                 parallel = self.settings.kmeet.max_parallel
                 # One worker more than API requests at once: while one fetches, reads,
                 # replies or files, max_parallel requests can still be with the API.
@@ -246,15 +273,83 @@ class Bridge:
                     self._handle_side_by_side(
                         mailbox, position, rest, min(workers, len(rest)), report, stop
                     )
+                # A request of this pass got through after another found the service
+                # down: what waits for it is served now, not at the next pass.
+                released = self.store.waiting_uids(folder, uidvalidity, self.health.up())
+                if released and not (stop is not None and stop.is_set()):
+                    self._handle_in_order(mailbox, position, released, report, stop)
         except TokenRefused as exc:
             report.errors.append(str(exc))
             self.store.record_pass(f"stopped: {exc}", ok=False, now=self.clock())
             raise
+        except MailboxError as exc:
+            self.health.imap.failed(_imap_reason(exc), self.clock(), detail=str(exc))
+            self.store.record_pass(f"failed: {exc}", ok=False, now=self.clock())
+            raise
         except Exception as exc:
             self.store.record_pass(f"failed: {exc}", ok=False, now=self.clock())
             raise
+        finally:
+            self._announce()
         self.store.record_pass(report.summary(), ok=True, now=self.clock())
         return report
+
+    # -- the services' health (health.py) ---------------------------------------
+
+    def _probe(self) -> None:
+        """One cheap request to each service that is down and due for a probe; none
+        to a service that is up. A success releases the messages waiting for it."""
+        api, smtp = self.health.api, self.health.smtp
+        if api.probe_due(self.clock()):
+            try:
+                self.throttle.send(self.planner.list_calendars)
+            except KMeetError as exc:
+                if _api_down(exc):
+                    api.failed(_api_reason(exc), self.clock(), exc.retry_after)
+                    log.debug("the kMeet API is still unavailable: %s", exc)
+                else:  # it answers; the real request will say what else is wrong
+                    api.succeeded(self.clock())
+            else:
+                api.succeeded(self.clock())
+        if smtp.probe_due(self.clock()):
+            try:
+                self.mailer.check()
+            except MailerError as exc:
+                smtp.failed(_smtp_reason(exc), self.clock())
+                log.debug("the SMTP server is still unavailable: %s", exc)
+            else:
+                smtp.succeeded(self.clock())
+
+    def _call_api(self, request: Callable[[], T], **hooks: Callable[[], object]) -> T:
+        """`request` through the throttle, unless the API is down: then nothing is
+        sent (_Unavailable) and the message waits for the API to come back."""
+        api = self.health.api
+        if api.down:
+            raise _Unavailable(api.detail)
+        try:
+            result = self.throttle.send(request, **hooks)
+        except KMeetError as exc:
+            if _api_down(exc):
+                api.failed(_api_reason(exc), self.clock(), exc.retry_after, str(exc))
+            raise
+        api.succeeded(self.clock())
+        return result
+
+    def _announce(self) -> None:
+        """Each change of a service's health, once: in the log, and in the state
+        for `status`; the messages waiting, for systemd's status line."""
+        counts = self.store.waiting_counts()
+        self.health.note_waiting(counts)
+        now = self.clock()
+        for event in self.health.take_events():
+            if isinstance(event, Outage):
+                waiting = None if event.service == IMAP else counts.get(event.service, 0)
+                log.warning("%s", event.line(waiting, now))
+            else:
+                log.info("%s", event.line())
+            self.store.set_meta(*event.meta())
+            if not isinstance(event, Outage):
+                self.store.set_meta(f"outage:{event.service}", None)
 
     def _handle_in_order(
         self,
@@ -777,7 +872,7 @@ class Bridge:
         failpoints.reached("before-plan")
         self.progress()
         try:
-            room = self.throttle.send(
+            room = self._call_api(
                 lambda: self.planner.plan(body),  # step 2c
                 # Step 2b: 'planning', once the request's turn has come (a kill while
                 # it waits leaves nothing in doubt). From here to 2d, a kill does.
@@ -797,7 +892,7 @@ class Bridge:
                 # 'planning' record stays, and the next attempt is flagged in doubt.
                 self.store.abandon_planning(meeting.key)
             if exc.transient:
-                raise _Deferral(str(exc), exc.retry_after) from None
+                raise _Deferral(str(exc), exc.retry_after, _waits_for(exc)) from None
             raise
         # Step 2d: the room and how this message changed the meeting, together.
         self.store.finish_planning(
@@ -1000,12 +1095,14 @@ class Bridge:
         room_id = room.id
         assert room_id is not None
         try:
-            self.throttle.send(lambda: self.planner.delete_room(room_id))
+            self._call_api(lambda: self.planner.delete_room(room_id))
         except NotAuthorised as exc:
             raise TokenRefused(str(exc)) from None
         except KMeetError as exc:
             if exc.transient:
-                raise _Deferral(f"the room could not be removed: {exc}") from None
+                raise _Deferral(
+                    f"the room could not be removed: {exc}", exc.retry_after, _waits_for(exc)
+                ) from None
             if exc.status == 404:
                 return True  # already gone
             log.warning("room %s could not be removed: %s", room.url, exc)
@@ -1184,6 +1281,25 @@ class Bridge:
                 params=(("hours", f"{hours:g}"), ("detail", deferral.reason)),
                 final=True,  # the reply itself may be what keeps failing
             )
+        if deferral.service is not None:
+            # No retry time of its own: it is due as soon as the service is back, or
+            # when retry_for runs out, to be answered.
+            deadline = first_seen + timedelta(seconds=self.settings.kmeet.retry_for)
+            self._record(
+                ctx,
+                Outcome.DEFERRED,
+                deferral.reason,
+                next_attempt=deadline,
+                waiting_for=deferral.service,
+            )
+            log.info(
+                "message %s waits for the %s (attempt %d): %s",
+                ctx.label,
+                NAMES[deferral.service],
+                attempts,
+                deferral.reason,
+            )
+            return Outcome.DEFERRED
         delay = retry_delay(attempts, deferral.retry_after)
         self._record(ctx, Outcome.DEFERRED, deferral.reason, next_attempt=now + delay)
         log.warning(
@@ -1196,6 +1312,9 @@ class Bridge:
         return Outcome.DEFERRED
 
     def _send(self, ctx: _MessageContext, reply: EmailMessage, *, kind: str) -> None:
+        smtp = self.health.smtp
+        if smtp.down:  # held back, without a connection, until a probe gets through
+            raise _Deferral(f"the reply could not be sent: {smtp.detail}", service=SMTP)
         try:
             self.mailer.send(reply)
         except MailRejected as exc:
@@ -1204,7 +1323,9 @@ class Bridge:
             return
         except MailerError as exc:
             # Down, 4xx, or a login or TLS setting to fix: the message waits for it.
-            raise _Deferral(f"the reply could not be sent: {exc}") from None
+            smtp.failed(_smtp_reason(exc), self.clock(), detail=str(exc))
+            raise _Deferral(f"the reply could not be sent: {exc}", service=SMTP) from None
+        smtp.succeeded(self.clock())
         # Right after the server's 250 (a kill in between is the one way to a
         # second reply): recorded, and the room password erased from the notes.
         self.store.record_reply(
@@ -1221,6 +1342,7 @@ class Bridge:
         reason: str,
         next_attempt: datetime | None = None,
         plans_of: str | None = None,
+        waiting_for: str | None = None,
     ) -> None:
         self.store.record_message(
             folder=ctx.folder,
@@ -1234,7 +1356,34 @@ class Bridge:
             next_attempt=next_attempt,
             now=self.clock(),
             plans_of=plans_of,
+            waiting_for=waiting_for,
         )
+
+
+class _Unavailable(TransientError):
+    """A request not sent: the service is down (health.py) and only probes go to it."""
+
+
+def _api_down(exc: KMeetError) -> bool:
+    """Whether an API error means the API is down: transient, and not a 429 (the
+    API is up and asks for fewer requests: throttle.py pauses them)."""
+    return exc.transient and not isinstance(exc, RateLimited)
+
+
+def _waits_for(exc: KMeetError) -> str | None:
+    return API if _api_down(exc) else None
+
+
+def _api_reason(exc: KMeetError) -> str:
+    return str(exc.status) if exc.status else "no answer"
+
+
+def _smtp_reason(exc: MailerError) -> str:
+    return str(exc.code) if exc.code else "no answer"
+
+
+def _imap_reason(exc: MailboxError) -> str:
+    return "login refused" if isinstance(exc, LoginFailed) else "no answer"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from kmeet_bridge import (
 from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon, Heartbeat
+from kmeet_bridge.health import Health
 from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
 from kmeet_bridge.mailbox import Mailbox, MailboxError
@@ -262,6 +263,7 @@ def make_bridge(
     planner: KMeetClient,
     metrics: Metrics | None = None,
     progress: Callable[[], None] | None = None,
+    health: Health | None = None,
 ) -> Bridge:
     mailer = Mailer(settings.smtp)
     return Bridge(
@@ -271,6 +273,7 @@ def make_bridge(
         mailer=metrics.mailer(mailer) if metrics is not None else mailer,
         planner=planner,
         progress=progress,
+        health=health,
     )
 
 
@@ -298,6 +301,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     state_path = settings.state_path
     heartbeat = Heartbeat()
+    health = Health()  # outlives a reload: an outage does not end with SIGHUP
 
     @contextlib.contextmanager
     def open_pass(settings: Settings) -> Iterator[Callable[[threading.Event], str]]:
@@ -307,7 +311,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Made again on SIGHUP with the new settings; the store stays open throughout.
         observe = metrics.api_request if metrics is not None else None
         with KMeetClient(settings.kmeet, observe=observe) as planner:
-            bridge = make_bridge(settings, store, planner, metrics, progress=heartbeat.beat)
+            bridge = make_bridge(
+                settings, store, planner, metrics, progress=heartbeat.beat, health=health
+            )
 
             def run_pass(stop: threading.Event) -> str:
                 report = metrics.report() if metrics is not None else PassReport()
@@ -357,7 +363,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             metrics = Metrics(store)
             metrics.serve(*settings.metrics_listen)
-        daemon = Daemon(settings, open_pass, reload=reload, heartbeat=heartbeat)
+        daemon = Daemon(settings, open_pass, reload=reload, heartbeat=heartbeat, health=health)
         if metrics is not None:
             metrics.watch_idle(lambda: daemon.idle_listening)
         try:

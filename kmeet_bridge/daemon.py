@@ -16,6 +16,10 @@ Threads:
   again (bridge.py);
 - the watcher (watcher.py): IDLE on its own connection; calls `wake()`.
 
+While a service is down (health.py), a pass also runs when its next probe is
+due, sooner than poll_interval: the pass makes the probe, and serves the
+messages that waited if the service is back.
+
 A wake-up asks for a pass now. If a pass is already running, the request is
 kept and one more pass runs right after it: mail that arrived during a pass
 may have come after the pass looked.
@@ -41,9 +45,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from . import health as services
 from .backoff import Backoff, FailureLog
 from .bridge import TokenRefused
 from .config import Settings
+from .health import Health
+from .mailbox import MailboxError
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -125,7 +132,10 @@ class Daemon:
     once when the watcher hears of new mail, until SIGTERM or SIGINT.
 
     `reload()` returns fresh settings on SIGHUP, or raises ConfigError; without
-    it SIGHUP is ignored. `watch=False` leaves IDLE out (polling only)."""
+    it SIGHUP is ignored. `watch=False` leaves IDLE out (polling only).
+
+    `health`, the one the passes' bridge keeps (health.py): while a service is
+    down, a pass runs when its next probe is due, and the status line says so."""
 
     def __init__(
         self,
@@ -137,6 +147,7 @@ class Daemon:
         backoff: Backoff | None = None,
         heartbeat: Heartbeat | None = None,
         stall_limit: float = STALL_LIMIT,
+        health: Health | None = None,
     ) -> None:
         self.settings = settings
         self.open_pass = open_pass
@@ -149,7 +160,9 @@ class Daemon:
         self._again = False  # a wake-up came since the running pass started
         self._reload_requested = threading.Event()
         self._wake_from_main = threading.Event()  # set by the SIGHUP handler
-        self._backoff = backoff or Backoff()
+        # Capped like the probes: a pass is how an IMAP server that is back is noticed.
+        self._backoff = backoff or Backoff(maximum=services.PROBE_MAX)
+        self.health = health
         # The pass beats it as it goes (bridge.py); the watchdog is pinged only
         # while it does, so a pass stuck on one message gets the service restarted.
         self.heartbeat = heartbeat or Heartbeat()
@@ -196,12 +209,26 @@ class Daemon:
         with self._state_lock:
             again = self._again and not self.stop.is_set()
             self._busy = again
+        probe = self.health.next_probe_in(datetime.now(UTC)) if self.health else None
         if again:
             # A pass that ends before the scheduler's thread has finished submitting
             # it gets this call in that thread, which then overwrites any new run
             # time with the regular one: ask from a thread of its own, which waits
             # for the scheduler's lock.
             threading.Thread(target=self._run_now, name="pass-again", daemon=True).start()
+        elif probe is not None and probe < self.settings.imap.poll_interval:
+            # A service is down: the next pass probes it (one request), when due.
+            threading.Thread(
+                target=self._run_by, args=(probe,), name="pass-probe", daemon=True
+            ).start()
+
+    def _run_by(self, delay: float) -> None:
+        """Run a pass within `delay` seconds: sooner than planned, never later."""
+        with contextlib.suppress(JobLookupError):
+            job = self._scheduler.get_job(PASS_JOB)
+            when = datetime.now(UTC) + timedelta(seconds=delay)
+            if job is not None and (job.next_run_time is None or job.next_run_time > when):
+                self._run_now(delay)
 
     # -- the pass job ----------------------------------------------------------------
 
@@ -227,7 +254,8 @@ class Daemon:
             self._backoff.reset()
             if self._failures.recovered("passes work again"):
                 notify_systemd("STATUS=passes work again")
-            notify_systemd(f"STATUS=last pass {_clock_time()}: {summary}")
+            outages = self.health.status_line(datetime.now(UTC)) if self.health else None
+            notify_systemd(f"STATUS={outages or f'last pass {_clock_time()}: {summary}'}")
 
     def _pass_failed(self, exc: Exception) -> None:
         if isinstance(exc, TokenRefused):
@@ -238,6 +266,11 @@ class Daemon:
                 "(SIGHUP) or restart",
             )
             notify_systemd(f"STATUS=planning stopped since {_clock_time()}: API token refused")
+            return
+        imap = self.health.status_line(datetime.now(UTC)) if self.health else None
+        if imap and isinstance(exc, MailboxError):
+            # The bridge has said it once (health.py); the next pass is its probe.
+            notify_systemd(f"STATUS={imap}")
             return
         self._failures.failed(type(exc).__name__, f"pass failed: {exc}")
         notify_systemd(f"STATUS=pass failed at {_clock_time()}: {exc}")

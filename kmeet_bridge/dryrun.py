@@ -28,7 +28,7 @@ from typing import Any
 
 from .bridge import Bridge
 from .config import Settings
-from .kmeet import ROOMS_PATH
+from .kmeet import ROOMS_PATH, Calendar
 from .mailbox import Mailbox
 from .models import IncomingMessage, Room
 from .store import Store
@@ -137,6 +137,11 @@ class RecordingPlanner:
     def delete_room(self, room_id: int) -> None:
         self._journal.current().api_calls.append((f"DELETE {ROOMS_PATH}/{room_id}", None))
 
+    def list_calendars(self) -> list[Calendar]:
+        # The probe of an API the state says is down: a dry run shows what the
+        # messages waiting for it would get once it is back.
+        return []
+
 
 class RecordingMailer:
     """Notes each reply instead of sending it."""
@@ -146,6 +151,9 @@ class RecordingMailer:
 
     def send(self, message: EmailMessage) -> None:
         self._journal.current().replies.append(message)
+
+    def check(self) -> str:  # the probe of an SMTP server the state says is down
+        return "dry run: nothing is sent"
 
 
 def dry_bridge(settings: Settings, store: Store, journal: Journal) -> Bridge:

@@ -23,7 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class MailerError(Exception):
-    """The message was not sent; the text says which server and why."""
+    """The message was not sent; the text says which server and why, `code` the
+    SMTP reply code when the server gave one."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class MailTransient(MailerError):
@@ -165,13 +170,15 @@ class Mailer:
                 text = f"{exc.smtp_code} {_decode(exc.smtp_error)}"
                 if 400 <= exc.smtp_code < 500:  # e.g. 454: the server cannot check right now
                     raise MailTransient(
-                        self._scrub(f"{self.where} cannot log in anyone right now: {text}")
+                        self._scrub(f"{self.where} cannot log in anyone right now: {text}"),
+                        code=exc.smtp_code,
                     ) from exc
                 raise MailLoginFailed(
                     self._scrub(
                         f"cannot log in to {self.where} as {settings.username}: {text}; "
                         "check [smtp] username and password"
-                    )
+                    ),
+                    code=exc.smtp_code,
                 ) from exc
 
     @contextlib.contextmanager
@@ -188,11 +195,14 @@ class Mailer:
                 f"{address} ({code} {_decode(text)})"
                 for address, (code, text) in exc.recipients.items()
             )
-            raise kind(self._scrub(f"{self.where} refused every recipient: {listed}")) from exc
+            raise kind(
+                self._scrub(f"{self.where} refused every recipient: {listed}"), code=codes[0]
+            ) from exc
         except smtplib.SMTPResponseException as exc:  # sender refused, DATA refused, AUTH...
             text = f"{exc.smtp_code} {_decode(exc.smtp_error)}"
             raise _by_code(exc.smtp_code)(
-                self._scrub(f"{self.where} refused {action}: {text}")
+                self._scrub(f"{self.where} refused {action}: {text}"),
+                code=exc.smtp_code if exc.smtp_code > 0 else None,
             ) from exc
         except smtplib.SMTPServerDisconnected as exc:
             raise MailTransient(

@@ -140,6 +140,9 @@ class _CountingMailer:
         self._mailer.send(message)  # raises when not accepted: not counted
         self._sent.inc()
 
+    def check(self) -> str:  # the probe while the SMTP server is down (health.py)
+        return self._mailer.check()
+
 
 class _StateCollector(Collector):
     """The gauges read from the state database at each scrape."""

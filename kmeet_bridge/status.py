@@ -13,10 +13,11 @@ health rules, in one place (`health`):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .health import NAMES, duration, recorded_lines
 from .models import Outcome
 from .store import MeetingRecord, MessageRecord, Store
 
@@ -49,6 +50,10 @@ class Snapshot:
     deferred: list[MessageRecord]
     errors: list[MessageRecord]
     in_doubt: list[MeetingRecord]
+    # health.py's lines for the servers down (or back within the day), and the
+    # server each deferred message waits for, by (folder, uidvalidity, uid).
+    services: list[str] = field(default_factory=list)
+    waiting_for: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
     @property
     def oldest_waiting(self) -> timedelta | None:
@@ -63,17 +68,25 @@ def read(store: Store, now: datetime) -> Snapshot:
     ok = store.meta("last_pass_ok") != "0"
     # Databases from before last_ok_pass_at: the last pass, if it was successful.
     ok_at = store.meta("last_ok_pass_at") or (when if ok else None)
+    last = datetime.fromisoformat(when) if when else None
+    deferred = store.deferred_messages()
     return Snapshot(
         now=now,
-        last_pass_at=datetime.fromisoformat(when) if when else None,
+        last_pass_at=last,
         last_pass_ok=ok,
         last_pass_result=store.meta("last_pass_result") or "-",
         last_ok_pass_at=datetime.fromisoformat(ok_at) if ok_at else None,
         counts=store.outcome_counts(),
         recent=store.recent_messages(SHOWN),
-        deferred=store.deferred_messages(),
+        deferred=deferred,
         errors=store.last_errors(SHOWN),
         in_doubt=store.meetings_in_doubt(),
+        services=recorded_lines(store.meta, store.waiting_counts(), last or now),
+        waiting_for={
+            key: service
+            for key in ((r.folder, r.uidvalidity, r.uid) for r in deferred)
+            if (service := store.waiting_for(*key)) is not None
+        },
     )
 
 
@@ -91,7 +104,7 @@ def health(snapshot: Snapshot, poll_interval: int) -> tuple[Health, list[str]]:
         critical.append("no pass has finished yet")
     elif snapshot.now - ok_at > timedelta(seconds=STALLED_AFTER_POLLS * poll_interval):
         critical.append(
-            f"no successful pass for {_duration(snapshot.now - ok_at)} "
+            f"no successful pass for {duration(snapshot.now - ok_at)} "
             f"(more than {STALLED_AFTER_POLLS} poll intervals of {poll_interval}s)"
         )
     oldest = snapshot.oldest_waiting
@@ -101,7 +114,7 @@ def health(snapshot: Snapshot, poll_interval: int) -> tuple[Health, list[str]]:
         )
         warnings.append(
             f"{waiting} message{'s' * (waiting > 1)} waiting for more than an hour "
-            f"(the oldest {_duration(oldest)})"
+            f"(the oldest {duration(oldest)})"
         )
     if snapshot.in_doubt:
         count = len(snapshot.in_doubt)
@@ -122,7 +135,7 @@ def check_line(snapshot: Snapshot, poll_interval: int) -> tuple[Health, str]:
     if snapshot.last_ok_pass_at is None:
         summary = "no successful pass yet"
     else:
-        summary = f"last successful pass {_duration(snapshot.now - snapshot.last_ok_pass_at)} ago"
+        summary = f"last successful pass {duration(snapshot.now - snapshot.last_ok_pass_at)} ago"
     text = "; ".join([*problems, summary] if problems else [summary])
     oldest = snapshot.oldest_waiting
     perfdata = " ".join(
@@ -164,6 +177,7 @@ def as_json(snapshot: Snapshot, poll_interval: int) -> dict[str, Any]:
         "health": {"state": state.name.lower(), "problems": problems},
         "last_pass": last_pass,
         "last_successful_pass_at": _iso(snapshot.last_ok_pass_at),
+        "services": snapshot.services,
         "messages": {str(o): snapshot.counts.get(str(o), 0) for o in Outcome},
         "waiting": {
             "count": len(snapshot.deferred),
@@ -224,6 +238,7 @@ def as_text(snapshot: Snapshot) -> list[str]:
             lines.append(f"last pass: {at} ({snapshot.last_pass_result})")
         else:
             lines.append(f"last pass: {at}, did not finish ({snapshot.last_pass_result})")
+    lines.extend(snapshot.services)
     counts = snapshot.counts
     lines.append(
         "messages: " + (", ".join(f"{counts[o]} {o}" for o in Outcome if counts.get(o)) or "none")
@@ -236,9 +251,7 @@ def as_text(snapshot: Snapshot) -> list[str]:
     section(
         "deferred",
         [
-            f"{_who(r)}: next attempt "
-            + (f"{r.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if r.next_attempt else "now")
-            + f" (attempt {r.attempts}): {_flat(r.reason)}"
+            f"{_who(r)}: {_next(r, snapshot)} (attempt {r.attempts}): {_flat(r.reason)}"
             for r in snapshot.deferred
         ],
     )
@@ -253,6 +266,15 @@ def as_text(snapshot: Snapshot) -> list[str]:
     section("last errors", errors)
     section("meetings in doubt", [_doubt(m) for m in snapshot.in_doubt])
     return lines
+
+
+def _next(record: MessageRecord, snapshot: Snapshot) -> str:
+    at = f"{record.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if record.next_attempt else "now"
+    service = snapshot.waiting_for.get((record.folder, record.uidvalidity, record.uid))
+    if service is None:
+        return f"next attempt {at}"
+    # Due as soon as the server is back; at its retry_for deadline at the latest.
+    return f"waits for the {NAMES[service]}, answered by {at} at the latest"
 
 
 def _doubt(meeting: MeetingRecord) -> str:
@@ -282,18 +304,3 @@ def _who(record: MessageRecord) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
-
-
-def _duration(span: timedelta) -> str:
-    """A span as people say it: 45s, 12 min, 3 h 5 min, 2 d 4 h."""
-    seconds = max(0, int(span.total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -179,6 +179,13 @@ CREATE TABLE IF NOT EXISTS refusal_log (
     sender  TEXT NOT NULL,              -- who was told no: for [senders] max_refusals_per_hour
     sent_at TEXT NOT NULL               -- UTC
 );
+CREATE TABLE IF NOT EXISTS waiting (
+    folder      TEXT NOT NULL,          -- a deferred message that waits for a service
+    uidvalidity INTEGER NOT NULL,       -- to come back (health.py), not for a time
+    uid         INTEGER NOT NULL,
+    service     TEXT NOT NULL,          -- api, smtp
+    PRIMARY KEY (folder, uidvalidity, uid)
+);
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -453,9 +460,12 @@ class Store:
         next_attempt: datetime | None = None,
         now: datetime | None = None,
         plans_of: str | None = None,
+        waiting_for: str | None = None,
     ) -> MessageRecord:
         """Record an outcome. `plans_of`: the message key whose notes go with it
-        (a final outcome: nothing will be answered again)."""
+        (a final outcome: nothing will be answered again). `waiting_for`: the
+        service a deferred message waits for (it is due as soon as that service
+        is up, see `waiting_uids`); any other outcome ends the wait."""
         now = now or _now()
         with self._transaction() as db:
             db.execute(
@@ -491,6 +501,15 @@ class Store:
                 )
             if plans_of is not None:
                 db.execute("DELETE FROM message_plans WHERE message_key = ?", (plans_of,))
+            db.execute(
+                "DELETE FROM waiting WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                (folder, uidvalidity, uid),
+            )
+            if waiting_for is not None and outcome == Outcome.DEFERRED:
+                db.execute(
+                    "INSERT INTO waiting(folder, uidvalidity, uid, service) VALUES (?, ?, ?, ?)",
+                    (folder, uidvalidity, uid, waiting_for),
+                )
         record = self.message(folder, uidvalidity, uid)
         assert record is not None
         return record
@@ -626,6 +645,42 @@ class Store:
             (folder, uidvalidity, str(Outcome.DEFERRED), _iso(now)),
         )
         return [int(row[0]) for row in rows]
+
+    def waiting_uids(self, folder: str, uidvalidity: int, services: Sequence[str]) -> list[int]:
+        """UIDs of deferred messages in `folder` waiting for one of `services`."""
+        if not services:
+            return []
+        marks = ", ".join("?" * len(services))
+        rows = self._rows(
+            "SELECT waiting.uid FROM waiting JOIN messages USING (folder, uidvalidity, uid) "
+            f"WHERE folder = ? AND uidvalidity = ? AND service IN ({marks}) AND outcome = ? "
+            "ORDER BY waiting.uid",
+            (folder, uidvalidity, *services, str(Outcome.DEFERRED)),
+        )
+        return [int(row[0]) for row in rows]
+
+    def waiting_for(self, folder: str, uidvalidity: int, uid: int) -> str | None:
+        """The service a deferred message waits for, if it waits for one."""
+        try:
+            row = self._row(
+                "SELECT service FROM waiting WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                (folder, uidvalidity, uid),
+            )
+        except sqlite3.OperationalError:  # read-only, from before the table existed
+            return None
+        return row[0] if row else None
+
+    def waiting_counts(self) -> dict[str, int]:
+        """How many deferred messages wait for each service."""
+        try:
+            rows = self._rows(
+                "SELECT service, COUNT(*) FROM waiting "
+                "JOIN messages USING (folder, uidvalidity, uid) WHERE outcome = ? GROUP BY service",
+                (str(Outcome.DEFERRED),),
+            )
+        except sqlite3.OperationalError:  # read-only, from before the table existed
+            return {}
+        return {str(service): int(count) for service, count in rows}
 
     def outcome_counts(self) -> dict[str, int]:
         rows = self._rows("SELECT outcome, COUNT(*) FROM messages GROUP BY outcome")
@@ -960,6 +1015,18 @@ class Store:
             if ok:  # what `status --check` and the metrics measure a stalled bridge by
                 values.append(("last_ok_pass_at", _iso(now)))
             for name, value in values:
+                db.execute(
+                    "INSERT INTO meta(name, value) VALUES (?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (name, value),
+                )
+
+    def set_meta(self, name: str, value: str | None) -> None:
+        """Write (or with None, remove) one meta value."""
+        with self._transaction() as db:
+            if value is None:
+                db.execute("DELETE FROM meta WHERE name = ?", (name,))
+            else:
                 db.execute(
                     "INSERT INTO meta(name, value) VALUES (?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value",

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,6 +25,7 @@ from kmeet_bridge.bridge import TokenRefused
 from kmeet_bridge.cli import LineFormatter
 from kmeet_bridge.config import Settings
 from kmeet_bridge.daemon import Daemon, PassFunction, watchdog_interval
+from kmeet_bridge.health import Health
 from kmeet_bridge.mailbox import MailboxUnavailable
 
 SETTINGS = {
@@ -238,6 +241,56 @@ def test_a_refused_token_is_said_loudly_once(caplog: pytest.LogCaptureFixture) -
         ("INFO", "passes work again"),
     ]
     assert daemon_records(caplog).count(("DEBUG", loud)) == 2
+
+
+def test_while_a_service_is_down_a_pass_runs_when_its_probe_is_due_and_the_status_says_so(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.daemon")
+    health = Health(first=0.2, maximum=0.2, random=lambda: 0.5)
+    statuses: list[str] = []
+    monkeypatch.setattr(
+        "kmeet_bridge.daemon.notify_systemd",
+        lambda state: statuses.append(state) if state.startswith("STATUS=") else None,
+    )
+
+    def behaviour(number: int) -> None:
+        # What the bridge does: the IMAP server refuses passes 1 to 3, then is back.
+        now = datetime.now(UTC)
+        if number <= 3:
+            health.imap.failed("no answer", now)
+            health.take_events()
+            raise MailboxUnavailable("cannot connect to IMAP server imap.example.com:993")
+        health.imap.succeeded(now)
+        health.take_events()
+
+    passes = Passes(behaviour)
+    daemon = Daemon(settings(), passes.open, watch=False, health=health)
+
+    def script() -> None:
+        assert passes.wait_ended(4), "no pass came when the probe was due"
+        time.sleep(0.2)
+
+    serve(daemon, script)
+    # Each 0.2 s after the one before (poll_interval is 60 s), then none: all is up.
+    assert len(passes.started) == 4
+    gaps = [b - a for a, b in zip(passes.ended, passes.started[1:], strict=False)]
+    assert all(0.15 < gap < 0.5 for gap in gaps), gaps
+    since = health_clock_time(statuses)
+    assert statuses == [
+        f"STATUS=IMAP server unavailable since {since} (no answer)",
+        f"STATUS=IMAP server unavailable since {since} (no answer)",
+        f"STATUS=IMAP server unavailable since {since} (no answer)",
+        "STATUS=IMAP server restored after 0s",
+    ]
+    # Said by the bridge (health.py), not a second time by the daemon.
+    assert not [r for r in daemon_records(caplog) if "pass failed" in r[1]]
+
+
+def health_clock_time(statuses: list[str]) -> str:
+    found = re.search(r"since (\d\d:\d\d)", statuses[0])
+    assert found is not None, statuses
+    return found.group(1)
 
 
 def test_reload_failure_keeps_the_old_pass(caplog: pytest.LogCaptureFixture) -> None:

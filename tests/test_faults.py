@@ -1,7 +1,9 @@
 """Failures, in process with a clock the test controls, against the real servers
-(Dovecot, the SMTP sink, the API simulator): transient ones defer with backoff
-until `[kmeet] retry_for`, permanent ones reject or stop the pass, and a message
-the code fails on is filed with its error while the others go on.
+(Dovecot, the SMTP sink, the API simulator): transient ones defer the message
+until the service is back (probed on a schedule of its own, health.py) or, for a
+429, with backoff; all within `[kmeet] retry_for`. Permanent ones reject or stop
+the pass, and a message the code fails on is filed with its error while the
+others go on.
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 
 from kmeet_bridge.bridge import Bridge, TokenRefused, retry_delay
+from kmeet_bridge.health import Health
 from kmeet_bridge.kmeet import KMeetClient
-from kmeet_bridge.mailbox import Mailbox
+from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer
 from kmeet_bridge.models import Extraction, Outcome
 from kmeet_bridge.store import Store
+from tests.support.dovecot import free_port
 from tests.support.harness import BridgeEnv, invitation, rows, text_of
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -55,6 +60,7 @@ def bridge_for(
             mailer=Mailer(settings.smtp),
             planner=planner,
             clock=clock,
+            health=Health(random=lambda: 0.5),  # probes without jitter: 1 s, 2 s, 4 s...
         )
 
 
@@ -70,6 +76,13 @@ def deliver(env: BridgeEnv, uid: str = "fault-1@example.com", **kwargs: str) -> 
 
 def posts(env: BridgeEnv) -> int:
     return sum(1 for request in env.simulator.requests if request.method == "POST")
+
+
+def probes(env: BridgeEnv) -> int:
+    return sum(1 for request in env.simulator.requests if request.method == "GET")
+
+
+DEADLINE = "2026-12-02T08:00:00+00:00"  # T0 + retry_for: a waiting message's only retry time
 
 
 def deferred(env: BridgeEnv) -> list[tuple]:
@@ -96,24 +109,26 @@ def test_backoff_doubles_up_to_an_hour_and_retry_after_wins() -> None:
     assert retry_delay(3, retry_after=120).total_seconds() == 240
 
 
-def test_a_server_error_defers_and_the_message_is_retried_when_due(bridge_env: BridgeEnv) -> None:
+def test_a_server_error_holds_the_message_until_a_probe_finds_the_api_back(
+    bridge_env: BridgeEnv,
+) -> None:
     env = bridge_env
     deliver(env)
     env.simulator.fail_next(503)
     clock = Clock(T0)
     with bridge_for(env, clock) as bridge:
         assert bridge.run_pass().summary() == "1 deferred"
-        assert deferred(env) == [(1, "deferred", 1, "2026-12-01T08:01:00+00:00", API_503)]
+        assert deferred(env) == [(1, "deferred", 1, DEADLINE, API_503)]
+        assert rows(env, "SELECT uid, service FROM waiting") == [(1, "api")]
         assert env.uids("INBOX") == [1]
         assert rows(env, "SELECT * FROM meetings") == []  # the 503 planned nothing
-        assert bridge.run_pass().summary() == "nothing new"  # not due yet
-        clock.at(59)
-        assert bridge.run_pass().summary() == "nothing new"
-        assert posts(env) == 1
-        clock.at(60)
+        assert bridge.run_pass().summary() == "nothing new"  # no probe due yet
+        assert (posts(env), probes(env)) == (1, 0)
+        clock.at(1)  # the first probe (GET /api/pim/calendar) finds the API back
         assert bridge.run_pass().summary() == "1 planned"
 
-    assert posts(env) == 2
+    assert (posts(env), probes(env)) == (2, 1)
+    assert rows(env, "SELECT * FROM waiting") == []
     assert len(env.simulator.rooms) == 1
     assert len(env.smtp.messages) == 1
     assert env.uids("INBOX") == []
@@ -147,29 +162,29 @@ def test_a_rate_limit_is_retried_no_sooner_than_retry_after(bridge_env: BridgeEn
     assert len(env.smtp.messages) == 1
 
 
-def test_a_503_with_retry_after_is_retried_no_sooner(bridge_env: BridgeEnv) -> None:
+def test_a_503_with_retry_after_holds_every_message_no_sooner(bridge_env: BridgeEnv) -> None:
     env = bridge_env
     deliver(env)
-    env.simulator.fail_next(503, retry_after="600")  # longer than the first backoff (60 s)
+    env.simulator.fail_next(503, retry_after="600")  # service-wide, not for this message
     clock = Clock(T0)
     with bridge_for(env, clock) as bridge:
         assert bridge.run_pass().summary() == "1 deferred"
         assert deferred(env) == [
-            (
-                1,
-                "deferred",
-                1,
-                "2026-12-01T08:10:00+00:00",
-                f"{API_503} (the API asked to wait 600 s)",
-            )
+            (1, "deferred", 1, DEADLINE, f"{API_503} (the API asked to wait 600 s)")
         ]
+        clock.at(300)  # another invitation arrives: it waits too, without a request
+        deliver(env, uid="fault-2@example.com")
+        assert bridge.run_pass().summary() == "1 deferred"
         clock.at(599)
         assert bridge.run_pass().summary() == "nothing new"
-        assert posts(env) == 1
+        assert (posts(env), probes(env)) == (1, 0)
         clock.at(600)
-        assert bridge.run_pass().summary() == "1 planned"
-    assert posts(env) == 2
-    assert len(env.smtp.messages) == 1
+        assert bridge.run_pass().summary() == "2 planned"
+    assert (posts(env), probes(env)) == (3, 1)
+    assert [r.message["In-Reply-To"] for r in env.smtp.messages] == [
+        MESSAGE_ID,
+        "<fault-2.example.com-0-request@example.com>",
+    ]
 
 
 def test_an_answer_slower_than_the_timeout_defers_and_leaves_the_meeting_in_doubt(
@@ -187,7 +202,7 @@ def test_an_answer_slower_than_the_timeout_defers_and_leaves_the_meeting_in_doub
                 1,
                 "deferred",
                 1,
-                "2026-12-01T08:01:00+00:00",
+                DEADLINE,
                 "the Infomaniak API did not answer within 1 s (POST /1/kmeet/rooms; the request "
                 f"may have been carried out); {RETRY_ADVICE}",
             )
@@ -220,7 +235,7 @@ def test_a_dropped_connection_defers_and_the_retry_is_flagged_in_doubt(
                 1,
                 "deferred",
                 1,
-                "2026-12-01T08:01:00+00:00",
+                DEADLINE,
                 "the Infomaniak API closed the connection without a complete answer (POST "
                 f"/1/kmeet/rooms; the request may have been carried out); {RETRY_ADVICE}",
             )
@@ -237,20 +252,21 @@ def test_past_retry_for_the_message_is_rejected_with_an_explanation(
 ) -> None:
     env = bridge_env
     deliver(env)
-    env.simulator.fail_next(503, times=3)
+    env.simulator.start_outage(503)
     clock = Clock(T0)
     with bridge_for(env, clock) as bridge:
         assert bridge.run_pass().summary() == "1 deferred"
-        clock.at(86399)  # one second short of retry_for: deferred again
-        assert bridge.run_pass().summary() == "1 deferred"
+        clock.at(86399)  # one second short of retry_for: a probe, the message still waits
+        assert bridge.run_pass().summary() == "nothing new"
         assert env.smtp.messages == []
-        clock.at(86399 + 120)
+        clock.at(86400)
         assert bridge.run_pass().summary() == "1 rejected"
 
+    assert probes(env) == 1  # the probe at 86400 was not due yet (1 s, then 2 s)
     assert rows(env, "SELECT outcome, attempts, reason FROM messages") == [
-        ("rejected", 2, f"it could not be planned for 24 hours: {API_503}")
+        ("rejected", 1, f"it could not be planned for 24 hours: {API_503}")
     ]
-    assert posts(env) == 3
+    assert posts(env) == 1
     assert env.uids("INBOX") == []
     assert len(env.uids("kmeet/failed")) == 1
     [rejection] = env.smtp.messages
@@ -328,7 +344,7 @@ def test_smtp_down_after_planning_keeps_the_room_and_replies_later(
                 1,
                 "deferred",
                 1,
-                "2026-12-01T08:01:00+00:00",
+                DEADLINE,
                 f"the reply could not be sent: SMTP server 127.0.0.1:{env.smtp.port} refused "
                 "sending the message: 451 4.3.0 failure injected by the test",
             )
@@ -482,3 +498,102 @@ def test_a_refused_token_keeps_every_message_until_the_token_is_fixed(
     assert len(env.smtp.messages) == 3
     assert env.uids("INBOX") == []
     assert len(env.uids("kmeet/processed")) == 3
+
+
+# -- outages, said once ------------------------------------------------------------
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's clock in UTC, so that the local times in the lines are exact."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def said(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """What the log said of the services' health."""
+    return [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if " unavailable since " in r.getMessage() or " restored after " in r.getMessage()
+    ]
+
+
+def service_lines(env: BridgeEnv) -> list[str]:
+    """The lines `kmeet-bridge status` prints between the last pass and the counts."""
+    lines = env.command("status", env={"TZ": "UTC"}).stdout.splitlines()
+    return lines[1 : next(n for n, line in enumerate(lines) if line.startswith("messages:"))]
+
+
+def test_an_api_outage_is_said_once_in_the_log_and_by_status_and_so_is_its_end(
+    bridge_env: BridgeEnv, caplog: pytest.LogCaptureFixture, utc: None
+) -> None:
+    env = bridge_env
+    for n in (1, 2, 3, 4):
+        deliver(env, uid=f"fault-{n}@example.com")
+    env.simulator.start_outage(503)
+    clock = Clock(T0).at(120)  # 08:02
+    with caplog.at_level(logging.INFO, logger="kmeet_bridge"), bridge_for(env, clock) as bridge:
+        assert bridge.run_pass().summary() == "4 deferred"
+        assert (posts(env), probes(env)) == (1, 0)  # the first found it down; no more
+        assert said(caplog) == [
+            ("WARNING", "kMeet API unavailable since 08:02 (503), 4 messages waiting")
+        ]
+        assert service_lines(env) == ["kMeet API unavailable since 08:02 (503), 4 messages waiting"]
+        for seconds in (121, 123, 127):  # the probes, each failing, and nothing more said
+            clock.at(seconds)
+            assert bridge.run_pass().summary() == "nothing new"
+        assert (posts(env), probes(env)) == (1, 3)
+        env.simulator.end_outage()
+        clock.at(120 + 12 * 60)  # 08:14: the next probe finds it back
+        assert bridge.run_pass().summary() == "4 planned"
+
+    assert (posts(env), probes(env)) == (5, 4)
+    assert said(caplog) == [
+        ("WARNING", "kMeet API unavailable since 08:02 (503), 4 messages waiting"),
+        ("INFO", "kMeet API restored after 12 min"),
+    ]
+    assert service_lines(env) == ["kMeet API restored after 12 min"]
+    # Served in arrival order.
+    assert [m.message["In-Reply-To"] for m in env.smtp.messages] == [
+        f"<fault-{n}.example.com-0-request@example.com>" for n in (1, 2, 3, 4)
+    ]
+
+
+def test_an_imap_outage_is_said_once_and_the_pass_after_it_is_its_probe(
+    bridge_env: BridgeEnv, caplog: pytest.LogCaptureFixture, utc: None
+) -> None:
+    env = bridge_env
+    settings = env.settings()
+    unreachable = replace(settings.imap, port=free_port("127.0.0.1"))
+    server = {"imap": unreachable}
+    clock = Clock(T0)
+    with Store(env.state_path) as store, KMeetClient(settings.kmeet) as planner:
+        bridge = Bridge(
+            settings,
+            store,
+            mailbox=lambda: Mailbox(server["imap"]),
+            mailer=Mailer(settings.smtp),
+            planner=planner,
+            clock=clock,
+            health=Health(random=lambda: 0.5),
+        )
+        with caplog.at_level(logging.INFO, logger="kmeet_bridge"):
+            for seconds in (0, 1, 3):
+                clock.at(seconds)
+                with pytest.raises(MailboxError):
+                    bridge.run_pass()
+            assert bridge.health.next_probe_in(clock()) == 4
+            assert bridge.health.status_line(clock()) == (
+                "IMAP server unavailable since 08:00 (no answer)"
+            )
+            server["imap"] = settings.imap
+            clock.at(7)
+            assert bridge.run_pass().summary() == "nothing new"
+    assert said(caplog) == [
+        ("WARNING", "IMAP server unavailable since 08:00 (no answer)"),
+        ("INFO", "IMAP server restored after 7s"),
+    ]

@@ -110,7 +110,7 @@ def test_metrics_during_and_after_real_passes(bridge_env: BridgeEnv) -> None:
 
         # The API fails: the next invitation is deferred and waits.
         env.simulator.set_delay(0)
-        env.simulator.fail_next(500)
+        env.simulator.start_outage(500)  # until told: a probe would find it back at once
         env.deliver(
             invitation(uid="q2@example.com", start="20270316T140000", end="20270316T150000")
         )
@@ -123,6 +123,7 @@ def test_metrics_during_and_after_real_passes(bridge_env: BridgeEnv) -> None:
         time.sleep(1.1)
         later = scrape(port)  # the age is read at each scrape: it grows
         assert value(later, "kmeet_bridge_oldest_waiting_message_age_seconds") >= 1
+        env.simulator.end_outage()
 
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kmeet_bridge.health import Outage
 from kmeet_bridge.models import Outcome, Room
 from kmeet_bridge.store import MeetingDetails, Store
 from tests.support.harness import run_cli
@@ -349,12 +350,14 @@ def test_status_json_follows_the_documented_schema(tmp_path: Path) -> None:
     assert document["recent"][1]["sender"] == "alice@example.com"
     assert document["last_errors"] == []
     assert document["in_doubt"] == []
+    assert document["services"] == []
     assert set(document) == {
         "schema",
         "now",
         "health",
         "last_pass",
         "last_successful_pass_at",
+        "services",
         "messages",
         "waiting",
         "recent",
@@ -362,3 +365,35 @@ def test_status_json_follows_the_documented_schema(tmp_path: Path) -> None:
         "last_errors",
         "in_doubt",
     }
+
+
+def test_status_says_which_service_is_down_and_who_waits_for_it(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        for uid in (1, 2, 3, 4):
+            record(
+                store,
+                uid,
+                Outcome.DEFERRED,
+                -1,
+                reason=API_503,
+                sender="carol@example.net",
+                next_attempt=T + timedelta(days=1),
+                waiting_for="api",
+            )
+        store.set_meta(*Outage("api", T - timedelta(minutes=3), "503").meta())
+        store.record_pass("4 deferred", ok=True, now=T)
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+
+    lines = run_cli("--config", str(config), "status", env={"TZ": "UTC"}).stdout.splitlines()
+
+    assert lines[:3] == [
+        "last pass: 2026-12-01 08:00:00 UTC (4 deferred)",
+        "kMeet API unavailable since 07:57 (503), 4 messages waiting",
+        "messages: 4 deferred",
+    ]
+    assert lines[7:9] == [
+        "deferred (4):",
+        "  INBOX:1 carol@example.net: waits for the kMeet API, answered by 2026-12-02 08:00:00 "
+        f"UTC at the latest (attempt 1): {API_503}",
+    ]

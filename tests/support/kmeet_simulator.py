@@ -8,8 +8,9 @@ documentation does not list is refused too, so that a typo in the client
 (which the real API might silently ignore, losing a setting) fails a test.
 
 Tests tell it to misbehave (`fail_next`, `answer_next`, `drop_next`,
-`set_delay`) and read back what it received (`requests`, with when each
-arrived and was answered, `rooms`, `planned_bodies`, `peak_in_flight`).
+`set_delay`, `start_outage` ... `end_outage`) and read back what it received
+(`requests`, with when each arrived and was answered, `rooms`,
+`planned_bodies`, `peak_in_flight`).
 
 Standalone, for demos and benchmarks:
 
@@ -328,6 +329,7 @@ class KMeetSimulator:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._queue: deque[_Canned] = deque()
+        self._outage: _Canned | None = None  # every request gets this, until end_outage()
         self._delay = latency
         self._requests: list[RecordedRequest] = []
         self._rooms: dict[int, dict[str, Any]] = {}
@@ -466,6 +468,17 @@ class KMeetSimulator:
         """Close the connection without an answer, after reading the request."""
         self._enqueue(_Canned(times, drop=True))
 
+    def start_outage(self, status: int = 503, *, retry_after: str | None = None) -> None:
+        """Answer every request (probes included) with `status`, as `fail_next`
+        would, until `end_outage()` or `reset()`; queued misbehaviours wait."""
+        self.fail_next(status, retry_after=retry_after)
+        with self._lock:
+            self._outage = self._queue.pop()
+
+    def end_outage(self) -> None:
+        with self._lock:
+            self._outage = None
+
     def set_delay(self, seconds: float) -> None:
         """Wait `seconds` before answering every request, until reset()."""
         with self._lock:
@@ -474,6 +487,7 @@ class KMeetSimulator:
     def reset(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._outage = None
             self._delay = self.latency
 
     def _enqueue(self, canned: _Canned) -> None:
@@ -484,6 +498,8 @@ class KMeetSimulator:
 
     def _take(self) -> tuple[_Canned | None, float]:
         with self._lock:
+            if self._outage is not None:
+                return self._outage, self._delay
             canned = None
             if self._queue:
                 canned = self._queue[0]

@@ -150,7 +150,9 @@ class SmtpSink:
     def start(self) -> None:
         if self._controller is not None:
             return
-        self.port = free_port(self.host)
+        # Started again after stop(): the same port, as a server that comes back.
+        if not self.port:
+            self.port = free_port(self.host)
         kwargs: dict[str, Any] = {"server_hostname": SERVER_NAME, "enable_SMTPUTF8": True}
         if self.auth is not None:
             kwargs.update(
