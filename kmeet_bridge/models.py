@@ -137,6 +137,9 @@ class Room:
     code: str | None = None
     event_id: int | None = None
     ending_at: str | None = None
+    # End-to-end encryption as the room was asked for; None where unknown (a room
+    # recorded before this was kept). Guests need a Chromium browser or the app.
+    e2ee_enabled: bool | None = None
 
 
 @dataclass(frozen=True)

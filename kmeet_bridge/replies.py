@@ -96,6 +96,8 @@ class Wording:
     join_new: str
     # {password}: a password-protected room's password, sent to the requester only.
     password: str
+    # A room with end-to-end encryption: which guests must change browser.
+    e2ee: str
     # Cancellations.
     cancelled: str  # {title}
     cancelled_occurrence: str  # {title}, {when}
@@ -185,6 +187,9 @@ WORDING: dict[str, Wording] = {
         join="Join",
         join_new="New link",
         password="Password: {password} (sent to you only: pass it on to the people you invite)",
+        e2ee=(
+            "Guests using Firefox, Safari or a phone browser should join with the kMeet app or a Chromium-based browser (Chrome, Edge, Brave): the meeting is end-to-end encrypted."
+        ),
         cancelled="Cancelled: {title}",
         cancelled_occurrence="Cancelled: {title}, the occurrence of {when}",
         room_removed="The kMeet room was removed.",
@@ -345,6 +350,9 @@ WORDING: dict[str, Wording] = {
         password=(
             f"Mot de passe{NBSP}: {{password}} (envoyé à vous seul{NBSP}: transmettez-le aux "
             "personnes que vous invitez)"
+        ),
+        e2ee=(
+            "La réunion est chiffrée de bout en bout\u00a0: les invités sous Firefox, Safari ou sur le navigateur d’un téléphone doivent la rejoindre avec l’application kMeet ou un navigateur basé sur Chromium (Chrome, Edge, Brave)."
         ),
         cancelled=f"Annulé{NBSP}: {{title}}",
         cancelled_occurrence=f"Annulé{NBSP}: {{title}}, le {{when}}",
@@ -523,6 +531,9 @@ WORDING: dict[str, Wording] = {
             "Passwort: {password} (nur an Sie gesendet: geben Sie es den eingeladenen "
             "Personen weiter)"
         ),
+        e2ee=(
+            "Die Besprechung ist Ende-zu-Ende-verschlüsselt: Gäste mit Firefox, Safari oder einem Handy-Browser nehmen bitte mit der kMeet-App oder einem Chromium-basierten Browser (Chrome, Edge, Brave) teil."
+        ),
         cancelled="Abgesagt: {title}",
         cancelled_occurrence="Abgesagt: {title} am {when}",
         room_removed="Der kMeet-Raum wurde gelöscht.",
@@ -690,6 +701,9 @@ WORDING: dict[str, Wording] = {
         join="Partecipa",
         join_new="Nuovo link",
         password="Password: {password} (inviata solo a Lei: la comunichi alle persone che invita)",
+        e2ee=(
+            "La riunione è cifrata end-to-end: gli ospiti che usano Firefox, Safari o il browser di un telefono devono partecipare con l’app kMeet o con un browser basato su Chromium (Chrome, Edge, Brave)."
+        ),
         cancelled="Annullato: {title}",
         cancelled_occurrence="Annullato: {title}, la data di {when}",
         room_removed="La sala kMeet è stata eliminata.",
@@ -1267,6 +1281,8 @@ def _planned_item(
     )
     if planned.password:
         lines.append(_say(wording.password, password=planned.password))
+    if room.e2ee_enabled:
+        lines.append(_say(wording.e2ee))
     blocks.append(_Block(tuple(lines)))
 
     notes = tuple(_say("{note}", note=note) for note in meeting.notes if note.strip())
