@@ -80,6 +80,7 @@ from kmeet_bridge.models import (
     IncomingMessage,
     MeetingRequest,
     NotARequest,
+    Note,
     Outcome,
     PlannedMeeting,
     Room,
@@ -1134,4 +1135,8 @@ def cap_attendees(meeting: MeetingRequest, limit: int) -> MeetingRequest:
         meeting,
         attendees=tuple(ordered[:limit]),
         notes=(*meeting.notes, f"{note} ({left_out} left out)"),
+        reply_notes=(
+            *meeting.reply_notes,
+            Note("attendees_left_out", (("count", str(len(ordered))), ("limit", str(limit)))),
+        ),
     )

@@ -112,32 +112,6 @@ WEEKDAY_ABBREVIATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "it": (("lun",), ("mar",), ("mer",), ("gio",), ("ven",), ("sab",), ("dom",)),
 }
 
-# How dates are written back to people (in problem hints and examples).
-MONTH_NAMES: dict[str, tuple[str, ...]] = {
-    "en": (
-        "January", "February", "March", "April", "May", "June", "July", "August",
-        "September", "October", "November", "December",
-    ),
-    "fr": (
-        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-        "septembre", "octobre", "novembre", "décembre",
-    ),
-    "de": (
-        "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-        "September", "Oktober", "November", "Dezember",
-    ),
-    "it": (
-        "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
-        "settembre", "ottobre", "novembre", "dicembre",
-    ),
-}  # fmt: skip
-WEEKDAY_NAMES: dict[str, tuple[str, ...]] = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
-    "it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
-}
-
 # Words that say which language a short request is written in, folded. Words
 # that several languages share ("in", "per", "mai") count for each of them, by
 # a share of one point.

@@ -59,16 +59,15 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from kmeet_bridge import timezones
+from kmeet_bridge import timezones, wording
 from kmeet_bridge.language import (
     LANGUAGE_NAMES,
-    MONTH_NAMES,
     MONTHS,
     WEEKDAY_ABBREVIATIONS,
-    WEEKDAY_NAMES,
     WEEKDAYS,
     fold,
 )
+from kmeet_bridge.models import Note
 
 MAX_DURATION = timedelta(hours=24)
 # A date without a year that went by this recently is taken as meant this year
@@ -85,6 +84,8 @@ class When:
     zone: str
     notes: tuple[str, ...] = ()
     instant: bool = False
+    # What the sender is told of the reading, in their language (see models.Note).
+    reply_notes: tuple[Note, ...] = ()
 
 
 _Day = date  # `Understood.date` hides the type inside that class
@@ -1013,6 +1014,7 @@ def resolve(
 ) -> When:
     """Ties what was found to a day, a zone and the present, checking each part."""
     notes: list[str] = []
+    said: list[Note] = []
     zone_name, zone_text = _zone(found, default_zone)
     zone = zoneinfo.ZoneInfo(zone_name)
     today = base.astimezone(zone).date()
@@ -1078,6 +1080,7 @@ def resolve(
             raise WhenProblem("no_date", understood, text=start_text)
         understood = replace(understood, date=day)
         notes.append(f"no date: today, {_write_day(day)}")
+        said.append(Note("today", (("date", day.isoformat()),)))
 
     start = datetime.combine(day, start_time, zone)
     if _skipped(start):
@@ -1087,7 +1090,18 @@ def resolve(
         raise WhenProblem("too_long", understood)
     if start < _floor_minute(now_local):
         raise WhenProblem("past", understood)
-    return When(start, end, zone_name, tuple(notes))
+    if date_item is not None and date_item.kind in ("relative", "weekday"):
+        # "demain", "Friday": which day that is, in words the sender can check.
+        said.insert(0, Note("read_as", (("text", date_item.text), ("date", day.isoformat()))))
+    said += _length_notes(duration, end_time, default_duration)
+    return When(start, end, zone_name, tuple(notes), reply_notes=tuple(said))
+
+
+def _length_notes(duration: int | None, end_time: time | None, default: int) -> list[Note]:
+    """The note a reply gives when the request named no end and no length."""
+    if duration is None and end_time is None:
+        return [Note("default_length", (("minutes", str(default)),))]
+    return []
 
 
 def _completed(partial: Understood, whole: Understood) -> Understood:
@@ -1401,7 +1415,8 @@ def _instant(
     end = _end(start, end_time, duration, default_duration, understood, notes)
     if end - start > MAX_DURATION:
         raise WhenProblem("too_long", understood)
-    return When(start, end, zone_name, tuple(notes), instant=True)
+    said = [Note("instant"), *_length_notes(duration, end_time, default_duration)]
+    return When(start, end, zone_name, tuple(notes), instant=True, reply_notes=tuple(said))
 
 
 def _floor_minute(value: datetime) -> datetime:
@@ -1421,21 +1436,14 @@ def _skipped(value: datetime) -> bool:
 
 def _write_day(value: date) -> str:
     """For notes (English): "Wednesday 3 February 2027"."""
-    return f"{WEEKDAY_NAMES['en'][value.weekday()]} {write_date(value, 'en')}"
+    return f"{wording.weekday_name(value.weekday(), 'en')} {write_date(value, 'en')}"
 
 
 def write_date(value: date, language: str, *, weekday: bool = False) -> str:
-    """A date as people write it in `language`: "3 February 2027", "3 février 2027",
-    "3. Februar 2027", "3 febbraio 2027"; with its weekday first if asked."""
-    month = MONTH_NAMES[language][value.month - 1]
-    day = f"{value.day}." if language == "de" else str(value.day)
-    if language == "fr" and value.day == 1:
-        day = "1er"
-    text = f"{day} {month} {value.year}"
-    if weekday:
-        name = WEEKDAY_NAMES[language][value.weekday()]
-        text = f"{name}, {text}" if language == "de" else f"{name} {text}"
-    return text
+    """A date as people write it in `language` (CLDR, see wording.write_date):
+    "3 February 2027", "1er mars 2027", "3. Februar 2027"; with its weekday
+    first if asked."""
+    return wording.write_date(value, language, weekday=weekday)
 
 
 def write_time(value: time) -> str:
@@ -1451,26 +1459,22 @@ def write_when(
 ) -> str:
     """One line a sender can copy: `day` (already written: "demain", "3 février
     2027"), the start, and an end or a duration, in `language`'s usual form."""
-    begin = write_time(start)
+    begin = wording.write_time(start, language)
     if end is not None:
-        finish = write_time(end)
-        clock = {
-            "en": f"{begin}-{finish}",
-            "fr": f"de {begin} à {finish}",
-            "de": f"von {begin} bis {finish}",
-            "it": f"dalle {begin} alle {finish}",
-        }[language]
+        clock = wording.say(
+            language, "example.span", start=begin, end=wording.write_time(end, language)
+        )
     else:
-        clock = {"en": begin, "fr": f"à {begin}", "de": begin, "it": f"alle {begin}"}[language]
-        if language == "de":
-            clock = f"{begin} Uhr"
-    separator = ", " if language == "de" and day[:1].isdigit() else " "
-    text = f"{day}{separator}{clock}"
+        clock = wording.say(language, "example.at", start=begin)
+    # German sets a written date apart from the time by a comma ("3. Februar 2027, 10:00 Uhr").
+    shape = "example.date_clock" if day[:1].isdigit() else "example.day_clock"
+    text = wording.say(language, shape, day=day, clock=clock)
     if duration is not None:
-        text += ", " + write_duration(duration, language)
+        text = wording.say(
+            language, "example.with_length", line=text, length=write_duration(duration, language)
+        )
     return text
 
 
 def write_duration(minutes: int, language: str) -> str:
-    unit = {"en": "minutes", "fr": "minutes", "de": "Minuten", "it": "minuti"}[language]
-    return f"{minutes} {unit}"
+    return wording.write_minutes(minutes, language)
