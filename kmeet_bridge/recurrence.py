@@ -157,7 +157,9 @@ def _month_day(day: int, language: str) -> str:
         return say(language, "rule.last_month_day")
     if not 1 <= day <= 31:
         raise _Unsayable(str(day))
-    return say(language, "rule.month_day", day=_day_number(day, language))
+    # English writes the day as an ordinal: "the 1st", "the 22nd" (CLDR's ordinal rules).
+    category = wording.ordinal_category(day, language)
+    return say(language, f"rule.month_day.{category}", day=_day_number(day, language))
 
 
 def _nth_weekday(ordinal: int | None, weekday: int, language: str) -> str:

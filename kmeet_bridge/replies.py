@@ -161,7 +161,9 @@ def _hours(value: str, language: str) -> str:
     """A number of hours in words: "24 hours", "1,5 heure"; shown as given when
     it is not a number."""
     number = _number(value)
-    return value if number is None else wording.write_hours(number, language)
+    if number is None:
+        return wording.say_plural(language, "duration.hours", 2, n=value)  # shown as given
+    return wording.write_hours(number, language)
 
 
 def _size(value: str, language: str, *, kibibytes: bool) -> str:

@@ -98,6 +98,12 @@ def plural_template(language: str | None, message_id: str, count: float) -> str:
     return text
 
 
+def ordinal_category(number: int, language: str | None) -> str:
+    """CLDR's ordinal category of `number` in `language`: "one", "two", "few",
+    "many" or "other" (English 1st, 2nd, 3rd, 4th)."""
+    return Locale.parse(LOCALES[language_code(language)]).ordinal_form(number)
+
+
 def say_plural(language: str | None, message_id: str, count: float, **values: object) -> str:
     return plural_template(language, message_id, count).format(**values)
 

@@ -22,6 +22,7 @@ from kmeet_bridge.models import (
     Change,
     EventProblem,
     MeetingRequest,
+    Note,
     PlannedMeeting,
     Room,
 )
@@ -305,7 +306,7 @@ def test_planned_text_exact() -> None:
         "Your kMeet conference is planned.\n"
         "\n"
         "Budget review\n"
-        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"Join: {URL}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n"
@@ -318,17 +319,21 @@ def test_planned_text_exact() -> None:
 def test_planned_html_links_the_url() -> None:
     page = html_of(reparse(planned()))
     assert f'<a href="{URL}">{URL}</a>' in page
-    assert "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)" in page
+    assert "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)" in page
     assert "<h3>Budget review</h3>" in page
 
 
 def test_hostile_values_are_escaped_in_html() -> None:
     hostile_room = Room(url='https://kmeet.example.com/a"><img src=x>', name="a", hostname="h")
-    meeting = zurich_meeting(title=HOSTILE_TITLE, notes=("<b>note</b>",))
+    meeting = zurich_meeting(
+        title=HOSTILE_TITLE, reply_notes=(Note("recording_ignored", (("text", "<b>note</b>"),)),)
+    )
     reply = reparse(planned([(meeting, hostile_room)]))
     page = html_of(reply)
     assert "<h3>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;</h3>" in page
-    assert "<li>&lt;b&gt;note&lt;/b&gt;</li>" in page
+    assert (
+        "<li>Recording cannot be turned on by email: “&lt;b&gt;note&lt;/b&gt;” was ignored.</li>"
+    ) in page
     assert (
         '<a href="https://kmeet.example.com/a&quot;&gt;&lt;img src=x&gt;">'
         "https://kmeet.example.com/a&quot;&gt;&lt;img src=x&gt;</a>"
@@ -346,10 +351,22 @@ def test_non_web_url_is_not_linked() -> None:
     assert "href" not in page
 
 
-def test_notes_are_listed() -> None:
-    meeting = zurich_meeting(notes=("end not given: 60 minutes assumed", " "))
+def test_reply_notes_are_listed_and_english_notes_are_not() -> None:
+    meeting = zurich_meeting(
+        notes=("language: English", 'date "tomorrow" read as Wednesday 3 February 2027'),
+        reply_notes=(
+            Note("read_as", (("text", "tomorrow"), ("date", "2027-02-03"))),
+            Note("default_length", (("minutes", "60"),)),
+            Note("some_future_code"),  # not worded by the catalogs: left out
+        ),
+    )
     text = text_of(reparse(planned([(meeting, ROOM)])))
-    assert f"Join: {URL}\n- end not given: 60 minutes assumed\n\nTo add" in text
+    assert (
+        f"Join: {URL}\n"
+        "- “tomorrow” read as Wednesday, 3 February 2027.\n"
+        "- No length given: 60 minutes.\n\nTo add"
+    ) in text
+    assert "language: English" not in text and "read as Wednesday 3" not in text
 
 
 def test_several_meetings() -> None:
@@ -358,11 +375,11 @@ def test_several_meetings() -> None:
         "Your 2 kMeet conferences are planned.\n"
         "\n"
         "1. Budget review\n"
-        "   Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        "   Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"   Join: {URL}\n"
         "\n"
         "2. Launch sync\n"
-        "   Sunday 4 July 2027, 14:30–15:15 (America/New_York)\n"
+        "   Sunday, 4 July 2027, 14:30–15:15 (New York time)\n"
         "   Join: https://kmeet.infomaniak.com/xyz-uvwx-rst\n"
         "\n"
         "To add them to your calendar, open the attached .ics files.\n"
@@ -387,14 +404,14 @@ def test_empty_plan_is_refused() -> None:
 @pytest.mark.parametrize(
     ("meeting", "expected"),
     [
-        (zurich_meeting(), "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"),
-        (new_york_meeting(), "Sunday 4 July 2027, 14:30–15:15 (America/New_York)"),
+        (zurich_meeting(), "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"),
+        (new_york_meeting(), "Sunday, 4 July 2027, 14:30–15:15 (New York time)"),
         (
             zurich_meeting(
                 start=datetime(2027, 10, 30, 23, 30, tzinfo=ZURICH),
                 end=datetime(2027, 10, 31, 1, 0, tzinfo=ZURICH),
             ),
-            "Saturday 30 October 2027, 23:30 – Sunday 31 October 2027, 01:00 (Europe/Zurich)",
+            "Saturday, 30 October 2027, 23:30 – Sunday, 31 October 2027, 01:00 (Zurich time)",
         ),
     ],
 )
@@ -404,7 +421,7 @@ def test_describe_time(meeting: MeetingRequest, expected: str) -> None:
 
 def test_new_york_time_line_in_body() -> None:
     text = text_of(reparse(planned([(new_york_meeting(), ROOM)])))
-    assert "Launch sync\nSunday 4 July 2027, 14:30–15:15 (America/New_York)\n" in text
+    assert "Launch sync\nSunday, 4 July 2027, 14:30–15:15 (New York time)\n" in text
 
 
 # --- .ics attachment ---------------------------------------------------------------
@@ -515,8 +532,8 @@ OLD_URL = "https://kmeet.infomaniak.com/old-link-abc"
 SIGNATURE = "\n-- \nThis message was sent automatically by kmeet-bridge.\n"
 TIME_CHANGE = Change(
     "time",
-    "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)",
-    "Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)",
+    "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)",
+    "Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)",
 )
 TITLE_CHANGE = Change("title", "Budget", "Budget review")
 
@@ -541,7 +558,7 @@ def cancellation(title: str = "Team lunch", **changes: object) -> Cancellation:
 
 BUDGET_BLOCK = (
     "Budget review\n"
-    "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+    "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
     f"Join: {URL}\n"
     "\n"
     "To add it to your calendar, open the attached kmeet.ics.\n"
@@ -577,17 +594,17 @@ def test_updated_meeting_lists_what_changed() -> None:
         "\n"
         "Budget review\n"
         "What changed:\n"
-        "- Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
-        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
+        "- Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
+        " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
         "- Title: Budget → Budget review\n"
-        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"Join: {URL}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
     )
     assert (
-        "<p>What changed:</p>\n<ul><li>Time: Wednesday 3 February 2027, 09:00–10:00"
-        " (Europe/Zurich) → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)</li>"
+        "<p>What changed:</p>\n<ul><li>Time: Wednesday, 3 February 2027, 09:00–10:00"
+        " (Zurich time) → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)</li>"
         "<li>Title: Budget → Budget review</li></ul>\n"
     ) in html_of(reply)
 
@@ -600,13 +617,12 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
         "The link has changed: please use the new link below.\n"
         "\n"
         "Budget review\n"
-        "The meeting now ends after the old room's settings expire, so it has a new room.\n"
-        f"The old link {OLD_URL} no longer carries this meeting's settings;"
-        " if you shared it, please pass on the new link instead.\n"
+        "The meeting now ends later, so it has a new room.\n"
+        f"Please stop using the old link {OLD_URL}; if you shared it, send the new one instead.\n"
         "What changed:\n"
-        "- Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
-        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
-        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        "- Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
+        " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
+        "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"New link: {ROOM_2.url}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
@@ -615,7 +631,7 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
     assert "<p><strong>The link has changed: please use the new link below.</strong></p>" in page
     assert f'New link: <strong><a href="{ROOM_2.url}">{ROOM_2.url}</a></strong>' in page
     # The old link is named, never offered as something to click.
-    assert f"The old link {OLD_URL} no longer" in page
+    assert f"Please stop using the old link {OLD_URL};" in page
     assert f'href="{OLD_URL}"' not in page
     (part,) = ics_parts(reply)
     assert only_event(part)[1]["URL"] == ROOM_2.url
@@ -624,10 +640,7 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
 def test_replanned_without_the_old_link_still_warns() -> None:
     text = text_of(reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned")]))
     assert text.startswith("The link has changed: please use the new link below.\n")
-    assert (
-        "The old link no longer carries this meeting's settings;"
-        " if you shared it, please pass on the new link instead.\n"
-    ) in text
+    assert "Please stop using the old link; if you shared it, send the new one instead.\n" in text
     assert f"New link: {ROOM_2.url}\n" in text
 
 
@@ -638,7 +651,7 @@ def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
         "\n"
         "Weekly sync\n"
         "Repeats every Monday at 10:00, 10 times\n"
-        "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+        "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
         "7 occurrences are left, the next one included.\n"
         f"Join: {URL}\n"
         "\n"
@@ -652,24 +665,24 @@ def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
         (
             weekly_series(occurrences_left=1),
             "Repeats every Monday at 10:00, 10 times\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
             "This is the last occurrence of the series.\n",
         ),
         (
             weekly_series(rule="FREQ=WEEKLY;INTERVAL=2", occurrences_left=None),
             "Repeats every 2 weeks on Monday at 10:00\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n",
+            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
         ),
         (
             weekly_series(rule="", occurrences_left=3),
             "Repeats on several dates\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
             "3 occurrences are left, the next one included.\n",
         ),
         (
             weekly_series(rule="FREQ=HOURLY;INTERVAL=2", occurrences_left=None),
             "Repeats according to the rule FREQ=HOURLY;INTERVAL=2\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n",
+            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
         ),
     ],
 )
@@ -703,12 +716,12 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
                 ),
                 ROOM,
             ),
-            "Cancelled: Team lunch, the occurrence of Monday 15 March 2027, 09:00 (UTC)",
+            "Cancelled: Team lunch, the occurrence of Monday, 15 March 2027, 09:00 (UTC)",
             f"The other occurrences keep the link {URL} as before; there is nothing else to do.",
         ),
         (
             CancelledMeeting(cancellation(recurrence_id="20270315"), None),
-            "Cancelled: Team lunch, the occurrence of Monday 15 March 2027",
+            "Cancelled: Team lunch, the occurrence of Monday, 15 March 2027",
             "No kMeet room was planned for it, so there is nothing to remove.",
         ),
         (
@@ -790,19 +803,19 @@ def test_everything_in_one_reply_in_order() -> None:
         "\n"
         "1. Budget review\n"
         "   Your kMeet conference is planned.\n"
-        "   Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
+        "   Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"   Join: {URL}\n"
         "\n"
         "2. Weekly sync\n"
         "   The link has changed: please use the new link below.\n"
-        "   The meeting now ends after the old room's settings expire, so it has a new room.\n"
-        f"   The old link {OLD_URL} no longer carries this meeting's settings;"
-        " if you shared it, please pass on the new link instead.\n"
+        "   The meeting now ends later, so it has a new room.\n"
+        f"   Please stop using the old link {OLD_URL}; if you shared it,"
+        " send the new one instead.\n"
         "   What changed:\n"
-        "   - Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
-        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
+        "   - Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
+        " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
         "   Repeats every Monday at 10:00, 10 times\n"
-        "   Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
+        "   Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
         "   7 occurrences are left, the next one included.\n"
         f"   New link: {ROOM_2.url}\n"
         "\n"
@@ -907,7 +920,7 @@ def test_every_value_is_escaped_in_html() -> None:
     for escaped in (
         "Repeats according to the rule FREQ=HOURLY;X-A=&lt;b&gt;<br>",
         "<li>&lt;i&gt;: &lt;b&gt;before&lt;/b&gt; → &quot;after&quot; &amp; &lt;u&gt;</li>",
-        "The old link https://kmeet.example.com/old&quot;&gt;&lt;img src=x&gt; no longer",
+        "Please stop using the old link https://kmeet.example.com/old&quot;&gt;&lt;img src=x&gt;;",
         "Cancelled: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;,"
         " the occurrence of &lt;em&gt;</h3>",
         "The room link &lt;s&gt;gone&lt;/s&gt; is no longer needed",

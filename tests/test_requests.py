@@ -20,6 +20,7 @@ from kmeet_bridge.requests import RequestProblem
 CORPUS = Path(__file__).parent / "requests_corpus" / "cases.txt"
 ZONE = "Europe/Zurich"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo(ZONE))  # a Tuesday
+NBSP, NNBSP = "\u00a0", "\u202f"
 OWN = "meet@example.com"
 OPTION_FIELDS = {
     "lobby": "lobby_enabled",
@@ -527,14 +528,16 @@ def test_a_past_request_is_answered_in_the_senders_language() -> None:
     assert isinstance(problem, Unplannable)
     assert (problem.code, problem.language) == ("past", "fr")
     assert problem.reason == (
-        "La réunion commencerait le mardi 1er décembre 2026 à 09:00 (Europe/Zurich), ce qui est "
-        'déjà passé. Compris : date : mardi 1er décembre 2026 ("aujourd\'hui"); début : 09:00; '
-        "fuseau horaire : Europe/Zurich."
+        "La réunion commencerait le mardi 1er décembre 2026 à 09:00 (heure de Zurich), ce qui "
+        f"est déjà passé. Compris{NBSP}: date{NBSP}: mardi 1er décembre 2026 "
+        f"(«{NBSP}aujourd'hui{NBSP}»)"
+        f"{NNBSP}; début{NBSP}: 09:00{NNBSP}; heure de Zurich."
     )
     assert problem.hint == (
-        "Écrivez le jour et l'heure dans les premières lignes, par exemple l'une de celles-ci :\n"
-        "  demain à 09:00\n"
-        "  8 décembre 2026 à 09:00"
+        "Écrivez le jour et l’heure dans les premières lignes, par exemple de l’une de ces"
+        f" façons{NBSP}:\n"
+        "demain à 09:00\n"
+        "8 décembre 2026 à 09:00"
     )
     assert problem.params == (
         ("date", "2026-12-01"),
@@ -550,26 +553,26 @@ def test_a_past_request_is_answered_in_the_senders_language() -> None:
 def test_a_past_request_in_german_and_italian() -> None:
     german = problem_of(build_message("gestern um 10 Uhr", subject="kmeet: Termin"))
     assert german.reason.startswith(
-        "Die Besprechung würde am Montag, 30. November 2026 um 10:00 (Europe/Zurich) beginnen"
+        "Die Besprechung würde am Montag, 30. November 2026 um 10:00 (Zürcher Zeit) beginnen"
     )
-    assert german.hint.splitlines()[1:] == ["  morgen 10:00 Uhr", "  7. Dezember 2026, 10:00 Uhr"]
+    assert german.hint.splitlines()[1:] == ["morgen 10:00 Uhr", "7. Dezember 2026, 10:00 Uhr"]
     italian = problem_of(build_message("oggi alle 9", subject="kmeet: riunione"))
     assert italian.reason.startswith(
-        "La riunione inizierebbe il martedì 1 dicembre 2026 alle 09:00"
+        "La riunione inizierebbe il martedì 1º dicembre 2026 alle 09:00 (ora di Zurigo)"
     )
-    assert italian.hint.splitlines()[1:] == ["  domani alle 09:00", "  8 dicembre 2026 alle 09:00"]
+    assert italian.hint.splitlines()[1:] == ["domani alle 09:00", "8 dicembre 2026 alle 09:00"]
 
 
 def test_an_english_numeric_date_is_asked_about() -> None:
     problem = problem_of(build_message("03/04/2027 10:00-11:00"))
     assert problem.code == "ambiguous_date"
     assert problem.reason == (
-        '"03/04/2027" can mean Saturday 3 April 2027 or Thursday 4 March 2027. '
-        "Understood: start: 10:00; end: 11:00; time zone: Europe/Zurich."
+        "“03/04/2027” can mean Saturday, 3 April 2027 or Thursday, 4 March 2027. "
+        "Understood: start: 10:00; end: 11:00; Zurich time."
     )
     assert problem.hint.splitlines()[1:] == [
-        "  3 April 2027 10:00-11:00",
-        "  4 March 2027 10:00-11:00",
+        "3 April 2027, 10:00–11:00",
+        "4 March 2027, 10:00–11:00",
     ]
     assert dict(problem.params)["choices"] == "2027-04-03|2027-03-04"
 
@@ -579,11 +582,11 @@ def test_a_date_without_a_time_keeps_the_date_in_the_examples() -> None:
     assert problem.code == "no_time"
     assert problem.reason == (
         "Die Nachricht nennt einen Tag, aber keine Uhrzeit. Verstanden: Datum: Dienstag, "
-        '8. Dezember 2026 ("nächsten Dienstag"); Zeitzone: Europe/Zurich.'
+        "8. Dezember 2026 („nächsten Dienstag“); Zürcher Zeit."
     )
     assert problem.hint.splitlines()[1:] == [
-        "  8. Dezember 2026, 10:00 Uhr",
-        "  8. Dezember 2026, von 14:00 bis 15:00",
+        "8. Dezember 2026, 10:00 Uhr",
+        "8. Dezember 2026, von 14:00 bis 15:00",
     ]
 
 
@@ -599,10 +602,11 @@ def test_a_problem_can_be_worded_in_another_language() -> None:
     reason, hint = problem.describe("it")
     assert reason == (
         "Il messaggio indica un giorno, ma nessun orario. Capito: data: mercoledì 2 dicembre 2026 "
-        '("tomorrow"); fuso orario: Europe/Zurich.'
+        "(«tomorrow»); ora di Zurigo."
     )
     assert (
-        hint.splitlines()[0] == "Scriva giorno e ora nelle prime righe, per esempio una di queste:"
+        hint.splitlines()[0]
+        == "Scriva giorno e ora nelle prime righe, per esempio in uno di questi modi:"
     )
 
 
@@ -654,7 +658,7 @@ def test_problems_give_two_examples_that_can_be_planned(
     assert (problem.code, problem.language) == (code, language)
     examples = [params["example_1"], params["example_2"]]
     assert examples[0] != examples[1]
-    assert problem.hint.splitlines()[1:] == [f"  {example}" for example in examples]
+    assert problem.hint.splitlines()[1:] == examples
     for example in examples:
         meeting = extract(build_message(example), default_language=language)
         assert meeting.start >= NOW, example
@@ -664,8 +668,9 @@ def test_the_reason_quotes_what_was_understood() -> None:
     problem = problem_of(build_message("demain 14h, 45 minutes, ou 15h ?"))
     assert problem.code == "ambiguous_time"
     assert problem.reason == (
-        "« 14h / 15h » peut vouloir dire 14:00 ou 15:00. Compris : date : mercredi 2 décembre "
-        '2026 ("demain"); durée : 45 minutes; fuseau horaire : Europe/Zurich.'
+        f"«{NBSP}14h / 15h{NBSP}» peut vouloir dire 14:00 ou 15:00. Compris{NBSP}: date{NBSP}: "
+        f"mercredi 2 décembre 2026 («{NBSP}demain{NBSP}»){NNBSP}; durée{NBSP}: 45 minutes{NNBSP}; "
+        "heure de Zurich."
     )
 
 

@@ -364,7 +364,7 @@ def test_a_fold_back_hour_is_its_first_occurrence() -> None:
 @pytest.mark.parametrize(
     ("language", "plain", "with_weekday"),
     [
-        ("en", "3 February 2027", "Wednesday 3 February 2027"),
+        ("en", "3 February 2027", "Wednesday, 3 February 2027"),
         ("fr", "3 février 2027", "mercredi 3 février 2027"),
         ("de", "3. Februar 2027", "Mittwoch, 3. Februar 2027"),
         ("it", "3 febbraio 2027", "mercoledì 3 febbraio 2027"),
@@ -378,7 +378,7 @@ def test_write_date(language: str, plain: str, with_weekday: str) -> None:
 @pytest.mark.parametrize(
     ("language", "one", "two"),
     [
-        ("en", "tomorrow 09:00", "tomorrow 09:00-09:45"),
+        ("en", "tomorrow 09:00", "tomorrow 09:00–09:45"),
         ("fr", "demain à 09:00", "demain de 09:00 à 09:45"),
         ("de", "morgen 09:00 Uhr", "morgen von 09:00 bis 09:45"),
         ("it", "domani alle 09:00", "domani dalle 09:00 alle 09:45"),
