@@ -996,3 +996,50 @@ def test_ics_without_a_usable_rule_has_no_rrule(meeting: MeetingRequest) -> None
     event = series_event(meeting)
     assert "RRULE" not in event
     assert "ATTENDEE" not in event
+
+
+# --- end-to-end encryption and rate limits --------------------------------------------
+
+E2EE_LINE = (
+    "Guests using Firefox, Safari or a phone browser should join with the kMeet app or a"
+    " Chromium-based browser (Chrome, Edge, Brave): the meeting is end-to-end encrypted.\n"
+)
+
+
+def test_an_end_to_end_encrypted_room_tells_which_guests_need_another_browser() -> None:
+    room = Room(url=URL, name="abc-defg-hij", hostname="kmeet.infomaniak.com", e2ee_enabled=True)
+    reply = reparse(planned([(zurich_meeting(), room)]))
+    assert f"Join: {URL}\n{E2EE_LINE}\nTo add" in text_of(reply)
+    assert E2EE_LINE.strip() in html_of(reply)
+
+
+@pytest.mark.parametrize("e2ee", [False, None])
+def test_a_room_without_end_to_end_encryption_says_nothing_of_browsers(e2ee: bool | None) -> None:
+    room = Room(url=URL, name="abc-defg-hij", hostname="kmeet.infomaniak.com", e2ee_enabled=e2ee)
+    assert "Chromium" not in text_of(reparse(planned([(zurich_meeting(), room)])))
+
+
+def test_a_rate_limit_does_not_say_the_message_was_wrong() -> None:
+    problem = EventProblem(
+        "",
+        "20 rooms were planned within the last hour, the most allowed",
+        "Please send your request again after 2027-01-15 10:15 (Europe/Zurich).",
+        code="sender_rate_limited",
+        params=(("limit", "20"), ("after", "2027-01-15 10:15 (Europe/Zurich)")),
+    )
+    assert text_of(reply_to(problems=[problem])) == (
+        "Your request is fine, but no more rooms can be planned for now.\n"
+        "\n"
+        "What went wrong: You have reached the limit of 20 rooms per hour.\n"
+        "How to fix it: Please send your request again after 10:15 on Friday, 15 January 2027"
+        " (Zurich time).\n" + SIGNATURE
+    )
+
+
+def test_a_message_too_large_is_measured_in_megabytes() -> None:
+    problem = EventProblem(
+        "", "too large", code="message_too_large", params=(("size", "31.4"), ("limit", "25.0"))
+    )
+    reason, _ = replies.problem_text(problem, "en")
+    # 31.4 MiB and 25 MiB, as people read sizes.
+    assert reason == "The message is 32.9 MB, more than the 26.2 MB read here."
