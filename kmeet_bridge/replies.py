@@ -683,12 +683,16 @@ def _cancelled_item(cancelled: CancelledMeeting, language: str) -> _Item:
 def _problem_item(problem: EventProblem, language: str) -> _Item:
     subject = headers.one_line(problem.subject)
     reason, hint = problem_text(problem, language)
-    blocks = [_Block((_labelled(say(language, "problem.reason_label"), reason, language),))]
+    # A rate limit is no fault of the message: its labels say why, not what went wrong.
+    limit = ".limit" if problem.code in RATE_LIMITS else ""
+    reason_label = say(language, f"problem.reason_label{limit}")
+    blocks = [_Block((_labelled(reason_label, reason, language),))]
     # A hint's first line says what to do; any further lines are examples the
     # sender can copy, one per line.
     first, *examples = hint.strip().splitlines() or [""]
     if first.strip():
-        blocks.append(_Block((_labelled(say(language, "problem.hint_label"), first, language),)))
+        hint_label = say(language, f"problem.hint_label{limit}")
+        blocks.append(_Block((_labelled(hint_label, first, language),)))
     if any(line.strip() for line in examples):
         blocks.append(_lines_to_copy([line.strip() for line in examples]))
     heading = say(language, "problem.heading", subject=subject) if subject else ""

@@ -43,7 +43,8 @@ def test_an_update_within_the_planned_time_keeps_the_room(bridge_env: BridgeEnv)
     assert "This meeting has changed; it keeps the same link." in text
     assert "- Title: Budget review → Budget review (short)" in text
     assert (
-        "- Time: 2027-03-15 14:00–15:00 (Europe/Zurich) → 2027-03-15 14:00–14:45 (Europe/Zurich)"
+        "- Time: Monday, 15 March 2027, 14:00–15:00 (Zurich time)"
+        " → Monday, 15 March 2027, 14:00–14:45 (Zurich time)"
     ) in text
     assert rows(env, "SELECT title, ending_at, sequence, status FROM meetings") == [
         ("Budget review (short)", "2027-03-15 14:45:00", 1, "planned")
@@ -71,7 +72,9 @@ def test_a_reschedule_past_the_rooms_end_gets_a_new_room_and_says_so(
     text = text_of(env.smtp.messages[1].message)
     assert "The link has changed: please use the new link below." in text
     assert f"New link: {new}" in text
-    assert f"The old link {old} no longer carries this meeting's settings" in text
+    assert (
+        f"Please stop using the old link {old}; if you shared it, send the new one instead." in text
+    )
     [(room, status)] = rows(env, "SELECT room, status FROM meetings")
     assert new in room and status == "planned"
 

@@ -1030,8 +1030,8 @@ def test_a_rate_limit_does_not_say_the_message_was_wrong() -> None:
     assert text_of(reply_to(problems=[problem])) == (
         "Your request is fine, but no more rooms can be planned for now.\n"
         "\n"
-        "What went wrong: You have reached the limit of 20 rooms per hour.\n"
-        "How to fix it: Please send your request again after 10:15 on Friday, 15 January 2027"
+        "Why: You have reached the limit of 20 rooms per hour.\n"
+        "What to do: Please send your request again after 10:15 on Friday, 15 January 2027"
         " (Zurich time).\n" + SIGNATURE
     )
 

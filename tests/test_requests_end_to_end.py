@@ -40,7 +40,7 @@ CASES = [
         "Hi,\n2027-02-03 09:00, 45 minutes please.\nThanks\n-- \nLea",
         ("2027-02-03 09:00:00", "2027-02-03 09:45:00"),
         "Your kMeet conference is planned.",
-        "Wednesday 3 February 2027, 09:00–09:45 (Europe/Zurich)",
+        "Wednesday, 3 February 2027, 09:00–09:45 (Zurich time)",
     ),
     (
         "fr",
@@ -48,7 +48,7 @@ CASES = [
         "Bonjour,\nle 12 mars 2027 à 14h30, une heure.\nMerci",
         ("2027-03-12 14:30:00", "2027-03-12 15:30:00"),
         "Votre visioconférence kMeet est planifiée.",
-        "vendredi 12 mars 2027, 14:30–15:30 (Europe/Zurich)",
+        "vendredi 12 mars 2027, 14:30–15:30 (heure de Zurich)",
     ),
     (
         "de",
@@ -56,15 +56,15 @@ CASES = [
         "Hallo\n3. Februar 2027, 9:00–9:45\nGruss",
         ("2027-02-03 09:00:00", "2027-02-03 09:45:00"),
         "Ihre kMeet-Videokonferenz ist geplant.",
-        "Mittwoch, 3. Februar 2027, 09:00–09:45 Uhr (Europe/Zurich)",
+        "Mittwoch, 3. Februar 2027, 09:00–09:45 Uhr (Zürcher Zeit)",
     ),
     (
         "it",
         "kmeet: revisione budget",
         "Buongiorno,\n5 marzo 2027 ore 16, per favore.\nGrazie",
         ("2027-03-05 16:00:00", "2027-03-05 17:00:00"),
-        "La sua videoconferenza kMeet è stata pianificata.",
-        "venerdì 5 marzo 2027, 16:00–17:00 (Europe/Zurich)",
+        "La Sua videoconferenza kMeet è stata pianificata.",
+        "venerdì 5 marzo 2027, 16:00–17:00 (ora di Zurigo)",
     ),
 ]
 
