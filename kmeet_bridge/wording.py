@@ -164,31 +164,27 @@ def write_number(value: float, language: str | None) -> str:
     return format_decimal(value, locale=LOCALES[language_code(language)])
 
 
+def _unit(value: float, unit: str, language: str | None, length: str = "short") -> str:
+    return format_unit(value, unit, length=length, locale=LOCALES[language_code(language)])
+
+
 def write_megabytes(value: float, language: str | None) -> str:
     """A size in megabytes, as the language abbreviates it: "12.5 MB", "12,5 Mo"."""
-    return format_unit(
-        value, "digital-megabyte", length="short", locale=LOCALES[language_code(language)]
-    )
+    return _unit(value, "digital-megabyte", language)
 
 
 def write_kilobytes(value: float, language: str | None) -> str:
-    return format_unit(
-        value, "digital-kilobyte", length="short", locale=LOCALES[language_code(language)]
-    )
+    return _unit(value, "digital-kilobyte", language)
 
 
 def write_hours(value: float, language: str | None) -> str:
     """A number of hours in words: "24 hours", "1,5 heure"."""
-    return format_unit(
-        value, "duration-hour", length="long", locale=LOCALES[language_code(language)]
-    )
+    return _unit(value, "duration-hour", language, "long")
 
 
 def write_minutes(value: int, language: str | None) -> str:
     """A length in minutes: "45 minutes", "45 Minuten"."""
-    return format_unit(
-        value, "duration-minute", length="long", locale=LOCALES[language_code(language)]
-    )
+    return _unit(value, "duration-minute", language, "long")
 
 
 # --- time zones ---------------------------------------------------------------------------

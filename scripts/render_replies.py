@@ -150,6 +150,23 @@ def invitation(language: str) -> EmailMessage:
     return message(f"Fwd: {TITLES[language]}", "(forwarded invitation)")
 
 
+def planned_invitation(
+    language: str,
+    room: Room = ROOM,
+    status: str = "new",
+    times: tuple[str, str] | None = None,
+    previous_url: str | None = None,
+    **meeting: object,
+) -> EmailMessage:
+    """The reply to a forwarded invitation; `times`: the recorded times before
+    and after an update (as updates.time_text writes them)."""
+    changes = (Change("time", *times),) if times else ()
+    planned = PlannedMeeting(
+        invitation_meeting(language, **meeting), room, status, changes, previous_url
+    )
+    return compose(invitation(language), language, planned=[planned])
+
+
 KINDS: dict[str, tuple[str, Callable[[str], EmailMessage]]] = {
     "planned-request": (
         "a plain request with a password room",
@@ -159,82 +176,45 @@ KINDS: dict[str, tuple[str, Callable[[str], EmailMessage]]] = {
         "a plain request with a time but no date (today assumed)",
         lambda lang: from_request(*NO_DATE[lang], lang),
     ),
-    "planned-invitation": (
-        "a forwarded invitation, planned",
-        lambda lang: compose(
-            invitation(lang), lang, planned=[PlannedMeeting(invitation_meeting(lang), ROOM)]
-        ),
-    ),
+    "planned-invitation": ("a forwarded invitation, planned", planned_invitation),
     "planned-without-e2ee": (
         "a forwarded invitation, room without end-to-end encryption",
-        lambda lang: compose(
-            invitation(lang), lang, planned=[PlannedMeeting(invitation_meeting(lang), PLAIN_ROOM)]
-        ),
+        lambda lang: planned_invitation(lang, PLAIN_ROOM),
     ),
     "planned-series": (
         "a weekly series",
-        lambda lang: compose(
-            invitation(lang),
-            lang,
-            planned=[
-                PlannedMeeting(
-                    invitation_meeting(
-                        lang, rule="FREQ=WEEKLY;BYDAY=TU;COUNT=10", occurrences_left=10
-                    ),
-                    ROOM,
-                )
-            ],
+        lambda lang: planned_invitation(
+            lang, rule="FREQ=WEEKLY;BYDAY=TU;COUNT=10", occurrences_left=10
         ),
     ),
     "unchanged": (
         "the same invitation sent again",
-        lambda lang: compose(
-            invitation(lang),
-            lang,
-            planned=[PlannedMeeting(invitation_meeting(lang), ROOM, "unchanged")],
-        ),
+        lambda lang: planned_invitation(lang, status="unchanged"),
     ),
     "updated": (
         "an update that keeps the link (earlier start)",
-        lambda lang: compose(
-            invitation(lang),
+        lambda lang: planned_invitation(
             lang,
-            planned=[
-                PlannedMeeting(
-                    invitation_meeting(lang, start=datetime(2026, 12, 8, 14, 0, tzinfo=ZURICH)),
-                    ROOM,
-                    "updated",
-                    (
-                        Change(
-                            "time",
-                            "2026-12-08 14:30–15:30 (Europe/Zurich)",
-                            "2026-12-08 14:00–15:30 (Europe/Zurich)",
-                        ),
-                    ),
-                )
-            ],
+            status="updated",
+            times=(
+                "2026-12-08 14:30–15:30 (Europe/Zurich)",
+                "2026-12-08 14:00–15:30 (Europe/Zurich)",
+            ),
+            start=datetime(2026, 12, 8, 14, 0, tzinfo=ZURICH),
         ),
     ),
     "link-changed": (
         "an update that ends later: a new room and link",
-        lambda lang: compose(
-            invitation(lang),
+        lambda lang: planned_invitation(
             lang,
-            planned=[
-                PlannedMeeting(
-                    invitation_meeting(lang, end=datetime(2026, 12, 8, 16, 30, tzinfo=ZURICH)),
-                    NEW_ROOM,
-                    "replanned",
-                    (
-                        Change(
-                            "time",
-                            "2026-12-08 14:30–15:30 (Europe/Zurich)",
-                            "2026-12-08 14:30–16:30 (Europe/Zurich)",
-                        ),
-                    ),
-                    OLD_URL,
-                )
-            ],
+            NEW_ROOM,
+            "replanned",
+            (
+                "2026-12-08 14:30–15:30 (Europe/Zurich)",
+                "2026-12-08 14:30–16:30 (Europe/Zurich)",
+            ),
+            OLD_URL,
+            end=datetime(2026, 12, 8, 16, 30, tzinfo=ZURICH),
         ),
     ),
     "cancelled": (
