@@ -156,3 +156,15 @@ def test_times_are_24_hours_in_every_language() -> None:
 )
 def test_elision(language: str, text: str, expected: str) -> None:
     assert wording.elide(text, language) == expected
+
+
+def test_the_wheel_ships_every_catalog() -> None:
+    """pyproject's package-data names the .po files, so an installed bridge finds them."""
+    import tomllib
+    from fnmatch import fnmatch
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["kmeet_bridge"]
+    for language in LANGUAGES:
+        path = wording.catalog_path(language).relative_to(wording.LOCALE_DIR.parent)
+        assert any(fnmatch(str(path), pattern) for pattern in patterns), path
