@@ -747,7 +747,8 @@ class Bridge:
             "Send the invitation again without large attachments.",
             reply=allowed and not self._unauthenticated(ctx),
             code="message_too_large",
-            params=(("size", f"{ctx.size / mib:.1f}"), ("limit", f"{limit / mib:.1f}")),
+            # In bytes: the reply writes them in kB or MB for people.
+            params=(("size", str(ctx.size)), ("limit", str(limit))),
         )
 
     # -- cancelling -----------------------------------------------------------

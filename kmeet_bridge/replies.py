@@ -123,10 +123,11 @@ _RECORDED_TIME = re.compile(
     r"(?:–(?P<end>\d{2}:\d{2})| – (?P<end_day>\d{4}-\d{2}-\d{2}) (?P<end_at>\d{2}:\d{2}))?"
     r" \((?P<zone>[^()]+)\)"
 )
-# Sizes: a KiB is 1.024 kB, a MiB 1.048576 MB; people read kB and MB ("Mio"
-# reads as "million" in Swiss French).
-_KB_PER_KIB = 1.024
-_MB_PER_MIB = 1.048576
+# Sizes are shown in kB and MB, as people read them ("Mio" reads as "million"
+# in Swiss French). A calendar's size comes in KiB (invites.py), a message's in
+# bytes (bridge.py); one with a decimal point is an older record, in MiB.
+_KILOBYTE, _MEGABYTE = 1000, 1_000_000
+_KIB, _MIB = 1024, 1024 * 1024
 
 
 def _place(where: str, language: str) -> str:
@@ -166,14 +167,16 @@ def _hours(value: str, language: str) -> str:
     return wording.write_hours(number, language)
 
 
-def _size(value: str, language: str, *, kibibytes: bool) -> str:
-    """A size recorded in KiB or MiB, as people read it: "320 kB", "26,2 Mo"."""
+def _size(value: str, language: str, *, unit: int) -> str:
+    """A size recorded in units of `unit` bytes, as people read it: "320 kB",
+    "26,2 Mo" (kB below a megabyte, MB with one decimal above)."""
     number = _number(value)
     if number is None:
         return value
-    if kibibytes:
-        return wording.write_kilobytes(round(number * _KB_PER_KIB), language)
-    return wording.write_megabytes(round(number * _MB_PER_MIB, 1), language)
+    size = number * unit
+    if size < _MEGABYTE:
+        return wording.write_kilobytes(max(1, round(size / _KILOBYTE)), language)
+    return wording.write_megabytes(round(size / _MEGABYTE, 1), language)
 
 
 def _sentence(text: str) -> str:
@@ -203,13 +206,20 @@ def problem_text(problem: EventProblem, language: str | None) -> tuple[str, str]
     values["where"] = _place(params.get("where", ""), code)
     values["detail"] = say(code, "colon") + " " + detail if detail else ""
     values["hours"] = _hours(params.get("hours", ""), code)
-    if problem.code in ("too_large", "message_too_large"):
-        kibibytes = problem.code == "too_large"
-        values["size"] = _size(params["size"], code, kibibytes=kibibytes)
-        values["limit"] = _size(params["limit"], code, kibibytes=kibibytes)
+    for name in ("size", "limit"):
+        if problem.code == "too_large":
+            values[name] = _size(params[name], code, unit=_KIB)
+        elif problem.code == "message_too_large":
+            legacy = "." in params[name]
+            values[name] = _size(params[name], code, unit=_MIB if legacy else 1)
     if "after" in params:
         values["after"] = recorded_time(params["after"], code)
-    reason = say(code, f"problem.{problem.code}", **values)
+    if problem.code in RATE_LIMITS:
+        # "1 room", "20 rooms": a limit that is not a number counts as many.
+        count = int(params["limit"]) if params["limit"].isdigit() else 2
+        reason = wording.say_plural(code, f"problem.{problem.code}", count, **values)
+    else:
+        reason = say(code, f"problem.{problem.code}", **values)
     hint = say(code, f"problem.{problem.code}.hint", **values)
     return _sentence(reason), hint
 

@@ -266,7 +266,7 @@ KINDS: dict[str, tuple[str, Callable[[str], EmailMessage]]] = {
                     "",
                     "too large",
                     code="message_too_large",
-                    params=(("limit", "25.0"), ("size", "31.4")),
+                    params=(("limit", str(25 * 1024 * 1024)), ("size", "32925286")),
                 )
             ],
         ),

@@ -1043,3 +1043,22 @@ def test_a_message_too_large_is_measured_in_megabytes() -> None:
     reason, _ = replies.problem_text(problem, "en")
     # 31.4 MiB and 25 MiB, as people read sizes.
     assert reason == "The message is 32.9 MB, more than the 26.2 MB read here."
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("en", "The limit of 1 room per 24 hours has been reached."),
+        ("fr", "La limite de 1 salle par 24 heures est atteinte."),
+        ("de", "Die Grenze von 1 Raum pro 24 Stunden ist erreicht."),
+        ("it", "È stato raggiunto il limite di 1 sala ogni 24 ore."),
+    ],
+)
+def test_a_limit_of_one_room_is_singular(language: str, reason: str) -> None:
+    problem = EventProblem(
+        "",
+        "1 room",
+        code="daily_rate_limited",
+        params=(("limit", "1"), ("after", "2027-01-15 10:15 (Europe/Zurich)")),
+    )
+    assert replies.problem_text(problem, language)[0] == reason
