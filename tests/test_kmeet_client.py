@@ -352,6 +352,7 @@ def test_plan_returns_the_room_the_api_answered(kmeet_simulator: KMeetSimulator)
         code=stored["code"],
         event_id=stored["event_id"],
         ending_at="2027-02-03 10:00:00",
+        e2ee_enabled=True,  # as asked (the default)
     )
     assert (room.id, room.event_id) == (155910, 4242)
 
