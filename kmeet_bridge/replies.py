@@ -31,6 +31,7 @@ from icalendar import Calendar, Event, Parameters, vRecur
 from . import headers, recurrence, wording
 from .models import (
     CancelledMeeting,
+    Change,
     EventProblem,
     MeetingRequest,
     Note,
@@ -176,7 +177,11 @@ def _size(value: str, language: str, *, unit: int) -> str:
     size = number * unit
     if size < _MEGABYTE:
         return wording.write_kilobytes(max(1, round(size / _KILOBYTE)), language)
-    return wording.write_megabytes(round(size / _MEGABYTE, 1), language)
+    megabytes = size / _MEGABYTE
+    # "26 MB", not "26.2 MB": a tenth only where it is a noticeable part.
+    return wording.write_megabytes(
+        round(megabytes) if megabytes >= 10 else round(megabytes, 1), language
+    )
 
 
 def _sentence(text: str) -> str:
@@ -311,6 +316,20 @@ def recorded_time(text: str, language: str | None = "en") -> str:
         time=wording.write_time(start, code),
         zone=wording.zone_name(zone, code),
     )
+
+
+def _recorded_span(text: str) -> tuple[date, datetime, datetime, str] | None:
+    """A recorded time span within one day, as (day, start, end, zone); None
+    for any other shape."""
+    match = _RECORDED_TIME.fullmatch(headers.one_line(text))
+    if match is None or not match["end"]:
+        return None
+    try:
+        start = datetime.fromisoformat(f"{match['day']}T{match['start']}")
+        end = datetime.fromisoformat(f"{match['day']}T{match['end']}")
+    except ValueError:
+        return None
+    return start.date(), start, end, match["zone"]
 
 
 def _describe_recurrence_id(recurrence_id: str, language: str) -> str:
@@ -596,38 +615,54 @@ def note_text(note: Note, language: str | None) -> str:
     return ""
 
 
+def _change_line(change: Change, language: str) -> _Line:
+    """One change: a time moved within one day reads "Time: was 14:30–15:30, now
+    14:00–15:30 (Tuesday, 8 December 2026, Zurich time)"; any other as before → after."""
+    try:
+        label = say(language, f"change.label.{change.what}")
+    except KeyError:
+        label = change.what
+    if change.what != "time":
+        return _say(
+            template(language, "change.line"), label=label, before=change.before, after=change.after
+        )
+    before, after = _recorded_span(change.before), _recorded_span(change.after)
+    if before and after and before[0] == after[0] and before[3] == after[3]:
+        day, zone = before[0], before[3]
+        clocks = [
+            say(
+                language,
+                "time.clock_span",
+                start=wording.write_time(start, language),
+                end=wording.write_time(end, language),
+            )
+            for start, end in ((before[1], before[2]), (after[1], after[2]))
+        ]
+        return _say(
+            template(language, "change.same_day"),
+            label=label,
+            before=clocks[0],
+            after=clocks[1],
+            day=wording.write_date(day, language, weekday=True),
+            zone=wording.zone_name(zone, language),
+        )
+    return _say(
+        template(language, "change.line"),
+        label=label,
+        before=recorded_time(change.before, language),
+        after=recorded_time(change.after, language),
+    )
+
+
 def _planned_item(planned: PlannedMeeting, language: str, *, show_status: bool) -> _Item:
+    """A planned meeting: its status, when it is and how to join; then what the
+    reader assumed, why a link changed, and what changed."""
     meeting, room = planned.meeting, planned.room
     replanned = planned.status == "replanned"
     blocks: list[_Block] = []
     if show_status:
-        blocks.append(
-            _Block((_say(template(language, f"status.{planned.status}"), strong=replanned),))
-        )
-    if replanned:
-        old = (
-            _say(template(language, "replanned.old"), url=planned.previous_url)
-            if planned.previous_url
-            else _say(template(language, "replanned.old_unknown"))
-        )
-        blocks.append(_Block((_say(template(language, "replanned.why")), old)))
-    if planned.changes:
-        changes = []
-        for change in planned.changes:
-            before, after = change.before, change.after
-            if change.what == "time":
-                before, after = recorded_time(before, language), recorded_time(after, language)
-            try:
-                label = say(language, f"change.label.{change.what}")
-            except KeyError:
-                label = change.what
-            changes.append(
-                _say(template(language, "change.line"), label=label, before=before, after=after)
-            )
-        blocks += [
-            _Block((_say(template(language, "change.heading")),)),
-            _Block(tuple(changes), bulleted=True),
-        ]
+        status = template(language, f"status.{planned.status}")
+        blocks.append(_Block((_say(status, strong=replanned),)))
 
     when = describe_time(meeting, language)
     lines: list[_Line] = []
@@ -659,10 +694,27 @@ def _planned_item(planned: PlannedMeeting, language: str, *, show_status: bool) 
         lines.append(_say(template(language, "e2ee")))
     blocks.append(_Block(tuple(lines)))
 
+    # Right under the time, where the sender compares them with what they wrote.
     said = [note_text(note, language) for note in meeting.reply_notes]
     notes = tuple(_say("{note}", note=text) for text in said if text.strip())
     if notes:
-        blocks.append(_Block(notes, bulleted=True))
+        blocks += [
+            _Block((_say(template(language, "notes.heading")),)),
+            _Block(notes, bulleted=True),
+        ]
+    if replanned:
+        old = (
+            _say(template(language, "replanned.old"), url=planned.previous_url)
+            if planned.previous_url
+            else _say(template(language, "replanned.old_unknown"))
+        )
+        blocks.append(_Block((_say(template(language, "replanned.why")), old)))
+    if planned.changes:
+        changes = tuple(_change_line(change, language) for change in planned.changes)
+        blocks += [
+            _Block((_say(template(language, "change.heading")),)),
+            _Block(changes, bulleted=True),
+        ]
     return _Item(headers.one_line(meeting.title), tuple(blocks))
 
 
@@ -720,6 +772,8 @@ def _intro(
     count = len(planned) + len(cancelled) + len(problems)
     if planned and not cancelled and not problems and all(p.status == "new" for p in planned):
         key = "reply.planned.one" if count == 1 else "reply.planned.many"
+        if count == 1 and planned[0].meeting.is_series:
+            key = "reply.planned.series"
         return [_say(say(language, key, count=count))], False
     if count == 1 and planned:
         status = planned[0].status
@@ -743,6 +797,13 @@ def _intro(
         links_changed = wording.plural_template(language, "reply.links_changed", len(replanned))
         lines.append(_say(links_changed, strong=True, titles=titles))
     return lines, True
+
+
+def _calendar_line(planned: PlannedMeeting) -> str:
+    """The message that says what the attached .ics does for this meeting."""
+    if planned.status in ("updated", "replanned"):
+        return "calendar.update"
+    return "calendar.series" if planned.meeting.is_series else "calendar.one"
 
 
 def _render(
@@ -820,7 +881,7 @@ def compose_reply(
     names = _attachment_names(len(planned)) if planned else []
     closing: list[_Line] = []
     if len(names) == 1:
-        closing.append(_say(template(language, "calendar.one"), filename=names[0]))
+        closing.append(_say(template(language, _calendar_line(planned[0])), filename=names[0]))
     elif names:
         closing.append(_say(template(language, "calendar.many")))
     text, page = _render(intro, items, closing, language)

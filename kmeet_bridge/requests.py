@@ -205,7 +205,7 @@ def _understood_line(params: dict[str, str], language: str) -> str:
             continue
         if key == "date" and params.get("date_text") and params["date_text"] != value:
             value += " (" + wording.say(language, "request.quoted", text=params["date_text"]) + ")"
-        parts.append(f"{wording.say(language, label)}{colon} {value}" if label else value)
+        parts.append(f"{wording.say(language, label)} {value}" if label else value)
     if not parts:
         return ""
     separator = wording.say(language, "punctuation.semicolon") + " "

@@ -42,7 +42,7 @@ from .models import LANGUAGES
 DOMAIN = "kmeet_bridge"
 LOCALE_DIR = Path(__file__).parent / "locale"
 # The CLDR locale each reply language is written in.
-LOCALES = {"en": "en_CH", "fr": "fr", "de": "de_CH", "it": "it"}
+LOCALES = {"en": "en_CH", "fr": "fr", "de": "de", "it": "it"}
 NBSP = "\u00a0"
 NNBSP = "\u202f"  # narrow no-break space: French puts it before ; ? !
 

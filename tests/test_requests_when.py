@@ -380,7 +380,7 @@ def test_write_date(language: str, plain: str, with_weekday: str) -> None:
     [
         ("en", "tomorrow 09:00", "tomorrow 09:00–09:45"),
         ("fr", "demain à 09:00", "demain de 09:00 à 09:45"),
-        ("de", "morgen 09:00 Uhr", "morgen von 09:00 bis 09:45"),
+        ("de", "morgen 09:00 Uhr", "morgen von 09:00 bis 09:45 Uhr"),
         ("it", "domani alle 09:00", "domani dalle 09:00 alle 09:45"),
     ],
 )
