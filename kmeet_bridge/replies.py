@@ -571,7 +571,7 @@ def _say(
 
 
 def _labelled(label: str, value: str, language: str) -> _Line:
-    value = _flat(value)
+    value = wording.after_colon(_flat(value), language)
     colon = say(language, "colon")
     return _Line(
         f"{label}{colon} {value}",

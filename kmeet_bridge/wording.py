@@ -230,3 +230,16 @@ def elide(text: str, language: str | None) -> str:
     if code == "it":
         return _ITALIAN_ARTICLE.sub(lambda match: _ITALIAN_ELIDED[match[1]], text)
     return text
+
+
+# French and Italian write what follows a colon in lower case ("Motif : vous
+# avez ...", "Motivo: nell’ultima ora ...");
+# a word in capitals or an acronym ("DTSTART", "kMeet") stays as it is.
+_CAPITALISED_WORD = re.compile(r"^([A-ZÀÂÉÈÊÎÔÛÇ])(?=[a-zà-ÿ’'])")
+
+
+def after_colon(text: str, language: str | None) -> str:
+    """`text` as it is written after a label and a colon in `language`."""
+    if language_code(language) not in ("fr", "it"):
+        return text
+    return _CAPITALISED_WORD.sub(lambda match: match[1].lower(), text, count=1)

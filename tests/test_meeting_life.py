@@ -40,7 +40,7 @@ def test_an_update_within_the_planned_time_keeps_the_room(bridge_env: BridgeEnv)
     text = text_of(second.message)
     assert url in text_of(first.message) and url in text
     assert second.message["In-Reply-To"] == parse(update)["Message-ID"]
-    assert "This meeting has changed; it keeps the same link." in text
+    assert "This meeting has been updated. The link stays the same." in text
     assert "- Title: Budget review → Budget review (short)" in text
     assert (
         "- Time: Monday, 15 March 2027, 14:00–15:00 (Zurich time)"
@@ -70,8 +70,8 @@ def test_a_reschedule_past_the_rooms_end_gets_a_new_room_and_says_so(
     old, new = room_url(env, 0), room_url(env, 1)
     assert old != new
     text = text_of(env.smtp.messages[1].message)
-    assert "The link has changed: please use the new link below." in text
-    assert f"New link: {new}" in text
+    assert "The meeting link has changed. Please use the new link below." in text
+    assert f"New join link: {new}" in text
     assert (
         f"Please stop using the old link {old}; if you shared it, send the new one instead." in text
     )
@@ -97,7 +97,7 @@ def test_the_same_update_twice_changes_nothing_more(bridge_env: BridgeEnv) -> No
 
     assert len(env.simulator.planned_bodies) == 2
     last = text_of(env.smtp.messages[2].message)
-    assert "This meeting was already planned: here is the same link again." in last
+    assert "This meeting has already been scheduled. Here is its link again." in last
     assert room_url(env, 1) in last
 
 
@@ -144,7 +144,7 @@ def test_cancellation_removes_the_room_when_configured(bridge_env: BridgeEnv) ->
 
     deletes = [r.path for r in env.simulator.requests if r.method == "DELETE"]
     assert deletes == [f"/1/kmeet/rooms/{room_id}"]
-    assert "The kMeet room was removed." in text_of(env.smtp.messages[1].message)
+    assert "The kMeet meeting room has been removed." in text_of(env.smtp.messages[1].message)
 
 
 def test_cancellation_of_an_unknown_meeting_is_ignored(bridge_env: BridgeEnv) -> None:
@@ -235,7 +235,7 @@ def test_several_events_each_get_an_outcome_in_one_reply(bridge_env: BridgeEnv) 
     [reply] = env.smtp.messages
     text = text_of(reply.message)
     assert room_url(env, 0) in text
-    assert "Not planned: Offsite day" in text
+    assert "Not scheduled: Offsite day" in text
     assert [outcome for _, outcome in rows(env, "SELECT event, outcome FROM message_events")] == [
         "planned",
         "rejected",

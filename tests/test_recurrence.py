@@ -216,7 +216,7 @@ IN_OTHER_LANGUAGES = [
         "FREQ=WEEKLY;BYDAY=MO;COUNT=10",
         MONDAY,
         "chaque lundi à 10:00, 10 fois",
-        "jeden Montag um 10:00 Uhr, 10-mal",
+        "jeden Montag um 10:00 Uhr, insgesamt 10 Termine",
         "ogni lunedì alle 10:00, 10 volte",
     ),
     (
@@ -258,14 +258,14 @@ IN_OTHER_LANGUAGES = [
         "FREQ=DAILY;INTERVAL=2;COUNT=5",
         at(8),
         "tous les 2 jours à 08:00, 5 fois",
-        "alle 2 Tage um 08:00 Uhr, 5-mal",
+        "alle 2 Tage um 08:00 Uhr, insgesamt 5 Termine",
         "ogni 2 giorni alle 08:00, 5 volte",
     ),
     (
         "FREQ=DAILY;COUNT=1",
         at(8),
         "tous les jours à 08:00, une fois",
-        "täglich um 08:00 Uhr, einmal",
+        "täglich um 08:00 Uhr, ein einziger Termin",
         "ogni giorno alle 08:00, una volta",
     ),
     (
@@ -328,7 +328,7 @@ IN_OTHER_LANGUAGES = [
         "FREQ=YEARLY;INTERVAL=2;BYMONTH=8;BYMONTHDAY=1;COUNT=3",
         at(10, day=1, month=8),
         "tous les 2 ans le 1er août à 10:00, 3 fois",
-        "alle 2 Jahre am 1. August um 10:00 Uhr, 3-mal",
+        "alle 2 Jahre am 1. August um 10:00 Uhr, insgesamt 3 Termine",
         "ogni 2 anni il 1º agosto alle 10:00, 3 volte",
     ),
     (

@@ -303,16 +303,16 @@ def test_structure_of_planned_reply() -> None:
 
 def test_planned_text_exact() -> None:
     assert text_of(reparse(planned())) == (
-        "Your kMeet conference is planned.\n"
+        "Your kMeet meeting has been scheduled.\n"
         "\n"
         "Budget review\n"
         "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
-        f"Join: {URL}\n"
+        f"Join link: {URL}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n"
         "\n"
         "-- \n"
-        "This message was sent automatically by kmeet-bridge.\n"
+        "This is an automatic message from kmeet-bridge.\n"
     )
 
 
@@ -362,7 +362,7 @@ def test_reply_notes_are_listed_and_english_notes_are_not() -> None:
     )
     text = text_of(reparse(planned([(meeting, ROOM)])))
     assert (
-        f"Join: {URL}\n"
+        f"Join link: {URL}\n"
         "- “tomorrow” read as Wednesday, 3 February 2027.\n"
         "- No length given: 60 minutes.\n\nTo add"
     ) in text
@@ -372,20 +372,20 @@ def test_reply_notes_are_listed_and_english_notes_are_not() -> None:
 def test_several_meetings() -> None:
     reply = reparse(planned([(zurich_meeting(), ROOM), (new_york_meeting(), ROOM_2)]))
     assert text_of(reply) == (
-        "Your 2 kMeet conferences are planned.\n"
+        "Your 2 kMeet meetings have been scheduled.\n"
         "\n"
         "1. Budget review\n"
         "   Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
-        f"   Join: {URL}\n"
+        f"   Join link: {URL}\n"
         "\n"
         "2. Launch sync\n"
         "   Sunday, 4 July 2027, 14:30–15:15 (New York time)\n"
-        "   Join: https://kmeet.infomaniak.com/xyz-uvwx-rst\n"
+        "   Join link: https://kmeet.infomaniak.com/xyz-uvwx-rst\n"
         "\n"
-        "To add them to your calendar, open the attached .ics files.\n"
+        "To add the meetings to your calendar, open the attached .ics files.\n"
         "\n"
         "-- \n"
-        "This message was sent automatically by kmeet-bridge.\n"
+        "This is an automatic message from kmeet-bridge.\n"
     )
     parts = ics_parts(reply)
     assert [part.get_filename() for part in parts] == ["kmeet-1.ics", "kmeet-2.ics"]
@@ -492,23 +492,23 @@ def test_rejection_exact() -> None:
     assert reply.get_content_type() == "multipart/alternative"
     assert list(reply.iter_attachments()) == []
     assert text_of(reply) == (
-        "Your message could not be turned into a kMeet conference.\n"
+        "We could not set up a kMeet meeting from your message.\n"
         "\n"
         "What went wrong: The invitation has no start time.\n"
-        "How to fix it: Add a time.\n"
+        "What to do: Add a time.\n"
         "\n"
         "-- \n"
-        "This message was sent automatically by kmeet-bridge.\n"
+        "This is an automatic message from kmeet-bridge.\n"
     )
     page = html_of(reply)
     assert "<strong>What went wrong:</strong> The invitation has no start time.</p>" in page
-    assert "<strong>How to fix it:</strong> Add a time.</p>" in page
+    assert "<strong>What to do:</strong> Add a time.</p>" in page
 
 
 def test_rejection_without_hint() -> None:
     reply = reparse(rejection(hint=""))
-    assert "How to fix it" not in text_of(reply)
-    assert "How to fix it" not in html_of(reply)
+    assert "What to do" not in text_of(reply)
+    assert "What to do" not in html_of(reply)
 
 
 def test_rejection_escapes_reason_in_html() -> None:
@@ -529,7 +529,7 @@ def test_rejection_escapes_reason_in_html() -> None:
 # --- compose_reply: one reply for everything a message asked -----------------------
 
 OLD_URL = "https://kmeet.infomaniak.com/old-link-abc"
-SIGNATURE = "\n-- \nThis message was sent automatically by kmeet-bridge.\n"
+SIGNATURE = "\n-- \nThis is an automatic message from kmeet-bridge.\n"
 TIME_CHANGE = Change(
     "time",
     "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)",
@@ -559,7 +559,7 @@ def cancellation(title: str = "Team lunch", **changes: object) -> Cancellation:
 BUDGET_BLOCK = (
     "Budget review\n"
     "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
-    f"Join: {URL}\n"
+    f"Join link: {URL}\n"
     "\n"
     "To add it to your calendar, open the attached kmeet.ics.\n"
 )
@@ -568,9 +568,9 @@ BUDGET_BLOCK = (
 @pytest.mark.parametrize(
     ("status", "sentence"),
     [
-        ("new", "Your kMeet conference is planned."),
-        ("unchanged", "This meeting was already planned: here is the same link again."),
-        ("updated", "This meeting has changed; it keeps the same link."),
+        ("new", "Your kMeet meeting has been scheduled."),
+        ("unchanged", "This meeting has already been scheduled. Here is its link again."),
+        ("updated", "This meeting has been updated. The link stays the same."),
         (
             "occurrence",
             "This occurrence of the series uses the series' room:"
@@ -590,20 +590,20 @@ def test_updated_meeting_lists_what_changed() -> None:
         planned=[PlannedMeeting(zurich_meeting(), ROOM, "updated", (TIME_CHANGE, TITLE_CHANGE))]
     )
     assert text_of(reply) == (
-        "This meeting has changed; it keeps the same link.\n"
+        "This meeting has been updated. The link stays the same.\n"
         "\n"
         "Budget review\n"
-        "What changed:\n"
+        "What has changed:\n"
         "- Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
         " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
         "- Title: Budget → Budget review\n"
         "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
-        f"Join: {URL}\n"
+        f"Join link: {URL}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
     )
     assert (
-        "<p>What changed:</p>\n<ul><li>Time: Wednesday, 3 February 2027, 09:00–10:00"
+        "<p>What has changed:</p>\n<ul><li>Time: Wednesday, 3 February 2027, 09:00–10:00"
         " (Zurich time) → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)</li>"
         "<li>Title: Budget → Budget review</li></ul>\n"
     ) in html_of(reply)
@@ -614,22 +614,22 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
         planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned", (TIME_CHANGE,), OLD_URL)]
     )
     assert text_of(reply) == (
-        "The link has changed: please use the new link below.\n"
+        "The meeting link has changed. Please use the new link below.\n"
         "\n"
         "Budget review\n"
-        "The meeting now ends later, so it has a new room.\n"
+        "Because the meeting now ends later, it has a new meeting room with a new link.\n"
         f"Please stop using the old link {OLD_URL}; if you shared it, send the new one instead.\n"
-        "What changed:\n"
+        "What has changed:\n"
         "- Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
         " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
         "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
-        f"New link: {ROOM_2.url}\n"
+        f"New join link: {ROOM_2.url}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
     )
     page = html_of(reply)
-    assert "<p><strong>The link has changed: please use the new link below.</strong></p>" in page
-    assert f'New link: <strong><a href="{ROOM_2.url}">{ROOM_2.url}</a></strong>' in page
+    assert "<p><strong>The meeting link has changed. Please use the new link below.</strong></p>" in page
+    assert f'New join link: <strong><a href="{ROOM_2.url}">{ROOM_2.url}</a></strong>' in page
     # The old link is named, never offered as something to click.
     assert f"Please stop using the old link {OLD_URL};" in page
     assert f'href="{OLD_URL}"' not in page
@@ -639,21 +639,21 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
 
 def test_replanned_without_the_old_link_still_warns() -> None:
     text = text_of(reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned")]))
-    assert text.startswith("The link has changed: please use the new link below.\n")
-    assert "Please stop using the old link; if you shared it, send the new one instead.\n" in text
-    assert f"New link: {ROOM_2.url}\n" in text
+    assert text.startswith("The meeting link has changed. Please use the new link below.\n")
+    assert "Please do not use the old link for this meeting any more: guests who use it would wait in a different room. If you have already shared it, please send your guests the new link.\n" in text
+    assert f"New join link: {ROOM_2.url}\n" in text
 
 
 def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
     reply = reply_to(planned=[PlannedMeeting(weekly_series(), ROOM)])
     assert text_of(reply) == (
-        "Your kMeet conference is planned.\n"
+        "Your kMeet meeting has been scheduled.\n"
         "\n"
         "Weekly sync\n"
         "Repeats every Monday at 10:00, 10 times\n"
-        "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
-        "7 occurrences are left, the next one included.\n"
-        f"Join: {URL}\n"
+        "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+        "7 meetings remaining, including the next one.\n"
+        f"Join link: {URL}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
     )
@@ -665,30 +665,30 @@ def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
         (
             weekly_series(occurrences_left=1),
             "Repeats every Monday at 10:00, 10 times\n"
-            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
-            "This is the last occurrence of the series.\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+            "This is the last meeting of the series.\n",
         ),
         (
             weekly_series(rule="FREQ=WEEKLY;INTERVAL=2", occurrences_left=None),
             "Repeats every 2 weeks on Monday at 10:00\n"
-            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
         ),
         (
             weekly_series(rule="", occurrences_left=3),
             "Repeats on several dates\n"
-            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
-            "3 occurrences are left, the next one included.\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+            "3 meetings remaining, including the next one.\n",
         ),
         (
             weekly_series(rule="FREQ=HOURLY;INTERVAL=2", occurrences_left=None),
             "Repeats according to the rule FREQ=HOURLY;INTERVAL=2\n"
-            "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
         ),
     ],
 )
 def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
     text = text_of(reply_to(planned=[PlannedMeeting(meeting, ROOM)]))
-    assert f"Weekly sync\n{lines}Join: {URL}\n" in text
+    assert f"Weekly sync\n{lines}Join link: {URL}\n" in text
 
 
 @pytest.mark.parametrize(
@@ -697,7 +697,7 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
         (
             CancelledMeeting(cancellation(), ROOM, room_removed=True),
             "Cancelled: Team lunch",
-            "The kMeet room was removed.",
+            "The kMeet meeting room has been removed.",
         ),
         (
             CancelledMeeting(cancellation(), ROOM),
@@ -707,7 +707,7 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
         (
             CancelledMeeting(cancellation(), None),
             "Cancelled: Team lunch",
-            "No kMeet room was planned for it, so there is nothing to remove.",
+            "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
         (
             CancelledMeeting(
@@ -722,12 +722,12 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
         (
             CancelledMeeting(cancellation(recurrence_id="20270315"), None),
             "Cancelled: Team lunch, the occurrence of Monday, 15 March 2027",
-            "No kMeet room was planned for it, so there is nothing to remove.",
+            "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
         (
             CancelledMeeting(cancellation(recurrence_id="next\r\nmonday"), None),
             "Cancelled: Team lunch, the occurrence of next monday",
-            "No kMeet room was planned for it, so there is nothing to remove.",
+            "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
     ],
 )
@@ -735,7 +735,7 @@ def test_cancellation(cancelled: CancelledMeeting, heading: str, line: str) -> N
     reply = reply_to(cancelled=[cancelled])
     assert reply.get_content_type() == "multipart/alternative"
     assert list(reply.iter_attachments()) == []
-    assert text_of(reply) == f"Your cancellation is noted.\n\n{heading}\n{line}\n{SIGNATURE}"
+    assert text_of(reply) == f"The meeting has been cancelled.\n\n{heading}\n{line}\n{SIGNATURE}"
     assert f"<h3>{heading}</h3>" in html_of(reply)
 
 
@@ -750,26 +750,26 @@ def test_problems_are_listed_with_their_hints() -> None:
     assert text_of(reply) == (
         "None of the 2 events in your message could be turned into a kMeet conference.\n"
         "\n"
-        "1. Not planned: Budget review\n"
+        "1. Not scheduled: Budget review\n"
         "   What went wrong: The event has no start time.\n"
-        "   How to fix it: Add a start time.\n"
+        "   What to do: Add a start time.\n"
         "\n"
-        "2. Not planned: calendar part 2 (invite.ics)\n"
+        "2. Not scheduled: calendar part 2 (invite.ics)\n"
         "   What went wrong: The calendar part is unreadable.\n" + SIGNATURE
     )
     page = html_of(reply)
-    assert "<h3>2. Not planned: calendar part 2 (invite.ics)</h3>" in page
-    assert "<p><strong>How to fix it:</strong> Add a start time.</p>" in page
+    assert "<h3>2. Not scheduled: calendar part 2 (invite.ics)</h3>" in page
+    assert "<p><strong>What to do:</strong> Add a start time.</p>" in page
 
 
 def test_one_problem_names_its_event() -> None:
     reply = reply_to(problems=[EventProblem("Budget review", "No start time.", "Add one.")])
     assert text_of(reply) == (
-        "Your message could not be turned into a kMeet conference.\n"
+        "We could not set up a kMeet meeting from your message.\n"
         "\n"
-        "Not planned: Budget review\n"
+        "Not scheduled: Budget review\n"
         "What went wrong: No start time.\n"
-        "How to fix it: Add one.\n" + SIGNATURE
+        "What to do: Add one.\n" + SIGNATURE
     )
 
 
@@ -802,31 +802,31 @@ def test_everything_in_one_reply_in_order() -> None:
         "Please note: the link for “Weekly sync” has changed.\n"
         "\n"
         "1. Budget review\n"
-        "   Your kMeet conference is planned.\n"
+        "   Your kMeet meeting has been scheduled.\n"
         "   Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
-        f"   Join: {URL}\n"
+        f"   Join link: {URL}\n"
         "\n"
         "2. Weekly sync\n"
-        "   The link has changed: please use the new link below.\n"
-        "   The meeting now ends later, so it has a new room.\n"
+        "   The meeting link has changed. Please use the new link below.\n"
+        "   Because the meeting now ends later, it has a new meeting room with a new link.\n"
         f"   Please stop using the old link {OLD_URL}; if you shared it,"
         " send the new one instead.\n"
-        "   What changed:\n"
+        "   What has changed:\n"
         "   - Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
         " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
         "   Repeats every Monday at 10:00, 10 times\n"
-        "   Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
-        "   7 occurrences are left, the next one included.\n"
-        f"   New link: {ROOM_2.url}\n"
+        "   Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+        "   7 meetings remaining, including the next one.\n"
+        f"   New join link: {ROOM_2.url}\n"
         "\n"
         "3. Cancelled: Team lunch\n"
-        "   The kMeet room was removed.\n"
+        "   The kMeet meeting room has been removed.\n"
         "\n"
-        "4. Not planned: Offsite\n"
+        "4. Not scheduled: Offsite\n"
         "   What went wrong: The event has no end.\n"
-        "   How to fix it: Add an end time.\n"
+        "   What to do: Add an end time.\n"
         "\n"
-        "To add them to your calendar, open the attached .ics files.\n" + SIGNATURE
+        "To add the meetings to your calendar, open the attached .ics files.\n" + SIGNATURE
     )
     page = html_of(reply)
     headings = ["1. Budget review", "2. Weekly sync", "3. Cancelled: Team lunch", "4. Not planned"]
@@ -869,9 +869,9 @@ def test_planned_and_unchanged_each_say_their_status() -> None:
         )
     )
     assert text.startswith("Here is what became of the 2 events in your message.\n\n")
-    assert "1. Budget review\n   Your kMeet conference is planned.\n" in text
+    assert "1. Budget review\n   Your kMeet meeting has been scheduled.\n" in text
     assert (
-        "2. Launch sync\n   This meeting was already planned: here is the same link again.\n"
+        "2. Launch sync\n   This meeting has already been scheduled. Here is its link again.\n"
     ) in text
     assert "Please note" not in text
 
@@ -886,13 +886,13 @@ def test_cancellations_only() -> None:
         )
     )
     assert text == (
-        "Your 2 cancellations are noted.\n"
+        "Your 2 meetings have been cancelled.\n"
         "\n"
         "1. Cancelled: Team lunch\n"
-        "   The kMeet room was removed.\n"
+        "   The kMeet meeting room has been removed.\n"
         "\n"
         "2. Cancelled: Offsite\n"
-        "   No kMeet room was planned for it, so there is nothing to remove.\n" + SIGNATURE
+        "   No kMeet meeting had been set up for it, so there is nothing else to do.\n" + SIGNATURE
     )
 
 
@@ -924,9 +924,9 @@ def test_every_value_is_escaped_in_html() -> None:
         "Cancelled: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;,"
         " the occurrence of &lt;em&gt;</h3>",
         "The room link &lt;s&gt;gone&lt;/s&gt; is no longer needed",
-        "<h3>4. Not planned: &lt;h1&gt;part&lt;/h1&gt;</h3>",
+        "<h3>4. Not scheduled: &lt;h1&gt;part&lt;/h1&gt;</h3>",
         "<strong>What went wrong:</strong> &lt;script&gt;bad&lt;/script&gt;</p>",
-        "<strong>How to fix it:</strong> &lt;a href=x&gt;fix&lt;/a&gt;</p>",
+        "<strong>What to do:</strong> &lt;a href=x&gt;fix&lt;/a&gt;</p>",
     ):
         assert escaped in page
     # The text part reads as written.
@@ -1009,7 +1009,7 @@ E2EE_LINE = (
 def test_an_end_to_end_encrypted_room_tells_which_guests_need_another_browser() -> None:
     room = Room(url=URL, name="abc-defg-hij", hostname="kmeet.infomaniak.com", e2ee_enabled=True)
     reply = reparse(planned([(zurich_meeting(), room)]))
-    assert f"Join: {URL}\n{E2EE_LINE}\nTo add" in text_of(reply)
+    assert f"Join link: {URL}\n{E2EE_LINE}\nTo add" in text_of(reply)
     assert E2EE_LINE.strip() in html_of(reply)
 
 
@@ -1028,7 +1028,7 @@ def test_a_rate_limit_does_not_say_the_message_was_wrong() -> None:
         params=(("limit", "20"), ("after", "2027-01-15 10:15 (Europe/Zurich)")),
     )
     assert text_of(reply_to(problems=[problem])) == (
-        "Your request is fine, but no more rooms can be planned for now.\n"
+        "Your request is fine, but no more meetings can be set up for now.\n"
         "\n"
         "Why: You have reached the limit of 20 rooms per hour.\n"
         "What to do: Please send your request again after 10:15 on Friday, 15 January 2027"

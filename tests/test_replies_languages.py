@@ -144,9 +144,9 @@ def html_of(reply: EmailMessage) -> str:
 
 
 SIGNATURES = {
-    "en": "This message was sent automatically by kmeet-bridge.",
+    "en": "This is an automatic message from kmeet-bridge.",
     "fr": "Ce message a été envoyé automatiquement par kmeet-bridge.",
-    "de": "Diese Nachricht wurde automatisch von kmeet-bridge gesendet.",
+    "de": "Diese Nachricht wurde automatisch von kmeet-bridge versendet.",
     "it": "Questo messaggio è stato inviato automaticamente da kmeet-bridge.",
 }
 
@@ -228,7 +228,7 @@ def test_dates_do_not_depend_on_the_process_locale() -> None:
 @pytest.mark.parametrize("language", ["xx", "", None, "es"])
 def test_unknown_language_is_answered_in_english(language: str | None) -> None:
     reply = compose(language, planned=[PlannedMeeting(meeting(), ROOM)])
-    assert text_of(reply).startswith("Your kMeet conference is planned.\n")
+    assert text_of(reply).startswith("Your kMeet meeting has been scheduled.\n")
     assert reply["Content-Language"] == "en"
     assert replies.describe_time(meeting(), language) == DATE_LINES["en"]
 
@@ -245,11 +245,11 @@ def test_language_tags_are_read(tag: str, language: str) -> None:
 
 PLANNED = {
     "en": (
-        "Your kMeet conference is planned.\n"
+        "Your kMeet meeting has been scheduled.\n"
         "\n"
         "Budget review\n"
         f"{DATE_LINES['en']}\n"
-        f"Join: {URL}\n"
+        f"Join link: {URL}\n"
         "\n"
         "To add it to your calendar, open the attached kmeet.ics.\n"
     ),
@@ -263,11 +263,11 @@ PLANNED = {
         "Pour l’ajouter à votre agenda, ouvrez le fichier joint kmeet.ics.\n"
     ),
     "de": (
-        "Ihre kMeet-Videokonferenz ist geplant.\n"
+        "Ihre kMeet-Videokonferenz wurde eingerichtet.\n"
         "\n"
         "Budget review\n"
         f"{DATE_LINES['de']}\n"
-        f"Teilnehmen: {URL}\n"
+        f"Link zur Teilnahme: {URL}\n"
         "\n"
         "Um den Termin in Ihren Kalender aufzunehmen, öffnen Sie die angehängte Datei"
         " kmeet.ics.\n"
@@ -284,9 +284,9 @@ PLANNED = {
 }
 
 SIGNATURES = {
-    "en": "This message was sent automatically by kmeet-bridge.",
+    "en": "This is an automatic message from kmeet-bridge.",
     "fr": "Ce message a été envoyé automatiquement par kmeet-bridge.",
-    "de": "Diese Nachricht wurde automatisch von kmeet-bridge gesendet.",
+    "de": "Diese Nachricht wurde automatisch von kmeet-bridge versendet.",
     "it": "Questo messaggio è stato inviato automaticamente da kmeet-bridge.",
 }
 
@@ -317,9 +317,9 @@ def test_planned_reply(language: str) -> None:
 @pytest.mark.parametrize(
     ("language", "opening"),
     [
-        ("en", "Your 2 kMeet conferences are planned."),
+        ("en", "Your 2 kMeet meetings have been scheduled."),
         ("fr", "Vos 2 visioconférences kMeet sont planifiées."),
-        ("de", "Ihre 2 kMeet-Videokonferenzen sind geplant."),
+        ("de", "Ihre 2 kMeet-Videokonferenzen wurden eingerichtet."),
         ("it", "Le Sue 2 videoconferenze kMeet sono state pianificate."),
     ],
 )
@@ -328,7 +328,7 @@ def test_several_planned(language: str, opening: str) -> None:
     text = text_of(compose(language, planned=planned))
     assert text.startswith(f"{opening}\n\n1. Budget review\n   {DATE_LINES[language]}\n")
     closing = {
-        "en": "To add them to your calendar, open the attached .ics files.",
+        "en": "To add the meetings to your calendar, open the attached .ics files.",
         "fr": "Pour les ajouter à votre agenda, ouvrez les fichiers .ics joints.",
         "de": "Um die Termine in Ihren Kalender aufzunehmen, öffnen Sie die angehängten"
         " .ics-Dateien.",
@@ -348,10 +348,10 @@ LATER = {language: line.replace("–10:00", "–11:00") for language, line in DA
 
 UPDATED = {
     "en": (
-        "This meeting has changed; it keeps the same link.\n"
+        "This meeting has been updated. The link stays the same.\n"
         "\n"
         "Budget review\n"
-        "What changed:\n"
+        "What has changed:\n"
         f"- Time: {DATE_LINES['en']} → {LATER['en']}\n"
         "- Title: Budget → Budget review\n"
     ),
@@ -364,7 +364,7 @@ UPDATED = {
         f"- Titre{NBSP}: Budget → Budget review\n"
     ),
     "de": (
-        "Diese Besprechung wurde geändert; der Link bleibt derselbe.\n"
+        "Diese Besprechung wurde geändert. Der Link bleibt unverändert.\n"
         "\n"
         "Budget review\n"
         "Was sich geändert hat:\n"
@@ -392,9 +392,9 @@ def test_updated_reply(language: str) -> None:
 @pytest.mark.parametrize(
     ("language", "sentence"),
     [
-        ("en", "This meeting was already planned: here is the same link again."),
+        ("en", "This meeting has already been scheduled. Here is its link again."),
         ("fr", f"Cette réunion était déjà planifiée{NBSP}: voici à nouveau le même lien."),
-        ("de", "Diese Besprechung war bereits geplant: Hier ist noch einmal derselbe Link."),
+        ("de", "Diese Besprechung war bereits geplant: Hier ist noch ein einziger Termin derselbe Link."),
         ("it", "Questa riunione era già pianificata: ecco di nuovo lo stesso link."),
     ],
 )
@@ -437,13 +437,13 @@ def test_occurrence_reply(language: str, sentence: str) -> None:
 
 REPLANNED = {
     "en": (
-        "The link has changed: please use the new link below.\n"
+        "The meeting link has changed. Please use the new link below.\n"
         "\n"
         "Budget review\n"
-        "The meeting now ends later, so it has a new room.\n"
+        "Because the meeting now ends later, it has a new meeting room with a new link.\n"
         f"Please stop using the old link {OLD_URL}; if you shared it, send the new one instead.\n"
         f"{DATE_LINES['en']}\n"
-        f"New link: {NEW_URL}\n"
+        f"New join link: {NEW_URL}\n"
     ),
     "fr": (
         f"Le lien a changé{NBSP}: veuillez utiliser le nouveau lien ci-dessous.\n"
@@ -456,14 +456,14 @@ REPLANNED = {
         f"Nouveau lien{NBSP}: {NEW_URL}\n"
     ),
     "de": (
-        "Der Link hat sich geändert: Bitte verwenden Sie den neuen Link unten.\n"
+        "Der Link zur Besprechung hat sich geändert. Bitte verwenden Sie den neuen Link weiter unten.\n"
         "\n"
         "Budget review\n"
-        "Die Besprechung endet jetzt später und hat deshalb einen neuen Raum.\n"
+        "Da die Besprechung jetzt später endet, hat sie einen neuen Raum mit neuem Link erhalten.\n"
         f"Bitte verwenden Sie den alten Link {OLD_URL} nicht mehr; falls Sie ihn weitergegeben"
         " haben, senden Sie stattdessen den neuen.\n"
         f"{DATE_LINES['de']}\n"
-        f"Neuer Link: {NEW_URL}\n"
+        f"Neuer Link zur Teilnahme: {NEW_URL}\n"
     ),
     "it": (
         "Il link è cambiato: utilizzi il nuovo link indicato qui sotto.\n"
@@ -526,9 +526,9 @@ def test_replanned_links_named_up_front(language: str, notice: str) -> None:
 SERIES = {
     "en": (
         "Repeats every Monday at 10:00, 10 times\n"
-        "Next occurrence: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
-        "7 occurrences are left, the next one included.\n"
-        f"Join: {URL}\n"
+        "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+        "7 meetings remaining, including the next one.\n"
+        f"Join link: {URL}\n"
     ),
     "fr": (
         "Se répète chaque lundi à 10:00, 10 fois\n"
@@ -537,10 +537,10 @@ SERIES = {
         f"Rejoindre{NBSP}: {URL}\n"
     ),
     "de": (
-        "Wiederholung: jeden Montag um 10:00 Uhr, 10-mal\n"
+        "Serie: jeden Montag um 10:00 Uhr, 10-mal\n"
         "Nächster Termin: Montag, 15. März 2027, 10:00–11:00 Uhr (Zürcher Zeit)\n"
-        "Es bleiben 7 Termine, der nächste eingeschlossen.\n"
-        f"Teilnehmen: {URL}\n"
+        "Es bleiben 7 Termine, einschliesslich des nächsten.\n"
+        f"Link zur Teilnahme: {URL}\n"
     ),
     "it": (
         "Si ripete ogni lunedì alle 10:00, 10 volte\n"
@@ -551,7 +551,7 @@ SERIES = {
 }
 
 LAST_OCCURRENCE = {
-    "en": "This is the last occurrence of the series.",
+    "en": "This is the last meeting of the series.",
     "fr": "C’est la dernière date de la série.",
     "de": "Dies ist der letzte Termin der Serie.",
     "it": "Questa è l’ultima data della serie.",
@@ -575,7 +575,7 @@ def test_series_with_one_occurrence_left(language: str) -> None:
     [
         ("en", "Repeats on several dates"),
         ("fr", "Se répète à plusieurs dates"),
-        ("de", "Wiederholung: an mehreren Terminen"),
+        ("de", "Serie: an mehreren Terminen"),
         ("it", "Si ripete in più date"),
     ],
 )
@@ -588,7 +588,7 @@ def test_series_by_dates_only(language: str, line: str) -> None:
 
 CANCELLED = {
     "en": (
-        "Your cancellation is noted.",
+        "The meeting has been cancelled.",
         "Cancelled: Team lunch",
         f"The room link {URL} is no longer needed; there is nothing else to do.",
     ),
@@ -599,7 +599,7 @@ CANCELLED = {
         " vous n’avez rien d’autre à faire.",
     ),
     "de": (
-        "Ihre Absage wurde vermerkt.",
+        "Die Besprechung wurde abgesagt.",
         "Abgesagt: Team lunch",
         f"Der Raumlink {URL} wird nicht mehr benötigt; Sie müssen nichts weiter tun.",
     ),
@@ -627,11 +627,11 @@ def test_cancellation_reply(language: str) -> None:
     [
         (
             "en",
-            "Your 3 cancellations are noted.",
+            "Your 3 meetings have been cancelled.",
             "Cancelled: Team lunch, the occurrence of Monday, 1 March 2027, 09:00 (UTC)",
-            "The kMeet room was removed.",
+            "The kMeet meeting room has been removed.",
             f"The other occurrences keep the link {URL} as before; there is nothing else to do.",
-            "No kMeet room was planned for it, so there is nothing to remove.",
+            "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
         (
             "fr",
@@ -645,7 +645,7 @@ def test_cancellation_reply(language: str) -> None:
         ),
         (
             "de",
-            "Ihre 3 Absagen wurden vermerkt.",
+            "Ihre 3 Besprechungen wurden abgesagt.",
             "Abgesagt: Team lunch am Montag, 1. März 2027, 09:00 Uhr (UTC)",
             "Der kMeet-Raum wurde gelöscht.",
             f"Die anderen Termine der Serie behalten den Link {URL}; Sie müssen nichts weiter tun.",
@@ -715,7 +715,7 @@ TIME_HINT = {
 PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "en": {
         "all_day": (
-            "The event lasts all day; a video conference needs a start and an end time.",
+            "This is an all-day event, but an online meeting needs a start and an end time.",
             TIME_HINT["en"],
         ),
         "ended": (
@@ -895,14 +895,14 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 LABELS = {
-    "en": ("Not planned: ", "What went wrong: ", "How to fix it: "),
+    "en": ("Not scheduled: ", "What went wrong: ", "What to do: "),
     "fr": (f"Non planifié{NBSP}: ", f"Ce qui ne va pas{NBSP}: ", f"Comment y remédier{NBSP}: "),
-    "de": ("Nicht geplant: ", "Was nicht stimmt: ", "So beheben Sie es: "),
+    "de": ("Nicht eingerichtet: ", "Grund: ", "Was Sie tun können: "),
     "it": ("Non pianificato: ", "Che cosa non va: ", "Come risolvere: "),
 }
 
 REJECTED = {
-    "en": "Your message could not be turned into a kMeet conference.",
+    "en": "We could not set up a kMeet meeting from your message.",
     "fr": "Votre message n’a pas pu être transformé en visioconférence kMeet.",
     "de": "Aus Ihrer Nachricht konnte keine kMeet-Videokonferenz erstellt werden.",
     "it": "Non è stato possibile creare una videoconferenza kMeet dal Suo messaggio.",
@@ -1068,9 +1068,9 @@ def test_problem_in_an_unknown_language_is_english() -> None:
 
 
 STATUS_NEW = {
-    "en": "Your kMeet conference is planned.",
+    "en": "Your kMeet meeting has been scheduled.",
     "fr": "Votre visioconférence kMeet est planifiée.",
-    "de": "Ihre kMeet-Videokonferenz ist geplant.",
+    "de": "Ihre kMeet-Videokonferenz wurde eingerichtet.",
     "it": "La Sua videoconferenza kMeet è stata pianificata.",
 }
 

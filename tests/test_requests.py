@@ -529,9 +529,9 @@ def test_a_past_request_is_answered_in_the_senders_language() -> None:
     assert (problem.code, problem.language) == ("past", "fr")
     assert problem.reason == (
         "La réunion commencerait le mardi 1er décembre 2026 à 09:00 (heure de Zurich), ce qui "
-        f"est déjà passé. Compris{NBSP}: date{NBSP}: mardi 1er décembre 2026 "
+        f"est déjà passé. Compris{NBSP}: date mardi 1er décembre 2026 "
         f"(«{NBSP}aujourd'hui{NBSP}»)"
-        f"{NNBSP}; début{NBSP}: 09:00{NNBSP}; heure de Zurich."
+        f"{NNBSP}; début 09:00{NNBSP}; heure de Zurich."
     )
     assert problem.hint == (
         "Écrivez le jour et l’heure dans les premières lignes, par exemple de l’une de ces"
@@ -568,7 +568,7 @@ def test_an_english_numeric_date_is_asked_about() -> None:
     assert problem.code == "ambiguous_date"
     assert problem.reason == (
         "“03/04/2027” can mean Saturday, 3 April 2027 or Thursday, 4 March 2027. "
-        "Understood: start: 10:00; end: 11:00; Zurich time."
+        "Understood so far: start 10:00; end 11:00; Zurich time."
     )
     assert problem.hint.splitlines()[1:] == [
         "3 April 2027, 10:00–11:00",
@@ -581,12 +581,12 @@ def test_a_date_without_a_time_keeps_the_date_in_the_examples() -> None:
     problem = problem_of(build_message("Können wir nächsten Dienstag sprechen?"))
     assert problem.code == "no_time"
     assert problem.reason == (
-        "Die Nachricht nennt einen Tag, aber keine Uhrzeit. Verstanden: Datum: Dienstag, "
+        "Die Nachricht nennt einen Tag, aber keine Uhrzeit. Verstanden: Datum Dienstag, "
         "8. Dezember 2026 („nächsten Dienstag“); Zürcher Zeit."
     )
     assert problem.hint.splitlines()[1:] == [
         "8. Dezember 2026, 10:00 Uhr",
-        "8. Dezember 2026, von 14:00 bis 15:00",
+        "8. Dezember 2026, von 14:00 bis 15:00 Uhr",
     ]
 
 
@@ -601,7 +601,7 @@ def test_a_problem_can_be_worded_in_another_language() -> None:
     problem = problem_of(build_message("tomorrow"))
     reason, hint = problem.describe("it")
     assert reason == (
-        "Il messaggio indica un giorno, ma nessun orario. Capito: data: mercoledì 2 dicembre 2026 "
+        "Il messaggio indica un giorno, ma nessun orario. Capito: data mercoledì 2 dicembre 2026 "
         "(«tomorrow»); ora di Zurigo."
     )
     assert (
@@ -668,8 +668,8 @@ def test_the_reason_quotes_what_was_understood() -> None:
     problem = problem_of(build_message("demain 14h, 45 minutes, ou 15h ?"))
     assert problem.code == "ambiguous_time"
     assert problem.reason == (
-        f"«{NBSP}14h / 15h{NBSP}» peut vouloir dire 14:00 ou 15:00. Compris{NBSP}: date{NBSP}: "
-        f"mercredi 2 décembre 2026 («{NBSP}demain{NBSP}»){NNBSP}; durée{NBSP}: 45 minutes{NNBSP}; "
+        f"«{NBSP}14h / 15h{NBSP}» peut vouloir dire 14:00 ou 15:00. Compris{NBSP}: date "
+        f"mercredi 2 décembre 2026 («{NBSP}demain{NBSP}»){NNBSP}; durée 45 minutes{NNBSP}; "
         "heure de Zurich."
     )
 

@@ -39,7 +39,7 @@ CASES = [
         "kmeet: Budget review",
         "Hi,\n2027-02-03 09:00, 45 minutes please.\nThanks\n-- \nLea",
         ("2027-02-03 09:00:00", "2027-02-03 09:45:00"),
-        "Your kMeet conference is planned.",
+        "Your kMeet meeting has been scheduled.",
         "Wednesday, 3 February 2027, 09:00–09:45 (Zurich time)",
     ),
     (
@@ -55,7 +55,7 @@ CASES = [
         "[kmeet] Wochenrückblick",
         "Hallo\n3. Februar 2027, 9:00–9:45\nGruss",
         ("2027-02-03 09:00:00", "2027-02-03 09:45:00"),
-        "Ihre kMeet-Videokonferenz ist geplant.",
+        "Ihre kMeet-Videokonferenz wurde eingerichtet.",
         "Mittwoch, 3. Februar 2027, 09:00–09:45 Uhr (Zürcher Zeit)",
     ),
     (

@@ -73,7 +73,7 @@ def test_rooms_per_sender_per_hour(bridge_env: BridgeEnv) -> None:
     assert result.stdout.strip() == "pass finished: 2 planned, 1 rejected"
     assert len(env.simulator.planned_bodies) == 2
     third = text_of(env.smtp.messages[2].message)
-    assert third.startswith("Your request is fine, but no more rooms can be planned for now.")
+    assert third.startswith("Your request is fine, but no more meetings can be set up for now.")
     assert "Why: You have reached the limit of 2 rooms per hour." in third
     assert "What to do: Please send your request again after " in third  # a time and a day
     assert "(Zurich time)." in third

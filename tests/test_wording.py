@@ -135,7 +135,7 @@ def test_zones_are_named_as_people_do(language: str, zone: str, expected: str) -
 
 @pytest.mark.parametrize(
     ("language", "megabytes", "expected"),
-    [("en", 26.2, "26.2 MB"), ("fr", 26.2, f"26,2{NNBSP}Mo"), ("de", 26.2, "26.2 MB")],
+    [("en", 26.2, "26.2 MB"), ("fr", 26.2, f"26,2{NNBSP}Mo"), ("de", 26.2, "26,2 MB")],
 )
 def test_sizes_in_megabytes(language: str, megabytes: float, expected: str) -> None:
     assert wording.write_megabytes(megabytes, language) == expected
