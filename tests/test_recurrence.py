@@ -217,7 +217,7 @@ IN_OTHER_LANGUAGES = [
         MONDAY,
         "chaque lundi à 10:00, 10 fois",
         "jeden Montag um 10:00 Uhr, insgesamt 10 Termine",
-        "ogni lunedì alle 10:00, 10 volte",
+        "ogni lunedì alle 10:00, 10 incontri in tutto",
     ),
     (
         "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270630T215959Z",
@@ -259,14 +259,14 @@ IN_OTHER_LANGUAGES = [
         at(8),
         "tous les 2 jours à 08:00, 5 fois",
         "alle 2 Tage um 08:00 Uhr, insgesamt 5 Termine",
-        "ogni 2 giorni alle 08:00, 5 volte",
+        "ogni 2 giorni alle 08:00, 5 incontri in tutto",
     ),
     (
         "FREQ=DAILY;COUNT=1",
         at(8),
         "tous les jours à 08:00, une fois",
         "täglich um 08:00 Uhr, ein einziger Termin",
-        "ogni giorno alle 08:00, una volta",
+        "ogni giorno alle 08:00, un solo incontro",
     ),
     (
         "FREQ=MONTHLY",
@@ -329,7 +329,7 @@ IN_OTHER_LANGUAGES = [
         at(10, day=1, month=8),
         "tous les 2 ans le 1er août à 10:00, 3 fois",
         "alle 2 Jahre am 1. August um 10:00 Uhr, insgesamt 3 Termine",
-        "ogni 2 anni il 1º agosto alle 10:00, 3 volte",
+        "ogni 2 anni il 1º agosto alle 10:00, 3 incontri in tutto",
     ),
     (
         "FREQ=YEARLY;BYMONTH=8;BYMONTHDAY=11",

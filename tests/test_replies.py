@@ -309,7 +309,7 @@ def test_planned_text_exact() -> None:
         "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"Join link: {URL}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n"
+        "To add the meeting to your calendar, open the attached file (kmeet.ics).\n"
         "\n"
         "-- \n"
         "This is an automatic message from kmeet-bridge.\n"
@@ -363,8 +363,9 @@ def test_reply_notes_are_listed_and_english_notes_are_not() -> None:
     text = text_of(reparse(planned([(meeting, ROOM)])))
     assert (
         f"Join link: {URL}\n"
-        "- “tomorrow” read as Wednesday, 3 February 2027.\n"
-        "- No length given: 60 minutes.\n\nTo add"
+        "Please check how we read your message:\n"
+        "- “tomorrow” taken to mean Wednesday, 3 February 2027.\n"
+        "- No length given, so 60 minutes.\n\nTo add"
     ) in text
     assert "language: English" not in text and "read as Wednesday 3" not in text
 
@@ -529,11 +530,16 @@ def test_rejection_escapes_reason_in_html() -> None:
 # --- compose_reply: one reply for everything a message asked -----------------------
 
 OLD_URL = "https://kmeet.infomaniak.com/old-link-abc"
+# The time change of TIME_CHANGE (one day, one zone) as a reply words it.
+TIME_CHANGED = "- Time: was 09:00–10:00, now 09:00–11:00 (Wednesday, 3 February 2027, Zurich time)"
+CALENDAR_UPDATE = (
+    "To update your calendar, open the attached file (kmeet.ics);"
+    " it replaces the entry you already have."
+)
 SIGNATURE = "\n-- \nThis is an automatic message from kmeet-bridge.\n"
+# As updates.time_text records it.
 TIME_CHANGE = Change(
-    "time",
-    "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)",
-    "Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)",
+    "time", "2027-02-03 09:00–10:00 (Europe/Zurich)", "2027-02-03 09:00–11:00 (Europe/Zurich)"
 )
 TITLE_CHANGE = Change("title", "Budget", "Budget review")
 
@@ -561,7 +567,7 @@ BUDGET_BLOCK = (
     "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
     f"Join link: {URL}\n"
     "\n"
-    "To add it to your calendar, open the attached kmeet.ics.\n"
+    "To add the meeting to your calendar, open the attached file (kmeet.ics).\n"
 )
 
 
@@ -573,14 +579,20 @@ BUDGET_BLOCK = (
         ("updated", "This meeting has been updated. The link stays the same."),
         (
             "occurrence",
-            "This occurrence of the series uses the series' room:"
-            " the link is the same as for the other occurrences.",
+            "This meeting of the series uses the link of the whole series,"
+            " the same as for its other meetings.",
         ),
     ],
 )
 def test_one_planned_meeting_opens_with_its_status(status: str, sentence: str) -> None:
     reply = reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM, status)])
-    assert text_of(reply) == f"{sentence}\n\n{BUDGET_BLOCK}{SIGNATURE}"
+    block = BUDGET_BLOCK
+    if status == "updated":  # the attachment updates the calendar entry
+        block = block.replace(
+            "To add the meeting to your calendar, open the attached file (kmeet.ics).",
+            CALENDAR_UPDATE,
+        )
+    assert text_of(reply) == f"{sentence}\n\n{block}{SIGNATURE}"
     assert html_of(reply).count(f"<p>{html.escape(sentence)}</p>") == 1
     assert len(ics_parts(reply)) == 1
 
@@ -593,18 +605,16 @@ def test_updated_meeting_lists_what_changed() -> None:
         "This meeting has been updated. The link stays the same.\n"
         "\n"
         "Budget review\n"
-        "What has changed:\n"
-        "- Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
-        " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
-        "- Title: Budget → Budget review\n"
         "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"Join link: {URL}\n"
+        "What has changed:\n"
+        f"{TIME_CHANGED}\n"
+        "- Title: Budget → Budget review\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+        f"{CALENDAR_UPDATE}\n" + SIGNATURE
     )
     assert (
-        "<p>What has changed:</p>\n<ul><li>Time: Wednesday, 3 February 2027, 09:00–10:00"
-        " (Zurich time) → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)</li>"
+        f"<p>What has changed:</p>\n<ul><li>{TIME_CHANGED[2:]}</li>"
         "<li>Title: Budget → Budget review</li></ul>\n"
     ) in html_of(reply)
 
@@ -617,21 +627,25 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
         "The meeting link has changed. Please use the new link below.\n"
         "\n"
         "Budget review\n"
-        "Because the meeting now ends later, it has a new meeting room with a new link.\n"
-        f"Please stop using the old link {OLD_URL}; if you shared it, send the new one instead.\n"
-        "What has changed:\n"
-        "- Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
-        " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
         "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
         f"New join link: {ROOM_2.url}\n"
+        "Because the meeting now ends later, it has a new meeting room with a new link.\n"
+        f"Please do not use the old link ({OLD_URL}) for this meeting any more: guests who use it"
+        " would wait in a different room. If you have already shared it, please send your guests"
+        " the new link.\n"
+        "What has changed:\n"
+        f"{TIME_CHANGED}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+        f"{CALENDAR_UPDATE}\n" + SIGNATURE
     )
     page = html_of(reply)
-    assert "<p><strong>The meeting link has changed. Please use the new link below.</strong></p>" in page
+    assert (
+        "<p><strong>The meeting link has changed. Please use the new link below.</strong></p>"
+        in page
+    )
     assert f'New join link: <strong><a href="{ROOM_2.url}">{ROOM_2.url}</a></strong>' in page
     # The old link is named, never offered as something to click.
-    assert f"Please stop using the old link {OLD_URL};" in page
+    assert f"Please do not use the old link ({OLD_URL}) for this meeting any more:" in page
     assert f'href="{OLD_URL}"' not in page
     (part,) = ics_parts(reply)
     assert only_event(part)[1]["URL"] == ROOM_2.url
@@ -640,14 +654,18 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
 def test_replanned_without_the_old_link_still_warns() -> None:
     text = text_of(reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned")]))
     assert text.startswith("The meeting link has changed. Please use the new link below.\n")
-    assert "Please do not use the old link for this meeting any more: guests who use it would wait in a different room. If you have already shared it, please send your guests the new link.\n" in text
+    assert (
+        "Please do not use the old link for this meeting any more: guests who use it would wait"
+        " in a different room. If you have already shared it, please send your guests the new"
+        " link.\n" in text
+    )
     assert f"New join link: {ROOM_2.url}\n" in text
 
 
 def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
     reply = reply_to(planned=[PlannedMeeting(weekly_series(), ROOM)])
     assert text_of(reply) == (
-        "Your kMeet meeting has been scheduled.\n"
+        "Your kMeet meeting series has been scheduled.\n"
         "\n"
         "Weekly sync\n"
         "Repeats every Monday at 10:00, 10 times\n"
@@ -655,7 +673,8 @@ def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
         "7 meetings remaining, including the next one.\n"
         f"Join link: {URL}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+        "To add the whole series to your calendar, open the attached file (kmeet.ics).\n"
+        + SIGNATURE
     )
 
 
@@ -702,7 +721,7 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
         (
             CancelledMeeting(cancellation(), ROOM),
             "Cancelled: Team lunch",
-            f"The room link {URL} is no longer needed; there is nothing else to do.",
+            f"The meeting link {URL} will no longer be used. You do not need to do anything else.",
         ),
         (
             CancelledMeeting(cancellation(), None),
@@ -716,17 +735,18 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
                 ),
                 ROOM,
             ),
-            "Cancelled: Team lunch, the occurrence of Monday, 15 March 2027, 09:00 (UTC)",
-            f"The other occurrences keep the link {URL} as before; there is nothing else to do.",
+            "Cancelled: Team lunch, the meeting of Monday, 15 March 2027, 09:00 (UTC)",
+            f"The other meetings of the series keep the link {URL}."
+            " You do not need to do anything else.",
         ),
         (
             CancelledMeeting(cancellation(recurrence_id="20270315"), None),
-            "Cancelled: Team lunch, the occurrence of Monday, 15 March 2027",
+            "Cancelled: Team lunch, the meeting of Monday, 15 March 2027",
             "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
         (
             CancelledMeeting(cancellation(recurrence_id="next\r\nmonday"), None),
-            "Cancelled: Team lunch, the occurrence of next monday",
+            "Cancelled: Team lunch, the meeting of next monday",
             "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
     ],
@@ -748,7 +768,7 @@ def test_problems_are_listed_with_their_hints() -> None:
     )
     assert list(reply.iter_attachments()) == []
     assert text_of(reply) == (
-        "None of the 2 events in your message could be turned into a kMeet conference.\n"
+        "We could not set up a kMeet meeting from any of the 2 events in your message.\n"
         "\n"
         "1. Not scheduled: Budget review\n"
         "   What went wrong: The event has no start time.\n"
@@ -808,16 +828,16 @@ def test_everything_in_one_reply_in_order() -> None:
         "\n"
         "2. Weekly sync\n"
         "   The meeting link has changed. Please use the new link below.\n"
-        "   Because the meeting now ends later, it has a new meeting room with a new link.\n"
-        f"   Please stop using the old link {OLD_URL}; if you shared it,"
-        " send the new one instead.\n"
-        "   What has changed:\n"
-        "   - Time: Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"
-        " → Wednesday, 3 February 2027, 09:00–11:00 (Zurich time)\n"
         "   Repeats every Monday at 10:00, 10 times\n"
         "   Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
         "   7 meetings remaining, including the next one.\n"
         f"   New join link: {ROOM_2.url}\n"
+        "   Because the meeting now ends later, it has a new meeting room with a new link.\n"
+        f"   Please do not use the old link ({OLD_URL}) for this meeting any more: guests who"
+        " use it would wait in a different room. If you have already shared it, please send"
+        " your guests the new link.\n"
+        "   What has changed:\n"
+        f"   {TIME_CHANGED}\n"
         "\n"
         "3. Cancelled: Team lunch\n"
         "   The kMeet meeting room has been removed.\n"
@@ -829,7 +849,12 @@ def test_everything_in_one_reply_in_order() -> None:
         "To add the meetings to your calendar, open the attached .ics files.\n" + SIGNATURE
     )
     page = html_of(reply)
-    headings = ["1. Budget review", "2. Weekly sync", "3. Cancelled: Team lunch", "4. Not planned"]
+    headings = [
+        "1. Budget review",
+        "2. Weekly sync",
+        "3. Cancelled: Team lunch",
+        "4. Not scheduled",
+    ]
     positions = [page.index(f"<h3>{heading}") for heading in headings]
     assert positions == sorted(positions)
     assert "<p><strong>Please note: the link for “Weekly sync” has changed.</strong></p>" in page
@@ -886,7 +911,7 @@ def test_cancellations_only() -> None:
         )
     )
     assert text == (
-        "Your 2 meetings have been cancelled.\n"
+        "The 2 meetings have been cancelled.\n"
         "\n"
         "1. Cancelled: Team lunch\n"
         "   The kMeet meeting room has been removed.\n"
@@ -920,10 +945,10 @@ def test_every_value_is_escaped_in_html() -> None:
     for escaped in (
         "Repeats according to the rule FREQ=HOURLY;X-A=&lt;b&gt;<br>",
         "<li>&lt;i&gt;: &lt;b&gt;before&lt;/b&gt; → &quot;after&quot; &amp; &lt;u&gt;</li>",
-        "Please stop using the old link https://kmeet.example.com/old&quot;&gt;&lt;img src=x&gt;;",
+        "Please do not use the old link (https://kmeet.example.com/old&quot;&gt;&lt;img src=x&gt;)",
         "Cancelled: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;,"
-        " the occurrence of &lt;em&gt;</h3>",
-        "The room link &lt;s&gt;gone&lt;/s&gt; is no longer needed",
+        " the meeting of &lt;em&gt;</h3>",
+        "The meeting link &lt;s&gt;gone&lt;/s&gt; will no longer be used",
         "<h3>4. Not scheduled: &lt;h1&gt;part&lt;/h1&gt;</h3>",
         "<strong>What went wrong:</strong> &lt;script&gt;bad&lt;/script&gt;</p>",
         "<strong>What to do:</strong> &lt;a href=x&gt;fix&lt;/a&gt;</p>",
@@ -1001,8 +1026,9 @@ def test_ics_without_a_usable_rule_has_no_rrule(meeting: MeetingRequest) -> None
 # --- end-to-end encryption and rate limits --------------------------------------------
 
 E2EE_LINE = (
-    "Guests using Firefox, Safari or a phone browser should join with the kMeet app or a"
-    " Chromium-based browser (Chrome, Edge, Brave): the meeting is end-to-end encrypted.\n"
+    "This meeting is end-to-end encrypted: guests using Firefox, Safari or a browser on their"
+    " phone should join with the kMeet app, or on a computer with Chrome, Edge or another"
+    " Chromium-based browser.\n"
 )
 
 
@@ -1030,7 +1056,7 @@ def test_a_rate_limit_does_not_say_the_message_was_wrong() -> None:
     assert text_of(reply_to(problems=[problem])) == (
         "Your request is fine, but no more meetings can be set up for now.\n"
         "\n"
-        "Why: You have reached the limit of 20 rooms per hour.\n"
+        "Why: You have reached the limit of 20 meetings per hour.\n"
         "What to do: Please send your request again after 10:15 on Friday, 15 January 2027"
         " (Zurich time).\n" + SIGNATURE
     )
@@ -1042,16 +1068,27 @@ def test_a_message_too_large_is_measured_in_megabytes() -> None:
     )
     reason, _ = replies.problem_text(problem, "en")
     # 31.4 MiB and 25 MiB, as people read sizes.
-    assert reason == "The message is 32.9 MB, more than the 26.2 MB read here."
+    assert reason == "Your message is 33 MB, which is over the 26 MB limit."
 
 
 @pytest.mark.parametrize(
     ("language", "reason"),
     [
-        ("en", "The limit of 1 room per 24 hours has been reached."),
-        ("fr", "La limite de 1 salle par 24 heures est atteinte."),
-        ("de", "Die Grenze von 1 Raum pro 24 Stunden ist erreicht."),
-        ("it", "È stato raggiunto il limite di 1 sala ogni 24 ore."),
+        ("en", "The limit of 1 meeting per 24 hours has been reached."),
+        (
+            "fr",
+            "1 visioconférence a été planifiée au cours des dernières 24 heures,"
+            " soit le maximum autorisé.",
+        ),
+        (
+            "de",
+            "In den letzten 24 Stunden wurde 1 Besprechung eingerichtet; mehr ist nicht möglich.",
+        ),
+        (
+            "it",
+            "Nelle ultime 24 ore è stata pianificata 1 videoconferenza,"
+            " cioè il numero massimo consentito.",
+        ),
     ],
 )
 def test_a_limit_of_one_room_is_singular(language: str, reason: str) -> None:

@@ -251,16 +251,16 @@ PLANNED = {
         f"{DATE_LINES['en']}\n"
         f"Join link: {URL}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n"
+        "To add the meeting to your calendar, open the attached file (kmeet.ics).\n"
     ),
     "fr": (
         "Votre visioconférence kMeet est planifiée.\n"
         "\n"
         "Budget review\n"
         f"{DATE_LINES['fr']}\n"
-        f"Rejoindre{NBSP}: {URL}\n"
+        f"Lien de la réunion{NBSP}: {URL}\n"
         "\n"
-        "Pour l’ajouter à votre agenda, ouvrez le fichier joint kmeet.ics.\n"
+        "Pour ajouter la réunion à votre agenda, ouvrez la pièce jointe (kmeet.ics).\n"
     ),
     "de": (
         "Ihre kMeet-Videokonferenz wurde eingerichtet.\n"
@@ -269,8 +269,8 @@ PLANNED = {
         f"{DATE_LINES['de']}\n"
         f"Link zur Teilnahme: {URL}\n"
         "\n"
-        "Um den Termin in Ihren Kalender aufzunehmen, öffnen Sie die angehängte Datei"
-        " kmeet.ics.\n"
+        "Um den Termin in Ihren Kalender einzutragen, öffnen Sie die angehängte Datei"
+        " (kmeet.ics).\n"
     ),
     "it": (
         "La Sua videoconferenza kMeet è stata pianificata.\n"
@@ -279,7 +279,7 @@ PLANNED = {
         f"{DATE_LINES['it']}\n"
         f"Link per partecipare: {URL}\n"
         "\n"
-        "Per aggiungerla al Suo calendario, apra il file allegato kmeet.ics.\n"
+        "Per aggiungere la riunione al Suo calendario, apra l’allegato (kmeet.ics).\n"
     ),
 }
 
@@ -351,33 +351,56 @@ UPDATED = {
         "This meeting has been updated. The link stays the same.\n"
         "\n"
         "Budget review\n"
+        f"{DATE_LINES['en']}\n"
+        f"Join link: {URL}\n"
         "What has changed:\n"
-        f"- Time: {DATE_LINES['en']} → {LATER['en']}\n"
+        "- Time: was 09:00–10:00, now 09:00–11:00 (Wednesday, 3 February 2027, Zurich time)\n"
         "- Title: Budget → Budget review\n"
+        "\n"
+        "To update your calendar, open the attached file (kmeet.ics); it replaces the entry you"
+        " already have.\n"
     ),
     "fr": (
-        f"Cette réunion a été modifiée{NNBSP}; elle garde le même lien.\n"
+        f"Cette réunion a été modifiée{NNBSP}; le lien reste le même.\n"
         "\n"
         "Budget review\n"
+        f"{DATE_LINES['fr']}\n"
+        f"Lien de la réunion{NBSP}: {URL}\n"
         f"Ce qui a changé{NBSP}:\n"
-        f"- Horaire{NBSP}: {DATE_LINES['fr']} → {LATER['fr']}\n"
+        f"- Horaire{NBSP}: auparavant 09:00–10:00, désormais 09:00–11:00 (mercredi 3 février"
+        " 2027, heure de Zurich)\n"
         f"- Titre{NBSP}: Budget → Budget review\n"
+        "\n"
+        f"Pour mettre à jour votre agenda, ouvrez la pièce jointe (kmeet.ics){NNBSP}; elle"
+        " remplace l’entrée existante.\n"
     ),
     "de": (
         "Diese Besprechung wurde geändert. Der Link bleibt unverändert.\n"
         "\n"
         "Budget review\n"
+        f"{DATE_LINES['de']}\n"
+        f"Link zur Teilnahme: {URL}\n"
         "Was sich geändert hat:\n"
-        f"- Zeit: {DATE_LINES['de']} → {LATER['de']}\n"
+        "- Zeit: bisher 09:00–10:00 Uhr, neu 09:00–11:00 Uhr (Mittwoch, 3. Februar 2027, Zürcher"
+        " Zeit)\n"
         "- Titel: Budget → Budget review\n"
+        "\n"
+        "Um den Termin in Ihrem Kalender zu aktualisieren, öffnen Sie die angehängte Datei"
+        " (kmeet.ics); sie ersetzt den bestehenden Eintrag.\n"
     ),
     "it": (
         "Questa riunione è stata modificata; il link resta lo stesso.\n"
         "\n"
         "Budget review\n"
+        f"{DATE_LINES['it']}\n"
+        f"Link per partecipare: {URL}\n"
         "Che cosa è cambiato:\n"
-        f"- Orario: {DATE_LINES['it']} → {LATER['it']}\n"
+        "- Orario: prima 09:00–10:00, adesso 09:00–11:00 (mercoledì 3 febbraio 2027, ora di"
+        " Zurigo)\n"
         "- Titolo: Budget → Budget review\n"
+        "\n"
+        "Per aggiornare il Suo calendario, apra l’allegato (kmeet.ics); sostituisce la voce già"
+        " presente.\n"
     ),
 }
 
@@ -386,16 +409,20 @@ UPDATED = {
 def test_updated_reply(language: str) -> None:
     planned = [PlannedMeeting(meeting(), ROOM, "updated", (TIME_CHANGE, TITLE_CHANGE))]
     text = text_of(compose(language, planned=planned))
-    assert text.startswith(UPDATED[language] + DATE_LINES[language] + "\n")
+    assert text == UPDATED[language] + signature(language)
 
 
 @pytest.mark.parametrize(
     ("language", "sentence"),
     [
         ("en", "This meeting has already been scheduled. Here is its link again."),
-        ("fr", f"Cette réunion était déjà planifiée{NBSP}: voici à nouveau le même lien."),
-        ("de", "Diese Besprechung war bereits geplant: Hier ist noch ein einziger Termin derselbe Link."),
-        ("it", "Questa riunione era già pianificata: ecco di nuovo lo stesso link."),
+        (
+            "fr",
+            f"Cette réunion est déjà planifiée et n’a pas changé{NNBSP}; voici de nouveau son"
+            " lien.",
+        ),
+        ("de", "Diese Besprechung ist bereits eingerichtet. Hier ist der Link noch einmal."),
+        ("it", "Questa riunione è già stata pianificata e non è cambiata; ecco di nuovo il link."),
     ],
 )
 def test_unchanged_reply(language: str, sentence: str) -> None:
@@ -408,23 +435,23 @@ def test_unchanged_reply(language: str, sentence: str) -> None:
     [
         (
             "en",
-            "This occurrence of the series uses the series' room:"
-            " the link is the same as for the other occurrences.",
+            "This meeting of the series uses the link of the whole series,"
+            " the same as for its other meetings.",
         ),
         (
             "fr",
-            f"Cette date de la série utilise la salle de la série{NBSP}:"
-            " le lien est le même que pour les autres dates.",
+            "Cette séance de la série utilise le lien de toute la série,"
+            " le même que pour les autres séances.",
         ),
         (
             "de",
-            "Dieser Termin der Serie nutzt den Raum der Serie:"
-            " Der Link ist derselbe wie für die anderen Termine.",
+            "Dieser Termin der Serie nutzt den Link der ganzen Serie,"
+            " denselben wie die anderen Termine.",
         ),
         (
             "it",
-            "Questa data della serie usa la sala della serie:"
-            " il link è lo stesso delle altre date.",
+            "Questo incontro della serie usa il link dell’intera serie,"
+            " lo stesso degli altri incontri.",
         ),
     ],
 )
@@ -440,39 +467,59 @@ REPLANNED = {
         "The meeting link has changed. Please use the new link below.\n"
         "\n"
         "Budget review\n"
-        "Because the meeting now ends later, it has a new meeting room with a new link.\n"
-        f"Please stop using the old link {OLD_URL}; if you shared it, send the new one instead.\n"
         f"{DATE_LINES['en']}\n"
         f"New join link: {NEW_URL}\n"
+        "Because the meeting now ends later, it has a new meeting room with a new link.\n"
+        f"Please do not use the old link ({OLD_URL}) for this meeting any more: guests who use it"
+        " would wait in a different room. If you have already shared it, please send your guests"
+        " the new link.\n"
+        "\n"
+        "To update your calendar, open the attached file (kmeet.ics); it replaces the entry you"
+        " already have.\n"
     ),
     "fr": (
-        f"Le lien a changé{NBSP}: veuillez utiliser le nouveau lien ci-dessous.\n"
+        f"Le lien de la réunion a changé{NBSP}: veuillez utiliser le nouveau lien ci-dessous.\n"
         "\n"
         "Budget review\n"
-        "La réunion se termine désormais plus tard, elle a donc une nouvelle salle.\n"
-        f"N’utilisez plus l’ancien lien {OLD_URL}{NNBSP}; si vous l’avez communiqué,"
-        " envoyez plutôt le nouveau.\n"
         f"{DATE_LINES['fr']}\n"
-        f"Nouveau lien{NBSP}: {NEW_URL}\n"
+        f"Nouveau lien de la réunion{NBSP}: {NEW_URL}\n"
+        "Comme la réunion se termine désormais plus tard, une nouvelle salle a été créée, avec un"
+        " nouveau lien.\n"
+        f"N’utilisez plus l’ancien lien ({OLD_URL}) pour cette réunion{NBSP}: les participants"
+        " qui l’utiliseraient attendraient dans une autre salle. Si vous l’avez déjà transmis,"
+        " envoyez le nouveau lien aux participants.\n"
+        "\n"
+        f"Pour mettre à jour votre agenda, ouvrez la pièce jointe (kmeet.ics){NNBSP}; elle"
+        " remplace l’entrée existante.\n"
     ),
     "de": (
-        "Der Link zur Besprechung hat sich geändert. Bitte verwenden Sie den neuen Link weiter unten.\n"
+        "Der Link zur Besprechung hat sich geändert. Bitte verwenden Sie den neuen Link weiter"
+        " unten.\n"
         "\n"
         "Budget review\n"
-        "Da die Besprechung jetzt später endet, hat sie einen neuen Raum mit neuem Link erhalten.\n"
-        f"Bitte verwenden Sie den alten Link {OLD_URL} nicht mehr; falls Sie ihn weitergegeben"
-        " haben, senden Sie stattdessen den neuen.\n"
         f"{DATE_LINES['de']}\n"
         f"Neuer Link zur Teilnahme: {NEW_URL}\n"
+        "Da die Besprechung jetzt später endet, hat sie einen neuen Raum mit neuem Link erhalten.\n"
+        f"Bitte verwenden Sie den alten Link ({OLD_URL}) für diese Besprechung nicht mehr: Gäste,"
+        " die ihn benutzen, würden in einem anderen Raum warten. Falls Sie ihn bereits"
+        " weitergegeben haben, senden Sie Ihren Gästen bitte den neuen Link.\n"
+        "\n"
+        "Um den Termin in Ihrem Kalender zu aktualisieren, öffnen Sie die angehängte Datei"
+        " (kmeet.ics); sie ersetzt den bestehenden Eintrag.\n"
     ),
     "it": (
-        "Il link è cambiato: utilizzi il nuovo link indicato qui sotto.\n"
+        "Il link della riunione è cambiato: usi il nuovo link qui sotto.\n"
         "\n"
         "Budget review\n"
-        "Ora la riunione finisce più tardi, quindi ha una nuova sala.\n"
-        f"Non usi più il vecchio link {OLD_URL}; se lo ha condiviso, invii invece quello nuovo.\n"
         f"{DATE_LINES['it']}\n"
-        f"Nuovo link: {NEW_URL}\n"
+        f"Nuovo link per partecipare: {NEW_URL}\n"
+        "Poiché ora la riunione termina più tardi, è stata creata una nuova sala con un nuovo"
+        " link.\n"
+        f"Non usi più il vecchio link ({OLD_URL}) per questa riunione: chi lo usasse aspetterebbe"
+        " in un’altra sala. Se lo aveva già inoltrato, invii ai partecipanti il nuovo link.\n"
+        "\n"
+        "Per aggiornare il Suo calendario, apra l’allegato (kmeet.ics); sostituisce la voce già"
+        " presente.\n"
     ),
 }
 
@@ -481,7 +528,7 @@ REPLANNED = {
 def test_replanned_reply(language: str) -> None:
     planned = [PlannedMeeting(meeting(), NEW_ROOM, "replanned", previous_url=OLD_URL)]
     reply = compose(language, planned=planned)
-    assert text_of(reply).startswith(REPLANNED[language] + "\n")
+    assert text_of(reply) == REPLANNED[language] + signature(language)
     page = html_of(reply)
     first_line = REPLANNED[language].split("\n", 1)[0]
     assert f"<p><strong>{first_line}</strong></p>" in page
@@ -532,29 +579,29 @@ SERIES = {
     ),
     "fr": (
         "Se répète chaque lundi à 10:00, 10 fois\n"
-        f"Prochaine date{NBSP}: lundi 15 mars 2027, 10:00–11:00 (heure de Zurich)\n"
-        "Il reste 7 dates, la prochaine comprise.\n"
-        f"Rejoindre{NBSP}: {URL}\n"
+        f"Prochaine séance{NBSP}: lundi 15 mars 2027, 10:00–11:00 (heure de Zurich)\n"
+        "Il reste 7 séances, y compris la prochaine.\n"
+        f"Lien de la réunion{NBSP}: {URL}\n"
     ),
     "de": (
-        "Serie: jeden Montag um 10:00 Uhr, 10-mal\n"
+        "Serie: jeden Montag um 10:00 Uhr, insgesamt 10 Termine\n"
         "Nächster Termin: Montag, 15. März 2027, 10:00–11:00 Uhr (Zürcher Zeit)\n"
-        "Es bleiben 7 Termine, einschliesslich des nächsten.\n"
+        "Noch 7 Termine, einschliesslich des nächsten.\n"
         f"Link zur Teilnahme: {URL}\n"
     ),
     "it": (
-        "Si ripete ogni lunedì alle 10:00, 10 volte\n"
-        "Prossima data: lunedì 15 marzo 2027, 10:00–11:00 (ora di Zurigo)\n"
-        "Restano 7 date, compresa la prossima.\n"
+        "Si ripete ogni lunedì alle 10:00, 10 incontri in tutto\n"
+        "Prossimo incontro: lunedì 15 marzo 2027, 10:00–11:00 (ora di Zurigo)\n"
+        "Restano 7 incontri, compreso il prossimo.\n"
         f"Link per partecipare: {URL}\n"
     ),
 }
 
 LAST_OCCURRENCE = {
     "en": "This is the last meeting of the series.",
-    "fr": "C’est la dernière date de la série.",
+    "fr": "C’est la dernière séance de la série.",
     "de": "Dies ist der letzte Termin der Serie.",
-    "it": "Questa è l’ultima data della serie.",
+    "it": "Questo è l’ultimo incontro della serie.",
 }
 
 
@@ -590,23 +637,23 @@ CANCELLED = {
     "en": (
         "The meeting has been cancelled.",
         "Cancelled: Team lunch",
-        f"The room link {URL} is no longer needed; there is nothing else to do.",
+        f"The meeting link {URL} will no longer be used. You do not need to do anything else.",
     ),
     "fr": (
         "Votre annulation a bien été prise en compte.",
-        f"Annulé{NBSP}: Team lunch",
-        f"Le lien de la salle {URL} n’est plus nécessaire{NNBSP};"
-        " vous n’avez rien d’autre à faire.",
+        f"Réunion annulée{NBSP}: Team lunch",
+        f"Le lien {URL} ne sera plus utilisé. Si vous l’aviez transmis, pensez à prévenir les"
+        " participants.",
     ),
     "de": (
         "Die Besprechung wurde abgesagt.",
         "Abgesagt: Team lunch",
-        f"Der Raumlink {URL} wird nicht mehr benötigt; Sie müssen nichts weiter tun.",
+        f"Der Link {URL} wird nicht mehr verwendet. Sie müssen nichts weiter unternehmen.",
     ),
     "it": (
         "Il Suo annullamento è stato registrato.",
-        "Annullato: Team lunch",
-        f"Il link della sala {URL} non serve più; non deve fare nient’altro.",
+        "Riunione annullata: Team lunch",
+        f"Il link {URL} non sarà più utilizzato. Se lo aveva inoltrato, avvisi i partecipanti.",
     ),
 }
 
@@ -627,36 +674,38 @@ def test_cancellation_reply(language: str) -> None:
     [
         (
             "en",
-            "Your 3 meetings have been cancelled.",
-            "Cancelled: Team lunch, the occurrence of Monday, 1 March 2027, 09:00 (UTC)",
+            "The 3 meetings have been cancelled.",
+            "Cancelled: Team lunch, the meeting of Monday, 1 March 2027, 09:00 (UTC)",
             "The kMeet meeting room has been removed.",
-            f"The other occurrences keep the link {URL} as before; there is nothing else to do.",
+            f"The other meetings of the series keep the link {URL}. You do not need to do"
+            " anything else.",
             "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
         (
             "fr",
             "Vos 3 annulations ont bien été prises en compte.",
-            f"Annulé{NBSP}: Team lunch, le lundi 1er mars 2027, 09:00 (UTC)",
+            f"Réunion annulée{NBSP}: Team lunch, séance du lundi 1er mars 2027, 09:00 (UTC)",
             "La salle kMeet a été supprimée.",
-            f"Les autres dates de la série gardent le lien {URL}{NNBSP};"
-            " vous n’avez rien d’autre à faire.",
-            "Aucune salle kMeet n’avait été planifiée pour cette réunion,"
-            " il n’y a donc rien à supprimer.",
+            f"Les autres dates de la série gardent le lien {URL}{NNBSP}; vous n’avez rien d’autre"
+            " à faire.",
+            "Aucune salle kMeet n’avait été planifiée pour cette réunion, il n’y a donc rien à"
+            " supprimer.",
         ),
         (
             "de",
-            "Ihre 3 Besprechungen wurden abgesagt.",
+            "Die 3 Besprechungen wurden abgesagt.",
             "Abgesagt: Team lunch am Montag, 1. März 2027, 09:00 Uhr (UTC)",
             "Der kMeet-Raum wurde gelöscht.",
-            f"Die anderen Termine der Serie behalten den Link {URL}; Sie müssen nichts weiter tun.",
+            f"Die anderen Termine der Serie behalten den Link {URL}. Sie müssen nichts weiter"
+            " unternehmen.",
             "Dafür war kein kMeet-Raum geplant, es gibt also nichts zu löschen.",
         ),
         (
             "it",
             "I Suoi 3 annullamenti sono stati registrati.",
-            "Annullato: Team lunch, la data di lunedì 1º marzo 2027, 09:00 (UTC)",
+            "Riunione annullata: Team lunch, incontro del lunedì 1º marzo 2027, 09:00 (UTC)",
             "La sala kMeet è stata eliminata.",
-            f"Le altre date della serie mantengono il link {URL}; non deve fare nient’altro.",
+            f"Gli altri incontri della serie mantengono il link {URL}; non deve fare altro.",
             "Non era stata pianificata alcuna sala kMeet, quindi non c’è nulla da eliminare.",
         ),
     ],
@@ -701,14 +750,14 @@ PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 TIME_HINT = {
-    "en": "Give the event a start and an end time in your calendar program"
-    " and send the invitation again.",
-    "fr": "Indiquez une heure de début et une heure de fin pour l’événement dans votre agenda,"
-    " puis renvoyez l’invitation.",
-    "de": "Geben Sie dem Termin in Ihrem Kalenderprogramm eine Start- und eine Endzeit"
-    " und senden Sie die Einladung erneut.",
-    "it": "Indichi un orario di inizio e uno di fine per l’evento nel Suo programma di calendario"
-    " e invii di nuovo l’invito.",
+    "en": "In your calendar, give the event a start and an end time, then send the invitation"
+    " again.",
+    "fr": f"Dans votre agenda, décochez «{NBSP}Toute la journée{NBSP}», indiquez une heure de"
+    " début et une heure de fin, puis renvoyez l’invitation.",
+    "de": "Legen Sie in Ihrem Kalender eine Start- und Endzeit für den Termin fest und senden Sie"
+    " die Einladung erneut.",
+    "it": "Nel Suo calendario disattivi «Tutto il giorno», indichi l’ora di inizio e di fine e"
+    " invii di nuovo l’invito.",
 }
 
 # (reason, hint) by language and code.
@@ -742,68 +791,73 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
             "Check the times and the title of the invitation and send it again.",
         ),
         "retry_exhausted": (
-            "Planning the meeting kept failing for 24 hours:"
-            " kMeet answered 503 Service Unavailable.",
+            "Planning the meeting kept failing for 24 hours: kMeet answered 503 Service"
+            " Unavailable.",
             "Please send the request again later.",
         ),
         "internal": (
             "An internal error occurred in kmeet-bridge.",
-            "Please send the message again later; if the problem persists,"
-            " contact your IT support.",
+            "Please send the message again later; if the problem persists, contact your IT"
+            " support.",
         ),
     },
     "fr": {
         "all_day": (
-            f"L’événement dure toute la journée{NNBSP}; une visioconférence a besoin"
-            " d’une heure de début et d’une heure de fin.",
+            f"L’événement est marqué «{NBSP}Toute la journée{NBSP}»{NNBSP}; une visioconférence"
+            " nécessite une heure de début et une heure de fin.",
             TIME_HINT["fr"],
         ),
         "ended": (
             "L’événement est déjà terminé.",
-            f"Vérifiez la date de l’événement{NNBSP}; seules les réunions à venir peuvent"
-            " être planifiées.",
+            f"Vérifiez la date de l’événement{NNBSP}; seules les réunions à venir peuvent être"
+            " planifiées.",
         ),
         "series_ended": (
             f"La série est terminée{NBSP}: toutes les dates sont passées.",
-            f"Vérifiez les dates de la série{NNBSP}; seules les réunions à venir peuvent"
-            " être planifiées.",
+            f"Vérifiez les dates de la série{NNBSP}; seules les réunions à venir peuvent être"
+            " planifiées.",
         ),
         "unreadable": (
             f"Le calendrier dans la pièce jointe «{NBSP}invite.ics{NBSP}» n’a pas pu être"
             f" lu{NBSP}: {DETAIL}.",
-            "Exportez à nouveau l’événement depuis votre agenda et transférez l’invitation"
-            " sans la modifier (ou joignez le fichier .ics obtenu).",
+            "Exportez à nouveau l’événement depuis votre agenda et transférez l’invitation sans"
+            " la modifier (ou joignez le fichier .ics obtenu).",
         ),
         "end_before_start": (
             "L’heure de fin de l’événement n’est pas postérieure à son heure de début.",
-            TIME_HINT["fr"],
+            "Indiquez une heure de début et une heure de fin pour l’événement dans votre agenda,"
+            " puis renvoyez l’invitation.",
         ),
-        "no_start": ("L’événement n’a pas d’heure de début (DTSTART).", TIME_HINT["fr"]),
+        "no_start": (
+            "L’événement n’a pas d’heure de début (DTSTART).",
+            "Indiquez une heure de début et une heure de fin pour l’événement dans votre agenda,"
+            " puis renvoyez l’invitation.",
+        ),
         "bad_rule": (
-            "L’événement se répète selon une règle inutilisable"
-            f"{NBSP}: FREQ=SOMETIMES is not a frequency.",
+            f"L’événement se répète selon une règle inutilisable{NBSP}: FREQ=SOMETIMES is not a"
+            " frequency.",
             "Vérifiez la périodicité de l’événement dans votre agenda, puis renvoyez l’invitation.",
         ),
         "api_refused": (
-            f"kMeet a refusé de planifier la réunion{NBSP}:"
-            " The starting_at field must be a date after now.",
+            f"kMeet a refusé de planifier la réunion{NBSP}: The starting_at field must be a date"
+            " after now.",
             "Vérifiez les horaires et le titre de l’invitation, puis renvoyez-la.",
         ),
         "retry_exhausted": (
-            f"La planification de la réunion a échoué pendant 24{NBSP}heures{NBSP}:"
-            " kMeet answered 503 Service Unavailable.",
+            f"La planification de la réunion a échoué pendant 24{NBSP}heures{NBSP}: kMeet"
+            " answered 503 Service Unavailable.",
             "Veuillez renvoyer la demande plus tard.",
         ),
         "internal": (
             "Une erreur interne s’est produite dans kmeet-bridge.",
-            f"Veuillez renvoyer le message plus tard{NNBSP}; si le problème persiste,"
-            " contactez votre support informatique.",
+            f"Veuillez renvoyer le message plus tard{NNBSP}; si le problème persiste, contactez"
+            " votre support informatique.",
         ),
     },
     "de": {
         "all_day": (
-            "Der Termin dauert den ganzen Tag; eine Videokonferenz braucht eine Start-"
-            " und eine Endzeit.",
+            "Es handelt sich um einen ganztägigen Termin. Für eine Videokonferenz braucht es eine"
+            " Start- und eine Endzeit.",
             TIME_HINT["de"],
         ),
         "ended": (
@@ -827,17 +881,17 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "bad_rule": (
             "Der Termin wiederholt sich nach einer Regel, die nicht verwendet werden kann:"
             " FREQ=SOMETIMES is not a frequency.",
-            "Prüfen Sie die Wiederholung des Termins in Ihrem Kalenderprogramm und senden Sie"
-            " die Einladung erneut.",
+            "Prüfen Sie die Wiederholung des Termins in Ihrem Kalenderprogramm und senden Sie die"
+            " Einladung erneut.",
         ),
         "api_refused": (
-            "kMeet hat die Planung der Besprechung abgelehnt:"
-            " The starting_at field must be a date after now.",
+            "kMeet hat die Planung der Besprechung abgelehnt: The starting_at field must be a"
+            " date after now.",
             "Prüfen Sie Zeiten und Titel der Einladung und senden Sie sie erneut.",
         ),
         "retry_exhausted": (
-            "Die Planung der Besprechung ist 24 Stunden lang fehlgeschlagen:"
-            " kMeet answered 503 Service Unavailable.",
+            "Die Planung der Besprechung ist 24 Stunden lang fehlgeschlagen: kMeet answered 503"
+            " Service Unavailable.",
             "Bitte senden Sie die Anfrage später erneut.",
         ),
         "internal": (
@@ -848,8 +902,8 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "it": {
         "all_day": (
-            "L’evento dura tutto il giorno; una videoconferenza richiede un orario di inizio"
-            " e uno di fine.",
+            "L’evento è impostato come «Tutto il giorno»; una videoconferenza richiede un orario"
+            " di inizio e uno di fine.",
             TIME_HINT["it"],
         ),
         "ended": (
@@ -862,51 +916,66 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "unreadable": (
             f"Il calendario nell’allegato «invite.ics» non è leggibile: {DETAIL}.",
-            "Esporti di nuovo l’evento dal Suo programma di calendario e inoltri l’invito"
-            " senza modificarlo (oppure alleghi il file .ics generato).",
+            "Esporti di nuovo l’evento dal Suo programma di calendario e inoltri l’invito senza"
+            " modificarlo (oppure alleghi il file .ics generato).",
         ),
         "end_before_start": (
             "L’orario di fine dell’evento non è successivo a quello di inizio.",
-            TIME_HINT["it"],
+            "Indichi un orario di inizio e uno di fine per l’evento nel Suo programma di"
+            " calendario e invii di nuovo l’invito.",
         ),
-        "no_start": ("L’evento non ha un orario di inizio (DTSTART).", TIME_HINT["it"]),
+        "no_start": (
+            "L’evento non ha un orario di inizio (DTSTART).",
+            "Indichi un orario di inizio e uno di fine per l’evento nel Suo programma di"
+            " calendario e invii di nuovo l’invito.",
+        ),
         "bad_rule": (
-            "L’evento si ripete secondo una regola non utilizzabile:"
-            " FREQ=SOMETIMES is not a frequency.",
-            "Controlli la ricorrenza dell’evento nel Suo programma di calendario e invii di"
-            " nuovo l’invito.",
+            "L’evento si ripete secondo una regola non utilizzabile: FREQ=SOMETIMES is not a"
+            " frequency.",
+            "Controlli la ricorrenza dell’evento nel Suo programma di calendario e invii di nuovo"
+            " l’invito.",
         ),
         "api_refused": (
-            "kMeet ha rifiutato di pianificare la riunione:"
-            " The starting_at field must be a date after now.",
+            "kMeet ha rifiutato di pianificare la riunione: The starting_at field must be a date"
+            " after now.",
             "Controlli gli orari e il titolo dell’invito e lo invii di nuovo.",
         ),
         "retry_exhausted": (
-            "La pianificazione della riunione non è riuscita per 24 ore:"
-            " kMeet answered 503 Service Unavailable.",
+            "La pianificazione della riunione non è riuscita per 24 ore: kMeet answered 503"
+            " Service Unavailable.",
             "Invii di nuovo la richiesta più tardi.",
         ),
         "internal": (
             "Si è verificato un errore interno in kmeet-bridge.",
-            "Invii di nuovo il messaggio più tardi; se il problema persiste, contatti il"
-            " supporto informatico.",
+            "Invii di nuovo il messaggio più tardi; se il problema persiste, contatti il supporto"
+            " informatico.",
         ),
     },
 }
 
 LABELS = {
     "en": ("Not scheduled: ", "What went wrong: ", "What to do: "),
-    "fr": (f"Non planifié{NBSP}: ", f"Ce qui ne va pas{NBSP}: ", f"Comment y remédier{NBSP}: "),
+    "fr": (f"Réunion non planifiée{NBSP}: ", f"Motif{NBSP}: ", f"Que faire{NBSP}: "),
     "de": ("Nicht eingerichtet: ", "Grund: ", "Was Sie tun können: "),
-    "it": ("Non pianificato: ", "Che cosa non va: ", "Come risolvere: "),
+    "it": ("Riunione non pianificata: ", "Motivo: ", "Cosa fare: "),
 }
 
 REJECTED = {
     "en": "We could not set up a kMeet meeting from your message.",
-    "fr": "Votre message n’a pas pu être transformé en visioconférence kMeet.",
+    "fr": "Nous n’avons pas pu créer de visioconférence kMeet à partir de votre message.",
     "de": "Aus Ihrer Nachricht konnte keine kMeet-Videokonferenz erstellt werden.",
     "it": "Non è stato possibile creare una videoconferenza kMeet dal Suo messaggio.",
 }
+
+
+def after_colon(text: str, language: str) -> str:
+    """French and Italian go on in lower case after a label's colon."""
+    second = text[1:2]
+    if language not in ("fr", "it") or not (
+        text[:1].isupper() and (second.islower() or second == "’")
+    ):
+        return text
+    return text[0].lower() + text[1:]
 
 
 def coded(code: str) -> EventProblem:
@@ -925,8 +994,9 @@ def test_problem_worded_by_code(language: str, code: str) -> None:
     reply = compose(language, problems=[coded(code)])
     heading, reason_label, hint_label = LABELS[language]
     assert text_of(reply) == (
-        f"{REJECTED[language]}\n\n{heading}Budget review\n{reason_label}{reason}\n"
-        f"{hint_label}{hint}\n{signature(language)}"
+        f"{REJECTED[language]}\n\n{heading}Budget review\n"
+        f"{reason_label}{after_colon(reason, language)}\n"
+        f"{hint_label}{after_colon(hint, language)}\n{signature(language)}"
     )
     assert list(reply.iter_attachments()) == []
 
@@ -949,7 +1019,8 @@ def test_rejection_worded_by_code(language: str, code: str) -> None:
     text = text_of(well_formed(reply, []))
     _, reason_label, hint_label = LABELS[language]
     assert text == (
-        f"{REJECTED[language]}\n\n{reason_label}{reason}\n{hint_label}{hint}\n{signature(language)}"
+        f"{REJECTED[language]}\n\n{reason_label}{after_colon(reason, language)}\n"
+        f"{hint_label}{after_colon(hint, language)}\n{signature(language)}"
     )
 
 
@@ -966,7 +1037,8 @@ def test_rejection_without_a_code_keeps_its_words(language: str) -> None:
     )
     _, reason_label, _ = LABELS[language]
     assert text_of(well_formed(reply, [])) == (
-        f"{REJECTED[language]}\n\n{reason_label}Le message donne un jour, mais pas d'heure.\n"
+        f"{REJECTED[language]}\n\n{reason_label}"
+        f"{'le' if language in ('fr', 'it') else 'Le'} message donne un jour, mais pas d'heure.\n"
         f"{signature(language)}"
     )
 
@@ -1035,7 +1107,7 @@ def test_where_an_unreadable_calendar_was(where: str, language: str, reason: str
         ("1.5", "fr", f"La planification de la réunion a échoué pendant 1,5{NBSP}heure."),
         ("2", "fr", f"La planification de la réunion a échoué pendant 2{NBSP}heures."),
         ("1", "de", "Die Planung der Besprechung ist 1 Stunde lang fehlgeschlagen."),
-        ("0.5", "de", "Die Planung der Besprechung ist 0.5 Stunden lang fehlgeschlagen."),
+        ("0.5", "de", "Die Planung der Besprechung ist 0,5 Stunden lang fehlgeschlagen."),
         ("1", "it", "La pianificazione della riunione non è riuscita per 1 ora."),
         ("48.0", "it", "La pianificazione della riunione non è riuscita per 48 ore."),
         ("many", "en", "Planning the meeting kept failing for many hours."),
@@ -1091,9 +1163,8 @@ def test_everything_in_one_reply(language: str) -> None:
     assert f"1. Budget review\n   {STATUS_NEW[language]}\n" in text
     assert f"   {DATE_LINES[language]}\n" in text
     heading, reason_label, _ = LABELS[language]
-    assert f"4. {heading}Budget review\n   {reason_label}{PROBLEMS[language]['all_day'][0]}\n" in (
-        text
-    )
+    reason = after_colon(PROBLEMS[language]["all_day"][0], language)
+    assert f"4. {heading}Budget review\n   {reason_label}{reason}\n" in (text)
     assert [part.get_filename() for part in reply.iter_attachments()] == [
         "kmeet-1.ics",
         "kmeet-2.ics",

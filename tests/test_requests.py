@@ -534,8 +534,7 @@ def test_a_past_request_is_answered_in_the_senders_language() -> None:
         f"{NNBSP}; début 09:00{NNBSP}; heure de Zurich."
     )
     assert problem.hint == (
-        "Écrivez le jour et l’heure dans les premières lignes, par exemple de l’une de ces"
-        f" façons{NBSP}:\n"
+        f"Indiquez le jour et l’heure au début de votre message, par exemple{NBSP}:\n"
         "demain à 09:00\n"
         "8 décembre 2026 à 09:00"
     )
@@ -601,13 +600,11 @@ def test_a_problem_can_be_worded_in_another_language() -> None:
     problem = problem_of(build_message("tomorrow"))
     reason, hint = problem.describe("it")
     assert reason == (
-        "Il messaggio indica un giorno, ma nessun orario. Capito: data mercoledì 2 dicembre 2026 "
+        "Il messaggio indica il giorno, ma non l’ora. Abbiamo interpretato: data mercoledì"
+        " 2 dicembre 2026 "
         "(«tomorrow»); ora di Zurigo."
     )
-    assert (
-        hint.splitlines()[0]
-        == "Scriva giorno e ora nelle prime righe, per esempio in uno di questi modi:"
-    )
+    assert hint.splitlines()[0] == "Scriva giorno e ora all’inizio del messaggio, per esempio:"
 
 
 def test_event_problem_carries_code_and_params() -> None:
