@@ -108,6 +108,6 @@ def test_limit_problems_are_worded_in_the_reply_language() -> None:
         ),
     )
     assert problem_text(limited, "it") == (
-        "Ha raggiunto il limite di 20 sale all’ora.",
-        "Invii di nuovo la Sua richiesta dopo le 14:05 di lunedì 15 marzo 2027 (ora di Zurigo).",
+        "Nell’ultima ora ha pianificato 20 videoconferenze, cioè il numero massimo consentito.",
+        "Invii di nuovo la richiesta dopo le 14:05 (ora di Zurigo) di lunedì 15 marzo 2027.",
     )

@@ -144,7 +144,7 @@ def test_a_password_room_sends_the_password_to_the_requester_only(bridge_env: Br
     assert len(password) == 19
     [reply] = env.smtp.messages
     assert list(reply.rcpt_tos) == ["lea.keller@example.com"]
-    assert f"Passwort: {password} (nur an Sie gesendet" in text_of(reply.message)
+    assert f"Passwort: {password} (nur Ihnen zugestellt" in text_of(reply.message)
     # Nowhere else: not in the log, not in the state.
     assert password not in result.stdout + result.stderr
     with sqlite3.connect(env.state_path) as db:
@@ -162,5 +162,7 @@ def test_a_request_not_understood_is_answered_in_its_language(bridge_env: Bridge
     [reply] = env.smtp.messages
     assert reply.message["Content-Language"] == "fr"
     text = text_of(reply.message)
-    assert text.startswith("Votre message n’a pas pu être transformé en visioconférence kMeet.")
+    assert text.startswith(
+        "Nous n’avons pas pu créer de visioconférence kMeet à partir de votre message."
+    )
     assert len(env.uids("kmeet/failed")) == 1

@@ -74,7 +74,7 @@ def test_rooms_per_sender_per_hour(bridge_env: BridgeEnv) -> None:
     assert len(env.simulator.planned_bodies) == 2
     third = text_of(env.smtp.messages[2].message)
     assert third.startswith("Your request is fine, but no more meetings can be set up for now.")
-    assert "Why: You have reached the limit of 2 rooms per hour." in third
+    assert "Why: You have reached the limit of 2 meetings per hour." in third
     assert "What to do: Please send your request again after " in third  # a time and a day
     assert "(Zurich time)." in third
 
@@ -95,7 +95,7 @@ def test_rooms_per_day_for_everyone(bridge_env: BridgeEnv) -> None:
     assert env.command("once").stdout.strip() == "pass finished: 1 planned, 1 rejected"
 
     assert len(env.simulator.planned_bodies) == 1
-    assert "Why: The limit of 1 room per 24 hours has been reached." in text_of(
+    assert "Why: The limit of 1 meeting per 24 hours has been reached." in text_of(
         env.smtp.messages[1].message
     )
 
@@ -114,7 +114,7 @@ def test_a_message_over_the_size_limit_is_answered_from_its_header(
     assert env.simulator.planned_bodies == []
     [reply] = env.smtp.messages
     size = round(len(raw) / 1000)
-    assert f"The message is {size} kB, more than the 4 kB read here." in text_of(reply.message)
+    assert f"Your message is {size} kB, which is over the 4 kB limit." in text_of(reply.message)
     assert len(env.uids("kmeet/failed")) == 1
 
 
