@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from kmeet_bridge import __version__, config, headers, updates
+from kmeet_bridge import __version__, config, headers, service_access, updates
 from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
@@ -200,6 +200,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     for warning in config.insecure_warnings(settings) + config.permission_warnings(settings):
         print(f"warning: {warning}")
     failures = 0
+    if settings.source == service_access.UNIT_CONFIG:
+        # The file the shipped unit reads: say whether its dynamic user can.
+        problems = service_access.service_problems(settings)
+        failures += bool(problems)
+        for problem in problems:
+            print(f"service: FAILED: {problem}")
+        if not problems:
+            print("service: ok (its user can read the config; secrets handed over as credentials)")
     checks: list[tuple[str, Callable[[], str]]] = [
         ("imap", lambda: _check_imap(settings)),
         ("smtp", lambda: _check_smtp(settings)),

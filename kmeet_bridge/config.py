@@ -6,9 +6,12 @@ help. The same table validates the file and documents the keys (see
 the program with one sentence that names the key (`ConfigError`), never a
 traceback at the first use of a bad value.
 
-Secrets (`password`, `token`) are resolved here, in this order: inline value,
-`*_file`, environment variable, systemd credential (`$CREDENTIALS_DIRECTORY`).
-They are wrapped in `Secret`, whose repr and str never show the value.
+Secrets (`password`, `token`) are resolved here, in this order: systemd
+credential (`$CREDENTIALS_DIRECTORY`), inline value, `*_file`, environment
+variable. The credential comes first because the unit hands over the same files
+that `*_file` names, which its dynamic user cannot read itself; outside the
+service the `*_file` is read directly. Secrets are wrapped in `Secret`, whose
+repr and str never show the value.
 """
 
 from __future__ import annotations
@@ -279,7 +282,9 @@ class Settings:
     state_path: Path
     source: Path | None = None
     limits: LimitSettings = LimitSettings()
-    secret_files: tuple[Path, ...] = ()  # the *_file secrets, for `check`'s warnings
+    # The files that hold a secret (*_file, and this file when a secret is inline),
+    # for `check`'s warnings.
+    secret_files: tuple[Path, ...] = ()
 
 
 def default_config_path() -> Path:
@@ -322,6 +327,7 @@ def from_mapping(
     environ = os.environ if environ is None else environ
     values = _validate(data)
     base = source.parent if source else Path.cwd()
+    secret_files = _secret_files(values, source, base)
 
     imap = values["imap"]
     smtp = values["smtp"]
@@ -399,12 +405,22 @@ def from_mapping(
         state_path=_relative_to(base, values["state"]["path"]),
         source=source,
         limits=LimitSettings(**values["limits"]),
-        secret_files=tuple(
-            _relative_to(base, values[section][f"{key}_file"])
-            for section, key in SECRET_KEY.items()
-            if values[section].get(f"{key}_file") is not None
-        ),
+        secret_files=secret_files,
     )
+
+
+def _secret_files(
+    values: dict[str, dict[str, Any]], source: Path | None, base: Path
+) -> tuple[Path, ...]:
+    """The files that hold a secret: each *_file, and the config file itself when
+    it has a secret inline."""
+    inline = any(values[section][key] is not None for section, key in SECRET_KEY.items())
+    files = [source] if source is not None and inline else []
+    for section, key in SECRET_KEY.items():
+        name = values[section][f"{key}_file"]
+        if name is not None:
+            files.append(_relative_to(base, name))
+    return tuple(files)
 
 
 def _validate(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -493,12 +509,11 @@ def _check_security(section_values: dict[str, Any], section: str) -> None:
 
 
 def permission_warnings(settings: Settings) -> list[str]:
-    """Sentences for `check`: the config file or a secret file that group or others
-    can read (only the service's own user should)."""
+    """Sentences for `check`: a file holding a secret (a *_file, or the config file
+    with an inline secret) that group or others can read. A config file without
+    secrets may be readable: the service's dynamic user has to read it."""
     warnings = []
-    for path in (settings.source, *settings.secret_files):
-        if path is None:
-            continue
+    for path in settings.secret_files:
         try:
             mode = path.stat().st_mode & 0o777
         except OSError:
@@ -552,6 +567,11 @@ def _resolve_secret(
     inline, file_name = values.get(key), values.get(f"{key}_file")
     if inline is not None and file_name is not None:
         raise ConfigError(f"[{section}] sets both {key} and {key}_file; keep only one")
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if credentials:
+        path = Path(credentials) / SECRET_CREDENTIAL[section]
+        if path.exists():
+            return Secret(_read_secret_file(path, f"systemd credential {path.name}"))
     if inline is not None:
         return Secret(inline)
     if file_name is not None:
@@ -559,11 +579,6 @@ def _resolve_secret(
     env_name = SECRET_ENV[section]
     if environ.get(env_name):
         return Secret(environ[env_name].strip())
-    credentials = environ.get("CREDENTIALS_DIRECTORY")
-    if credentials:
-        path = Path(credentials) / SECRET_CREDENTIAL[section]
-        if path.exists():
-            return Secret(_read_secret_file(path, f"systemd credential {path.name}"))
     if not required:
         return None
     raise ConfigError(

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
+from kmeet_bridge import wording
 from kmeet_bridge.models import LANGUAGES
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "it": "Italian"}
 
 # Month names as people write them, folded (see `fold`), 1 = January.
-# Abbreviations only count next to a day number (see when.py).
+# Abbreviations only count next to a day number (see when/words.py).
 MONTHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "en": (
         ("january", "jan"),
@@ -112,6 +114,17 @@ WEEKDAY_ABBREVIATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "it": (("lun",), ("mar",), ("mer",), ("gio",), ("ven",), ("sab",), ("dom",)),
 }
 
+# The names as they are written back to people, from CLDR (the typo reader
+# corrects towards them).
+MONTH_NAMES: dict[str, tuple[str, ...]] = {
+    language: tuple(wording.month_name(month, language) for month in range(1, 13))
+    for language in LANGUAGES
+}
+WEEKDAY_NAMES: dict[str, tuple[str, ...]] = {
+    language: tuple(wording.weekday_name(day, language) for day in range(7))
+    for language in LANGUAGES
+}
+
 # Words that say which language a short request is written in, folded. Words
 # that several languages share ("in", "per", "mai") count for each of them, by
 # a share of one point.
@@ -139,7 +152,7 @@ _TYPICAL_WORDS: dict[str, str] = {
         kommenden diesen heute morgen ubermorgen fruh vormittag nachmittag abend uhr
         stunde stunden minuten woche tag teilnehmer teilnehmende passwort kennwort
         warteraum verschlusselung aufzeichnung kein keine nicht bitte danke hallo
-        gruss grusse besprechung termin konnen wir
+        gruss grusse besprechung termin konnen wir halb viertel nach vor
     """,
     "it": """
         il lo la i gli le un una uno e o di da del della per con senza su nel alla alle
@@ -242,3 +255,85 @@ def detect_language(text: str, default: str = "en") -> str:
     if best <= 0 or scores[default] == best:
         return default
     return next(language for language in LANGUAGES if scores[language] == best)
+
+
+# --- numbers written as words -------------------------------------------------
+# "septante-cinq minutes", "forty-five minutes", "fünfundvierzig Minuten",
+# "quarantacinque minuti": 1 to 99, folded, with the Swiss French tens
+# (septante, huitante, octante, nonante) beside the French ones.
+
+_UNITS = {
+    "en": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    " fifteen sixteen seventeen eighteen nineteen",
+    "fr": "un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze"
+    " seize dix-sept dix-huit dix-neuf",
+    "de": "eins zwei drei vier funf sechs sieben acht neun zehn elf zwolf dreizehn vierzehn"
+    " funfzehn sechzehn siebzehn achtzehn neunzehn",
+    "it": "uno due tre quattro cinque sei sette otto nove dieci undici dodici tredici"
+    " quattordici quindici sedici diciassette diciotto diciannove",
+}
+_TENS = {
+    "en": {20: ("twenty",), 30: ("thirty",), 40: ("forty",), 50: ("fifty",), 60: ("sixty",),
+           70: ("seventy",), 80: ("eighty",), 90: ("ninety",)},
+    "fr": {20: ("vingt",), 30: ("trente",), 40: ("quarante",), 50: ("cinquante",),
+           60: ("soixante",), 70: ("septante",), 80: ("huitante", "octante", "quatre-vingt"),
+           90: ("nonante",)},
+    "de": {20: ("zwanzig",), 30: ("dreissig", "dreißig"), 40: ("vierzig",), 50: ("funfzig",),
+           60: ("sechzig",), 70: ("siebzig",), 80: ("achtzig",), 90: ("neunzig",)},
+    "it": {20: ("venti",), 30: ("trenta",), 40: ("quaranta",), 50: ("cinquanta",),
+           60: ("sessanta",), 70: ("settanta",), 80: ("ottanta",), 90: ("novanta",)},
+}  # fmt: skip
+
+
+def _number_words() -> dict[str, int]:
+    table: dict[str, int] = {}
+    for language, units_text in _UNITS.items():
+        units = units_text.split()
+        for value, word in enumerate(units, start=1):
+            table.setdefault(word, value)
+        for tens, names in _TENS[language].items():
+            for name in names:
+                table.setdefault(name, tens)
+                for unit in range(1, 10):
+                    word = units[unit - 1]
+                    if language == "en":
+                        forms = [f"{name}-{word}", f"{name} {word}"]
+                    elif language == "fr":
+                        forms = [f"{name}-{word}", f"{name} {word}", f"{name}-et-{word}",
+                                 f"{name} et {word}"]  # fmt: skip
+                    elif language == "de":
+                        forms = [f"{'ein' if unit == 1 else word}und{name}"]
+                    else:  # Italian drops the vowel before "uno" and "otto": ventuno
+                        stem = name[:-1] if unit in (1, 8) else name
+                        forms = [f"{stem}{word}"]
+                    for form in forms:
+                        table.setdefault(form, tens + unit)
+    # French 70-79 and 90-99 the Paris way
+    for unit, word in enumerate(_UNITS["fr"].split()[9:19], start=10):
+        table.setdefault(f"soixante-{word}", 60 + unit)
+        table.setdefault(f"quatre-vingt-{word}", 80 + unit)
+    table.setdefault("soixante-et-onze", 71)
+    table.setdefault("soixante et onze", 71)
+    return table
+
+
+NUMBER_WORDS: dict[str, int] = _number_words()
+
+
+# --- writing dates back ---------------------------------------------------------
+
+
+def write_date(value: date, language: str, *, weekday: bool = False) -> str:
+    """A date as people write it in `language` (CLDR, see wording.write_date):
+    "3 February 2027", "1er mars 2027", "3. Februar 2027"; with its weekday
+    first if asked."""
+    return wording.write_date(value, language, weekday=weekday)
+
+
+def known_words() -> frozenset[str]:
+    """Folded words the language detector and the reader know, in any of the four
+    languages (never taken for a typo of another word)."""
+    return _KNOWN_WORDS
+
+
+_KNOWN_WORDS = frozenset(_VOCABULARY) | frozenset(NUMBER_WORDS)

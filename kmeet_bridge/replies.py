@@ -585,27 +585,42 @@ def _lines_to_copy(lines: Sequence[str]) -> _Block:
 
 
 def note_text(note: Note, language: str | None) -> str:
-    """What the request reader assumed or corrected, as the reply says it;
-    "" for a note the catalogs do not word (it is then left out)."""
+    """What the request reader assumed or corrected (its note codes, see
+    requests.REPLY_NOTES), as the reply says it; "" for a note the reply does not
+    repeat. A date is repeated only where the sender wrote words ("demain",
+    "Friday") or it was read by an assumption (day first, no year)."""
     code = wording.language_code(language)
     params = {name: headers.one_line(value) for name, value in note.params}
+
+    def day() -> str:
+        return wording.write_date(date.fromisoformat(params["day"]), code, weekday=True)
+
     try:
-        if note.code == "today":
-            day = wording.write_date(date.fromisoformat(params["date"]), code, weekday=True)
-            return say(code, "note.today", date=day)
-        if note.code == "read_as":
-            day = wording.write_date(date.fromisoformat(params["date"]), code, weekday=True)
-            return say(code, "note.read_as", text=params["text"], date=day)
-        if note.code == "default_length":
+        if note.code == "no_date":
+            return say(code, "note.today", date=day())
+        if note.code == "date":
+            if any(char.isdigit() for char in params["text"]) and not params.get("how"):
+                return ""  # "3 February 2027": the date line says it already
+            return say(code, "note.read_as", text=params["text"], date=day())
+        if note.code == "no_duration":
             length = wording.write_minutes(int(params["minutes"]), code)
             return say(code, "note.default_length", length=length)
+        if note.code == "corrected_word":
+            return say(code, "note.corrected_word", text=params["text"], word=params["word"])
+        if note.code == "one_reading_ahead":
+            return say(
+                code,
+                "note.one_reading_ahead",
+                text=params["text"],
+                time=params["time"],
+                other=params["other"],
+            )
         if note.code == "instant":
             return say(code, "note.instant")
-        if note.code == "option_conflict":
-            option = say(code, f"option.{params['option']}")
-            return say(code, "note.option_conflict", option=option)
-        if note.code == "recording_ignored":
-            return say(code, "note.recording_ignored", text=params["text"])
+        if note.code == "option_both_ways":
+            return say(code, "note.option_conflict", option=say(code, f"option.{params['option']}"))
+        if note.code == "recording_not_on":
+            return say(code, "note.recording_ignored", text=params["words"])
         if note.code == "attendees_left_out":
             return say(
                 code, "note.attendees_left_out", count=params["count"], limit=params["limit"]

@@ -26,19 +26,20 @@ from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 
-from kmeet_bridge import headers, wording
+from kmeet_bridge import headers, models, wording
 from kmeet_bridge.invites import clean_description, fold_title
-from kmeet_bridge.language import LANGUAGE_NAMES, detect_language, fold
+from kmeet_bridge.language import detect_language, fold
 from kmeet_bridge.models import (
     LANGUAGES,
     Attendee,
     EventProblem,
     MeetingRequest,
     NotARequest,
-    Note,
     RoomOptions,
     Unplannable,
 )
+from kmeet_bridge.reading_notes import Note, note
+from kmeet_bridge.typos import corrected_lines
 from kmeet_bridge.when import (
     Found,
     WhenProblem,
@@ -72,6 +73,24 @@ def title_from_subject(subject: str) -> str:
     title = re.sub(r"(?<!\w)[:\-–—]+|[:\-–—]+(?!\w)", " ", title)
     title = " ".join(title.split())
     return title or "kMeet"
+
+
+# The reader's notes a reply repeats to the sender (replies.note_text words
+# them): what was assumed or corrected. Readings that only repeat the request
+# ("45 minutes" read as 45 minutes, the language, an option as asked) are not
+# among them; `parse` shows every note.
+REPLY_NOTES = frozenset(
+    {
+        "no_date",
+        "no_duration",
+        "date",
+        "corrected_word",
+        "one_reading_ahead",
+        "instant",
+        "option_both_ways",
+        "recording_not_on",
+    }
+)
 
 
 # --- problems -------------------------------------------------------------------
@@ -520,9 +539,11 @@ def attendee_lines(lines: Iterable[str]) -> tuple[list[str], list[int]]:
             numbers.append(number)
             listing = True
             continue
-        chunks = [chunk for chunk in re.split(r"[,;]", line) if chunk.strip()]
+        # "- carl@example.net": a list of addresses, one a line, with bullets
+        bare = re.sub(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+", "", line)
+        chunks = [chunk for chunk in re.split(r"[,;]", bare) if chunk.strip()]
         if listing and chunks and all(_ADDRESS_IN_TEXT.search(chunk) for chunk in chunks):
-            found.append(line)
+            found.append(bare)
             numbers.append(number)
             continue
         listing = False
@@ -575,36 +596,55 @@ _OPTION_WORDS = {
     "lobby_enabled": r"(?:lobby|waiting\s+room|salle\s+d'attente|warteraum|wartezimmer|wartesaal"
     r"|sala\s+d'attesa|sala\s+di\s+attesa)",
     "password_enabled": r"(?:password|passcode|mot\s+de\s+passe|passwort|kennwort)",
-    "e2ee_enabled": r"(?:e2ee|end[-\s]to[-\s]end(?:\s+encryption)?|encryption|chiffrement"
+    "e2ee_enabled": r"(?:e2ee|e2e(?:[-\s](?:verschlusselung|encryption|chiffrement|crittografia))?"
+    r"|end[-\s]to[-\s]end(?:\s+encryption)?|encryption|chiffrement"
     r"(?:\s+de\s+bout\s+en\s+bout)?|ende[-\s]zu[-\s]ende[-\s]verschlusselung|verschlusselung"
     r"|crittografia(?:\s+end[-\s]to[-\s]end)?|cifratura)",
-    "enable_recording": r"(?:recording|enregistrement|aufzeichnung|aufnahme|registrazione)",
+    "enable_recording": r"(?:recording|enregistrement|aufzeichnung|aufnahme|registrazione"
+    r"|aufzeichnen|aufnehmen|enregistrer|registrare)",
 }
 _NEGATION = (
     r"(?:no|without|not|non|sans|pas\s+de|pas\s+d'|ohne|kein|keine|keinen|nicht|senza|nessuna?"
-    r"|niente)"
+    r"|niente|pas\s+besoin\s+de|pas\s+besoin\s+d'|no\s+need\s+(?:for|to)|nicht\s+notig)"
 )
 _ARTICLE = r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|einen|einem|einer|eine|il|una|uno)\s*)?"
-_OFF_VALUE = r"(?:off|no|non|nein|aus|disabled|desactivee?|deaktiviert|disattivat[ao]|false)"
-_ON_VALUE = r"(?:on|yes|oui|ja|an|si|enabled|activee?|aktiviert|attivat[ao]|true|required)"
+_OFF_VALUE = (
+    r"(?:off|no|non|nein|aus|disabled|desactivee?|deaktiviert|disattivat[ao]|false"
+    r"|deaktivieren|ausschalten|bitte\s+nicht|nicht(?=[ \t]*(?:[,.;!)\n]|$)))"
+)
+_ON_VALUE = (
+    r"(?:on|yes|oui|ja|an|si|enabled|activee?|aktiviert|attivat[ao]|attiv[aoie]|true|required"
+    r"|aktivieren|einschalten|please|pls|plz|bitte|svp|s\.v\.p\.|stp|per\s+favore|obligatoire"
+    r"|obbligatori[ao]|obligatorisch|erforderlich|mandatory|needed|wanted|necessaire"
+    r"|necessari[ao]|waren\s+super|ware\s+super|wichtig)"
+)
+# "turn on the lobby", "merci d'activer la salle d'attente", "disattivare la registrazione"
+_ON_VERBS = (
+    r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|put\s+on|require|activer"
+    r"|activez|ajouter|ajoutez|mettre|mettez|mets|metsz|prevoir|prevoyez|utiliser|attivare|attivate"
+    r"|abilitare|abilitate|aggiungere|aggiungete|usare|mettere)"
+)
+_OFF_VERBS = (
+    r"(?:disable|turn\s+off|switch\s+off|deactivate|desactiver|desactivez|couper|coupez"
+    r"|disattivare|disattivate|disabilitare|disabilitate|togliere|togliete)"
+)
+# "with lobby and password", "mit Passwort und Warteraum": one setting after another.
+_OPTION_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|ni|noch|nor|\+|&)[ \t]+")
+# "Lobby und Passwort wären super": the setting said after a list applies to all of it.
+_OPTION_BEFORE_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|\+|&)[ \t]*$")
 _EXTRA_OFF = {
     "e2ee_enabled": r"(?:unencrypted|not\s+encrypted|non\s+chiffree?s?|unverschlusselt"
     r"|non\s+(?:crittografat|cifrat)[aoie])",
     "enable_recording": r"(?:(?:do\s+not|don't|dont)\s+record|ne\s+pas\s+enregistrer"
-    r"|nicht\s+aufzeichnen|nicht\s+aufnehmen|non\s+registrare)",
+    r"|nicht\s+aufzeichnen|nicht\s+aufnehmen|non\s+registrare|not\s+(?:be\s+)?recorded"
+    r"|nicht\s+aufgezeichnet|pas\s+enregistree?s?|non\s+(?:venga\s+)?registrat[aoie])",
 }
 _EXTRA_ON = {
     "e2ee_enabled": r"(?:end[-\s]to[-\s]end\s+encrypted|encrypted|chiffree?s?|verschlusselt"
     r"|(?:crittografat|cifrat)[aoie])",
     "password_enabled": r"(?:password[-\s]protected|protegee?\s+par\s+(?:un\s+)?mot\s+de\s+passe"
     r"|passwortgeschutzt|protett[ao]\s+da\s+password)",
-    "lobby_enabled": r"(?:lobby\s+enabled)",
-}
-_OPTION_NAMES = {
-    "lobby_enabled": "lobby",
-    "password_enabled": "password",
-    "e2ee_enabled": "end-to-end encryption",
-    "enable_recording": "recording",
+    "lobby_enabled": r"(?:lobby\s+enabled|(?:in|into)\s+the\s+(?:lobby|waiting\s+room))",
 }
 
 
@@ -624,21 +664,56 @@ def _option_patterns() -> list[tuple[str, bool, re.Pattern[str]]]:
         ]
         if option in _EXTRA_ON:
             on.append(_EXTRA_ON[option])
-        patterns.append((option, False, re.compile(w + "(?:" + "|".join(off) + ")" + e)))
-        patterns.append((option, True, re.compile(w + "(?:" + "|".join(on) + ")" + e)))
+        # A verb may follow an elision: "d'activer".
+        off_verb = rf"(?<![\w]){_OFF_VERBS}\s+{_ARTICLE}{words}"
+        on_verb = rf"(?<![\w]){_ON_VERBS}\s+{_ARTICLE}{words}"
+        for value, forms, verb in ((False, off, off_verb), (True, on, on_verb)):
+            pattern = "(?:" + w + "(?:" + "|".join(forms) + ")|" + verb + ")" + e
+            patterns.append((option, value, re.compile(pattern)))
     return patterns
+
+
+_NEXT_OPTION = [
+    (option, re.compile(rf"{_ARTICLE}{words}(?![\w])")) for option, words in _OPTION_WORDS.items()
+]
 
 
 _OPTION_PATTERNS = _option_patterns()
 
 
-def room_options(
+def _option_before(
+    folded: str,
+    match: re.Match[str],
+    value: bool,
+    taken: list[bool],
+    asked: dict[str, dict[bool, str]],
     text: str,
-) -> tuple[RoomOptions, tuple[str, ...], list[tuple[int, int]], tuple[Note, ...]]:
-    """The room settings `text` asks for, notes saying how each was read, the
-    spans read, and the notes the reply gives (a setting asked both ways, a
-    recording asked for). Asked both ways, a setting keeps its configured value;
-    a request cannot turn recording on (it needs a drive the administrator chose)."""
+    spans: list[tuple[int, int]],
+) -> None:
+    """ "lobby and password please": a setting named right before "and" gets the
+    value said after the last one, when the match starts with a setting's name."""
+    if not any(words.match(folded, match.start()) for _, words in _NEXT_OPTION):
+        return
+    joiner = _OPTION_BEFORE_JOINER.search(folded, max(0, match.start() - 8), match.start())
+    if joiner is None:
+        return
+    window = folded[max(0, joiner.start() - 40) : joiner.start()]
+    for other, words in _NEXT_OPTION:
+        for found in words.finditer(window):
+            begin = joiner.start() - len(window) + found.start()
+            end = joiner.start() - len(window) + found.end()
+            if end != joiner.start() or any(taken[begin:end]):
+                continue
+            taken[begin:end] = [True] * (end - begin)
+            asked.setdefault(other, {})[value] = text[begin : match.end()]
+            spans.append((begin, end))
+            return
+
+
+def room_options(text: str) -> tuple[RoomOptions, tuple[Note, ...], list[tuple[int, int]]]:
+    """The room settings `text` asks for, notes saying how each was read, and
+    the spans read. Asked both ways, a setting keeps its configured value; a
+    request cannot turn recording on (it needs a drive the administrator chose)."""
     folded = fold(text)
     taken = [False] * len(folded)
     asked: dict[str, dict[bool, str]] = {}
@@ -650,25 +725,39 @@ def room_options(
             taken[match.start() : match.end()] = [True] * (match.end() - match.start())
             asked.setdefault(option, {})[value] = text[match.start() : match.end()]
             spans.append((match.start(), match.end()))
+            _option_before(folded, match, value, taken, asked, text, spans)
+            end = match.end()
+            while joined := _OPTION_JOINER.match(folded, end):
+                follower = next(
+                    (
+                        (other, found)
+                        for other, words in _NEXT_OPTION
+                        if (found := words.match(folded, joined.end()))
+                        and not any(taken[found.start() : found.end()])
+                    ),
+                    None,
+                )
+                if follower is None:
+                    break
+                other, found = follower
+                taken[found.start() : found.end()] = [True] * (found.end() - found.start())
+                asked.setdefault(other, {})[value] = text[match.start() : found.end()]
+                spans.append((found.start(), found.end()))
+                end = found.end()
     settings: dict[str, bool] = {}
-    notes: list[str] = []
-    said: list[Note] = []
+    notes: list[Note] = []
     for option, values in asked.items():
-        name = _OPTION_NAMES[option]
         if len(values) > 1:
             words = " / ".join(f'"{words}"' for words in values.values())
-            notes.append(f"{name}: asked both on and off ({words}): the configured setting is kept")
-            if option != "enable_recording":
-                said.append(Note("option_conflict", (("option", option),)))
+            notes.append(note("option_both_ways", option=option, words=words))
             continue
         ((value, words),) = values.items()
         if option == "enable_recording" and value:
-            notes.append(f'recording: "{words}" ignored: a request can only turn recording off')
-            said.append(Note("recording_ignored", (("text", words),)))
+            notes.append(note("recording_not_on", words=words))
             continue
         settings[option] = value
-        notes.append(f'{name} {"on" if value else "off"} ("{words}")')
-    return RoomOptions(**settings), tuple(notes), spans, tuple(said)
+        notes.append(note("option", option=option, state="on" if value else "off", words=words))
+    return RoomOptions(**settings), tuple(notes), spans
 
 
 # --- the request --------------------------------------------------------------------------
@@ -695,7 +784,10 @@ def extract(
     lines = list(request_text(message).lines)
     listed, attendee_numbers = attendee_lines(lines)
     when_lines = ["" if number in attendee_numbers else line for number, line in enumerate(lines)]
-    body = "\n".join(when_lines)
+    # Addresses written in a sentence ("please invite carl@example.net too") are attendees.
+    named = [address for line in when_lines for address in _ADDRESS_IN_TEXT.findall(line)]
+    read_lines, corrections = corrected_lines(when_lines)
+    body = "\n".join(read_lines)
     language = detect_language(
         (title if title != "kMeet" else "") + "\n" + body, default=default_language
     )
@@ -728,16 +820,25 @@ def extract(
             error, language=language, now=now, default_duration=default_duration
         ) from None
 
-    options, option_notes, option_spans, option_said = room_options(body + "\n" + title)
-    notes = [f"language: {LANGUAGE_NAMES[language]}"]
+    options, option_notes, option_spans = room_options(body + "\n" + title)
+    notes = [note("language", language=language)]
+    notes += [
+        note("corrected_word", text=fix.written, word=fix.meant)
+        for fix in corrections
+        if not fix.transliteration
+    ]
     if in_subject is not None:
-        notes.append("date and time read from the subject")
+        notes.append(note("from_subject"))
         title = _title_without(title, in_subject) or title
     notes += list(when.notes)
     notes += list(option_notes)
-    people = attendees(message, listed, own_address)
+    people = attendees(message, [*listed, ", ".join(named)], own_address)
+    in_headers = {a.address.casefold() for a in attendees(message, listed, own_address)}
+    added = [a.address for a in people if a.address.casefold() not in in_headers]
+    if added:
+        notes.append(note("attendees_in_text", addresses=", ".join(added)))
     read_spans = [*option_spans, *(() if in_subject is not None else found.spans)]
-    description = _description(when_lines, read_spans)
+    description = _description(when_lines, read_spans, read_lines)
     return [
         MeetingRequest(
             key=f"msg:{message_id}",
@@ -748,8 +849,10 @@ def extract(
             description=description,
             attendees=people,
             source="request",
-            notes=tuple(notes),
-            reply_notes=(*when.reply_notes, *option_said),
+            notes=tuple(item.text(language) for item in notes),
+            reply_notes=tuple(
+                models.Note(item.code, item.params) for item in notes if item.code in REPLY_NOTES
+            ),
             options=options,
             language=language,
         )
@@ -794,18 +897,22 @@ def _title_without(title: str, found: Found) -> str:
     return rest
 
 
-def _description(lines: list[str], spans: Iterable[tuple[int, int]]) -> str:
+def _description(
+    lines: list[str], spans: Iterable[tuple[int, int]], read: list[str] | None = None
+) -> str:
     """The lines of the request from which nothing was read (not the date, time,
-    attendees or room options: "Agenda: ..."), for the calendar event."""
+    attendees or room options: "Agenda: ..."), for the calendar event. `spans`
+    are offsets in `read` (the lines as read, typos corrected), by default `lines`."""
+    read = lines if read is None else read
     offsets, position = [], 0
-    for line in lines:
+    for line in read:
         offsets.append(position)
         position += len(line) + 1
     read_lines = {
         number
         for number, begin in enumerate(offsets)
         for start, _ in spans
-        if begin <= start < begin + len(lines[number]) + 1
+        if begin <= start < begin + len(read[number]) + 1
     }
     kept = [line for number, line in enumerate(lines) if number not in read_lines]
     # Lines taken out leave gaps: one blank line between paragraphs is enough.

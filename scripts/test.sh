@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a bare Debian machine: installs the Debian
-# packages the real-server tests need (Dovecot, systemd-analyze), creates a
+# packages the real-server tests need (Dovecot, systemd-analyze; debootstrap and
+# systemd-nspawn for the boot test), creates a
 # virtual environment with the project and its test extras, lints, and runs
 # pytest. Extra arguments go to pytest (e.g. scripts/test.sh -k mailbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(dovecot-imapd systemd openssl python3-venv)
+DEBIAN_PACKAGES=(dovecot-imapd systemd systemd-container debootstrap openssl python3-venv)
 if command -v apt-get >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

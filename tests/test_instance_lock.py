@@ -21,7 +21,10 @@ def test_a_second_once_is_refused_while_the_first_plans(bridge_env: BridgeEnv) -
     env.deliver(
         invitation(uid="lock-1@example.com", start="20270315T140000", end="20270315T150000")
     )
-    env.simulator.set_delay(1.0)  # keeps the first one busy in its API call
+    # Long enough that the second process (slow to start on a loaded machine)
+    # arrives while the first is still in its API call, which may take that long.
+    env.write_config(kmeet={"timeout": 20})
+    env.simulator.set_delay(6.0)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
     first = subprocess.Popen(
         [sys.executable, "-m", "kmeet_bridge", "--config", str(env.config_path), "once"],

@@ -326,7 +326,7 @@ def test_planned_html_links_the_url() -> None:
 def test_hostile_values_are_escaped_in_html() -> None:
     hostile_room = Room(url='https://kmeet.example.com/a"><img src=x>', name="a", hostname="h")
     meeting = zurich_meeting(
-        title=HOSTILE_TITLE, reply_notes=(Note("recording_ignored", (("text", "<b>note</b>"),)),)
+        title=HOSTILE_TITLE, reply_notes=(Note("recording_not_on", (("words", "<b>note</b>"),)),)
     )
     reply = reparse(planned([(meeting, hostile_room)]))
     page = html_of(reply)
@@ -355,8 +355,9 @@ def test_reply_notes_are_listed_and_english_notes_are_not() -> None:
     meeting = zurich_meeting(
         notes=("language: English", 'date "tomorrow" read as Wednesday 3 February 2027'),
         reply_notes=(
-            Note("read_as", (("text", "tomorrow"), ("date", "2027-02-03"))),
-            Note("default_length", (("minutes", "60"),)),
+            Note("date", (("day", "2027-02-03"), ("text", "tomorrow"))),
+            Note("date", (("day", "2027-02-03"), ("text", "3 February 2027"))),  # as written
+            Note("no_duration", (("minutes", "60"),)),
             Note("some_future_code"),  # not worded by the catalogs: left out
         ),
     )

@@ -1220,9 +1220,7 @@ def test_every_value_is_escaped_in_every_language(language: str) -> None:
             PlannedMeeting(
                 meeting(
                     title=HOSTILE,
-                    reply_notes=(
-                        Note("read_as", (("text", "<b>note</b>"), ("date", "2027-02-03"))),
-                    ),
+                    reply_notes=(Note("date", (("day", "2027-02-03"), ("text", "<b>note</b>"))),),
                 ),
                 ROOM,
                 "replanned",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kmeet_bridge import requests
+from kmeet_bridge import models, requests
 from kmeet_bridge.models import Attendee, MeetingRequest, NotARequest, RoomOptions, Unplannable
 from kmeet_bridge.requests import RequestProblem
 
@@ -241,22 +241,28 @@ def test_a_request_with_everything() -> None:
         source="request",
         notes=(
             "language: English",
-            'date "3 Feb 2027" read as Wednesday 3 February 2027',
+            'date "3 Feb 2027" read as Wednesday, 3 February 2027',
             'duration "45 minutes" read as 45 minutes',
+            "no time zone named: Europe/Zurich",
             'lobby on ("with lobby")',
             'end-to-end encryption off ("no e2ee")',
+        ),
+        # What a reply may repeat; it leaves out a date written as a date.
+        reply_notes=(
+            models.Note("date", (("day", "2027-02-03"), ("how", ""), ("text", "3 Feb 2027"))),
         ),
         options=RoomOptions(lobby_enabled=True, e2ee_enabled=False),
         language="en",
     )
 
 
-def test_notes_say_how_a_numeric_date_was_read() -> None:
+def test_notes_say_how_a_numeric_date_was_read_in_the_senders_language() -> None:
     meeting = extract(build_message("le 03/04/2027 à 10h", subject="kmeet: point"))
     assert meeting.notes == (
-        "language: French",
-        'date "03/04/2027" read as Saturday 3 April 2027 (day first, French)',
-        "no duration: 60 minutes",
+        "langue : français",
+        "date « 03/04/2027 » lue comme samedi 3 avril 2027 (jour en premier, français)",
+        "pas de durée : 60 minutes",
+        "aucun fuseau horaire indiqué : Europe/Zurich",
     )
 
 
@@ -266,6 +272,7 @@ def test_notes_of_an_instant_room() -> None:
         "language: English",
         "instant room: starting now",
         "no duration: 60 minutes",
+        "no time zone named: Europe/Zurich",
     )
     assert (meeting.start, meeting.end) == (
         datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo(ZONE)),
@@ -634,7 +641,7 @@ PROBLEM_BODIES = [
     ("en", "tomorrow 10:00 London time, 11:00 CET", "ambiguous_zone"),
     ("en", "tomorrow 10:00 EST or PST", "ambiguous_zone"),
     ("en", "tomorrow 9:00-10:00, 30 minutes", "conflicting_end"),
-    ("en", "Monday 3 February 2027 at 9:00", "weekday_mismatch"),
+    ("en", "Monday, 3 February 2027 at 9:00", "weekday_mismatch"),
     ("fr", "le 31/02/2027 à 10h", "invalid_date"),
     ("de", "morgen 25:00", "invalid_time"),
     ("en", "tomorrow 10:00 UTC+05:30", "unknown_zone"),
@@ -679,7 +686,7 @@ def test_the_subject_says_when_and_the_body_how_long() -> None:
         "2026-12-02 14:00",
         "14:45",
     )
-    assert meeting.notes[:2] == ("language: French", "date and time read from the subject")
+    assert meeting.notes[:2] == ("langue : français", "date et heure lues dans l'objet")
 
 
 def test_the_body_wins_over_the_subject() -> None:

@@ -1,0 +1,314 @@
+"""Finding dates, days and weekdays in a request, and tying them to a calendar day."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, timedelta
+
+from kmeet_bridge.language import (
+    WEEKDAY_ABBREVIATIONS,
+)
+from kmeet_bridge.reading_notes import Note, note
+from kmeet_bridge.when.model import RECENT_DAYS, Understood, WhenProblem
+from kmeet_bridge.when.text import _E, _W, Found, _Found, _Text
+from kmeet_bridge.when.words import (
+    _DATE_ARTICLE_BEFORE,
+    _DAY_AFTER_WEEKDAY,
+    _DAY_MONTH,
+    _DAY_ONLY,
+    _DOTTED_DAY_MONTH,
+    _DOTTED_DAY_MONTH_BARE,
+    _IN_DAYS,
+    _ISO_DATE,
+    _MONTH,
+    _MONTH_DAY,
+    _NEXT_BEFORE,
+    _NOT_A_DAY_AFTER,
+    _NUMBER_WORDS,
+    _NUMERIC_DATE,
+    _RELATIVE_DAYS,
+    _SHORT_WEEKDAY_FOLLOWERS,
+    _SHORT_WEEKDAYS_ANYWHERE,
+    _SLASHED_DAY_MONTH,
+    _SWISS_GERMAN_DAYS,
+    _TIME_AFTER_DAY,
+    _WEEKDAY,
+    _WEEKDAY_BEFORE,
+    _WEEKDAY_BEFORE_GERMAN,
+    _WEEKDAY_MENTION,
+    _WEEKDAY_SHORT,
+)
+
+
+def _find_dates(reader: _Text, language: str) -> list[_Found]:
+    items: list[_Found] = []
+    for match in reader.matches(_ISO_DATE):
+        items.append(
+            reader.found("date", match, (int(match["y"]), int(match["m"]), int(match["d"])), how="")
+        )
+    value: tuple[int | None, int, int]
+    year: int | None
+    for match in reader.matches(_NUMERIC_DATE):
+        year = int(match["y"]) + (2000 if len(match["y"]) == 2 else 0)
+        items.append(_numeric(reader, match, year, language))
+    for match in reader.matches(_DAY_MONTH):
+        year = int(match["y"]) if match["y"] else None
+        value = (year, _MONTH[match["mon"]], int(match["d"]) if match["d"].isdigit() else 1)
+        items.append(reader.found("date", match, value, how=""))
+    for match in reader.matches(_MONTH_DAY):
+        year = int(match["y"]) if match["y"] else None
+        value = (year, _MONTH[match["mon"]], int(match["d"]))
+        items.append(reader.found("date", match, value, how=""))
+    for match in reader.matches(_DOTTED_DAY_MONTH):
+        if 1 <= int(match["b"]) <= 12:
+            value = (None, int(match["b"]), int(match["a"]))
+            items.append(reader.found("date", match, value, how="day_first"))
+    before_weekday = _WEEKDAY_BEFORE_GERMAN if language == "de" else _WEEKDAY_BEFORE
+    for match in reader.matches(_DOTTED_DAY_MONTH_BARE):
+        window = reader.folded[max(0, match.start() - 20) : match.start()]
+        if not 1 <= int(match["b"]) <= 12 or not 1 <= int(match["a"]) <= 31:
+            continue
+        if _DATE_ARTICLE_BEFORE.search(window) or before_weekday.search(window):
+            value = (None, int(match["b"]), int(match["a"]))
+            items.append(reader.found("date", match, value, how="day_first"))
+    for match in reader.matches(_SLASHED_DAY_MONTH):
+        if int(match["a"]) <= 31 and int(match["b"]) <= 31:
+            items.append(_numeric(reader, match, None, language))
+    for match in reader.matches(_DAY_ONLY):
+        article = match["article"]
+        if article and (article == "le") != (language == "fr"):
+            continue
+        day = int(next(group for group in match.groups()[1:] if group))
+        if 1 <= day <= 31:
+            items.append(reader.found("monthday", match, day))
+    # A weekday right before a date names the same day: read them as one.
+    before = _WEEKDAY_BEFORE_GERMAN if language == "de" else _WEEKDAY_BEFORE
+    for item in items:
+        window = reader.folded[max(0, item.start - 40) : item.start]
+        weekday = before.search(window)
+        if weekday is None:
+            continue
+        begin = item.start - len(window) + weekday.start()
+        if not reader.free(begin, item.start):
+            continue
+        reader.take(begin, item.start)
+        name = weekday["wd"] or weekday.groupdict().get("wd2")
+        item.extra["weekday"] = _WEEKDAY[name] if name in _WEEKDAY else _WEEKDAY_SHORT[name]
+        item.text = reader.original[begin : item.end].strip()
+        item.start = begin
+    for match in reader.matches(_WEEKDAY_MENTION):
+        found = _weekday(reader, match, language)
+        if found is not None:
+            items.append(found)
+    for match in reader.matches(_IN_DAYS):
+        count = match["n"]
+        days = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+        items.append(reader.found("relative", match, days))
+    for pattern, days in _RELATIVE_DAYS:
+        if days < 0 and pattern == "hier" and language != "fr":
+            continue  # German "hier" is "here"
+        if pattern in _SWISS_GERMAN_DAYS and language != "de":
+            continue  # "hut", "morn" are English words
+        for match in reader.matches(re.compile(_W + r"(?:" + pattern + r")" + _E)):
+            items.append(reader.found("relative", match, days))
+    return items
+
+
+def _numeric(reader: _Text, match: re.Match, year: int | None, language: str) -> _Found:
+    """A date written with numbers only: day first in French, German and Italian,
+    and with dots; in English only when the numbers say so."""
+    first, second = int(match["a"]), int(match["b"])
+    separator = match.group(0)[len(match["a"])]
+    day_first = language != "en" or separator == "."
+    if day_first:
+        how = "day_first" if separator == "." else f"day_first_in:{language}"
+        return reader.found("date", match, (year, second, first), how=how)
+    if first > 12 >= second:
+        return reader.found("date", match, (year, second, first), how="no_month_13")
+    if second > 12 >= first or first == second:
+        return reader.found("date", match, (year, first, second), how="month_first")
+    # 03/04/2027 in English: 3 April (British) or 4 March (American).
+    return reader.found(
+        "date",
+        match,
+        (year, second, first),
+        how="",
+        readings=((year, second, first), (year, first, second)),
+    )
+
+
+def _weekday(reader: _Text, match: re.Match, language: str) -> _Found | None:
+    """A weekday mention, or with a day number after it ("vendredi 18") that
+    day of the month, which must be that weekday."""
+    name = match["wd"]
+    pre = (match["pre"] or "").split()
+    post = match["post"] or ""
+    folded = reader.folded
+    if name not in _WEEKDAY:
+        followed = _SHORT_WEEKDAY_FOLLOWERS.match(folded, match.end())
+        if not (pre or match["weekpre"] or followed):
+            return None
+        owned = any(name in forms for forms in WEEKDAY_ABBREVIATIONS.get(language, ()))
+        written = reader.original[match.start("wd") : match.end("wd")]
+        trusted = owned or name in _SHORT_WEEKDAYS_ANYWHERE
+        if len(name) == 2 and not match["dot"]:
+            trusted = trusted and name != "so" and written[:1].isupper()
+        if not trusted:
+            # "Mo 11:15" in a text read as English: maybe a day, so never "today".
+            if written[:1].isupper() and name != "so" and (len(name) > 2 or name != "do"):
+                return reader.found("vague", match, None)
+            return None
+    weekday = _WEEKDAY[name] if name in _WEEKDAY else _WEEKDAY_SHORT[name]
+    number = (
+        None
+        if (match["week"] or match["weekpre"] or post)
+        else (_DAY_AFTER_WEEKDAY.match(folded, match.end()))
+    )
+    if (
+        number is not None
+        and 1 <= int(number["d"]) <= 31
+        and reader.free(match.start(), number.end())
+    ) and (
+        number["suffix"]
+        or _TIME_AFTER_DAY.match(folded, number.end())
+        or not _NOT_A_DAY_AFTER.match(folded, number.end())
+    ):
+        reader.take(match.start(), number.end())
+        text = reader.original[match.start() : number.end()].strip()
+        return _Found(
+            "monthday",
+            match.start(),
+            number.end(),
+            int(number["d"]),
+            text,
+            reader.line_of(match.start()),
+            {"weekday": weekday},
+        )
+    if match["week"] or match["weekpre"]:
+        how = "next week"
+    elif post or (pre and " ".join(pre) in _NEXT_BEFORE.split("|")):
+        how = "next"
+    elif pre:
+        how = "this"
+    else:
+        how = "bare"
+    return reader.found("weekday", match, weekday, how=how)
+
+
+def _day(
+    found: Found, today: date, understood: Understood, notes: list[Note]
+) -> tuple[date | None, _Found | None, Understood]:
+    """The one day the text names, or None; a problem when it names none clearly."""
+    days: list[tuple[date, _Found, str]] = []
+    for item in found.of("date", "monthday", "relative", "weekday"):
+        value, how = _date_of(item, today, understood)
+        days.append((value, item, how))
+    if not days:
+        return None, None, understood
+    distinct = sorted({value for value, _, _ in days})
+    first = days[0][1]
+    understood = replace(
+        understood,
+        date=distinct[0] if len(distinct) == 1 else None,
+        date_text=first.text,
+        relative=first.kind != "date",
+    )
+    if len(distinct) > 1:
+        raise WhenProblem(
+            "ambiguous_date",
+            understood,
+            choices=tuple(distinct),
+            text=" / ".join(item.text for _, item, _ in days),
+        )
+    for value, item, how in days:
+        notes.append(note("date", text=item.text, day=value.isoformat(), how=how))
+    return distinct[0], first, understood
+
+
+def _date_of(item: _Found, today: date, understood: Understood) -> tuple[date, str]:
+    """The day one mention names, and how it was read (for the notes)."""
+    if item.kind == "relative":
+        return today + timedelta(days=int(item.value)), ""
+    if item.kind == "weekday":
+        return _weekday_date(item, today, understood)
+    readings = item.extra.get("readings")
+    if readings:
+        choices = tuple(_calendar_date(reading, today, item, understood)[0] for reading in readings)
+        raise WhenProblem(
+            "ambiguous_date",
+            replace(understood, date_text=item.text),
+            choices=choices,
+            text=item.text,
+        )
+    if item.kind == "monthday":
+        value, how = _next_month_day(int(item.value), today), f"no_month:{item.value}"
+    else:
+        value, year_note = _calendar_date(item.value, today, item, understood)
+        how = ",".join(part for part in (str(item.extra.get("how", "")), year_note) if part)
+    weekday = item.extra.get("weekday")
+    if weekday is not None and weekday != value.weekday():
+        named = _next_weekday(value - timedelta(days=3), int(weekday))
+        raise WhenProblem(
+            "weekday_mismatch",
+            replace(understood, date=value, date_text=item.text),
+            choices=(value, named),
+            text=item.text,
+        )
+    return value, how
+
+
+def _calendar_date(
+    value: tuple[int | None, int, int], today: date, item: _Found, understood: Understood
+) -> tuple[date, str]:
+    year, month, day = value
+    try:
+        if year is not None:
+            return date(year, month, day), ""
+        this_year = date(today.year, month, day) if _exists(today.year, month, day) else None
+        if this_year is not None and this_year >= today - timedelta(days=RECENT_DAYS):
+            return this_year, "" if this_year >= today else f"no_year:{today.year}"
+        return date(today.year + 1, month, day), f"no_year:{today.year + 1}"
+    except ValueError:
+        raise WhenProblem(
+            "invalid_date", replace(understood, date_text=item.text), text=item.text
+        ) from None
+
+
+def _next_month_day(day: int, today: date) -> date:
+    """The first date on or after today that is the `day`th of its month."""
+    year, month = today.year, today.month
+    while True:
+        if _exists(year, month, day) and date(year, month, day) >= today:
+            return date(year, month, day)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _exists(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _weekday_date(item: _Found, today: date, understood: Understood) -> tuple[date, str]:
+    weekday, how = int(item.value), item.extra["how"]
+    if how == "next week":
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+        return monday + timedelta(days=weekday), "next_week"
+    if how == "this":
+        return _next_weekday(today, weekday), "coming"
+    if how == "bare" and weekday == today.weekday():
+        raise WhenProblem(
+            "ambiguous_date",
+            replace(understood, date_text=item.text, relative=True),
+            choices=(today, today + timedelta(days=7)),
+            text=item.text,
+        )
+    return _next_weekday(today + timedelta(days=1), weekday), ""
+
+
+def _next_weekday(first: date, weekday: int) -> date:
+    """The first day on or after `first` that is `weekday`."""
+    return first + timedelta(days=(weekday - first.weekday()) % 7)

@@ -1,0 +1,39 @@
+"""Everything a text says about when, as found, before any checks."""
+
+from __future__ import annotations
+
+import re
+
+from kmeet_bridge.language import (
+    known_words,
+)
+from kmeet_bridge.when.clock import _find_times_and_durations
+from kmeet_bridge.when.dates import _find_dates
+from kmeet_bridge.when.text import Found, _Found, _Text
+from kmeet_bridge.when.words import _AM_WORDS, _DAY_LIKE, _NOW_WORDS, _PM_WORDS, _VAGUE
+from kmeet_bridge.when.zones import _find_zones
+
+
+def find_when(text: str, *, language: str, loose_durations: bool = False) -> Found:
+    """Everything `text` says about when, as found (before any checks)."""
+    reader = _Text(text)
+    items: list[_Found] = []
+    # Addresses and links hold digits that are neither dates nor times.
+    for match in reader.matches(re.compile(r"\S+@\S+|https?://\S+|www\.\S+")):
+        reader.take(match.start(), match.end())
+    items += _find_zones(reader)
+    items += _find_dates(reader, language)
+    items += [reader.found("now", match, None) for match in reader.matches(_NOW_WORDS)]
+    items += _find_times_and_durations(reader, items, language, loose_durations)
+    for match in reader.matches(_VAGUE):
+        items.append(reader.found("vague", match, None))
+    # A word that looks like a day the reader does not know ("Blursday", "Freitog"):
+    # never "today" in its place.
+    for match in reader.matches(_DAY_LIKE):
+        if match.group(0) not in known_words():
+            items.append(reader.found("vague", match, None))
+    for pattern, kind in ((_PM_WORDS, "pm"), (_AM_WORDS, "am")):
+        for match in pattern.finditer(reader.folded):
+            items.append(_Found(kind, match.start(), match.end(), None, match.group(0)))
+    items.sort(key=lambda item: item.start)
+    return Found(tuple(items))
