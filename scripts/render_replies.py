@@ -72,6 +72,13 @@ NO_DATE = {
     "de": ("kmeet Kurze Abstimmung", "um 16 Uhr bitte"),
     "it": ("kmeet Aggiornamento veloce", "alle 16, grazie"),
 }
+# A typo in the day word: the reader corrects it and says so.
+TYPO = {
+    "en": ("kmeet Quick sync", "tommorrow 10:00 please"),
+    "fr": ("kmeet Point rapide", "demin 10h svp"),
+    "de": ("kmeet Kurze Abstimmung", "mrogen 10 Uhr bitte"),
+    "it": ("kmeet Aggiornamento veloce", "doamni alle 10, grazie"),
+}
 # A request the reader must ask back about: a day but no time.
 NO_TIME = {
     "en": ("kmeet Budget review", "tomorrow please"),
@@ -175,6 +182,10 @@ KINDS: dict[str, tuple[str, Callable[[str], EmailMessage]]] = {
     "planned-no-date": (
         "a plain request with a time but no date (today assumed)",
         lambda lang: from_request(*NO_DATE[lang], lang),
+    ),
+    "planned-typo": (
+        "a plain request with a typo in the day word (corrected, and said)",
+        lambda lang: from_request(*TYPO[lang], lang),
     ),
     "planned-invitation": ("a forwarded invitation, planned", planned_invitation),
     "planned-without-e2ee": (
