@@ -58,40 +58,62 @@ PLAIN_ROOM = Room(
 )
 OLD_URL = "https://kmeet.infomaniak.com/old-link-abc"
 
-# A plain request in each language: (subject, body) read by the request reader.
-REQUESTS = {
-    "en": ("kmeet Budget review", "tomorrow 10:00, 45 minutes, with password"),
-    "fr": ("kmeet Point budget", "demain 10h, 45 minutes, avec mot de passe"),
-    "de": ("kmeet Budgetbesprechung", "morgen 10 Uhr, 45 Minuten, mit Passwort"),
-    "it": ("kmeet Revisione del budget", "domani alle 10, 45 minuti, con password"),
-}
-# A request with a time but no date: the reader assumes today and says so.
-NO_DATE = {
-    "en": ("kmeet Quick sync", "at 16:00 please"),
-    "fr": ("kmeet Point rapide", "à 16h svp"),
-    "de": ("kmeet Kurze Abstimmung", "um 16 Uhr bitte"),
-    "it": ("kmeet Aggiornamento veloce", "alle 16, grazie"),
-}
-# A typo in the day word: the reader corrects it and says so.
-TYPO = {
-    "en": ("kmeet Quick sync", "tommorrow 10:00 please"),
-    "fr": ("kmeet Point rapide", "demin 10h svp"),
-    "de": ("kmeet Kurze Abstimmung", "mrogen 10 Uhr bitte"),
-    "it": ("kmeet Aggiornamento veloce", "doamni alle 10, grazie"),
-}
-# A request the reader must ask back about: a day but no time.
-NO_TIME = {
-    "en": ("kmeet Budget review", "tomorrow please"),
-    "fr": ("kmeet Point budget", "demain svp"),
-    "de": ("kmeet Budgetbesprechung", "morgen bitte"),
-    "it": ("kmeet Revisione del budget", "domani, grazie"),
-}
 TITLES = {
     "en": "Budget review",
     "fr": "Point budget",
     "de": "Budgetbesprechung",
     "it": "Revisione del budget",
 }
+SHORT_TITLES = {
+    "en": "Quick sync",
+    "fr": "Point rapide",
+    "de": "Kurze Abstimmung",
+    "it": "Aggiornamento veloce",
+}
+# Plain requests, read by the request reader: (titles, body by language).
+REQUESTS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    # With a day word, a length and a password room.
+    "request": (
+        TITLES,
+        {
+            "en": "tomorrow 10:00, 45 minutes, with password",
+            "fr": "demain 10h, 45 minutes, avec mot de passe",
+            "de": "morgen 10 Uhr, 45 Minuten, mit Passwort",
+            "it": "domani alle 10, 45 minuti, con password",
+        },
+    ),
+    # A time but no date: the reader assumes today and says so.
+    "no-date": (
+        SHORT_TITLES,
+        {
+            "en": "at 16:00 please",
+            "fr": "à 16h svp",
+            "de": "um 16 Uhr bitte",
+            "it": "alle 16, grazie",
+        },
+    ),
+    # A typo in the day word: the reader corrects it and says so.
+    "typo": (
+        SHORT_TITLES,
+        {
+            "en": "tommorrow 10:00 please",
+            "fr": "demin 10h svp",
+            "de": "mrogen 10 Uhr bitte",
+            "it": "doamni alle 10, grazie",
+        },
+    ),
+    # A day but no time: the reader asks back.
+    "no-time": (
+        TITLES,
+        {"en": "tomorrow please", "fr": "demain svp", "de": "morgen bitte", "it": "domani, grazie"},
+    ),
+}
+
+
+def request_text(sample: str, language: str) -> tuple[str, str]:
+    """The subject and body of a sample plain request in `language`."""
+    titles, bodies = REQUESTS[sample]
+    return f"kmeet {titles[language]}", bodies[language]
 
 
 def message(subject: str, body: str, message_id: str = "<m1@example.com>") -> EmailMessage:
@@ -177,15 +199,15 @@ def planned_invitation(
 KINDS: dict[str, tuple[str, Callable[[str], EmailMessage]]] = {
     "planned-request": (
         "a plain request with a password room",
-        lambda lang: from_request(*REQUESTS[lang], lang, password="7mWq-39xe"),
+        lambda lang: from_request(*request_text("request", lang), lang, password="7mWq-39xe"),
     ),
     "planned-no-date": (
         "a plain request with a time but no date (today assumed)",
-        lambda lang: from_request(*NO_DATE[lang], lang),
+        lambda lang: from_request(*request_text("no-date", lang), lang),
     ),
     "planned-typo": (
         "a plain request with a typo in the day word (corrected, and said)",
-        lambda lang: from_request(*TYPO[lang], lang),
+        lambda lang: from_request(*request_text("typo", lang), lang),
     ),
     "planned-invitation": ("a forwarded invitation, planned", planned_invitation),
     "planned-without-e2ee": (
@@ -242,7 +264,7 @@ KINDS: dict[str, tuple[str, Callable[[str], EmailMessage]]] = {
     ),
     "refused-examples": (
         "a plain request with a day but no time: asked back with examples",
-        lambda lang: from_request(*NO_TIME[lang], lang),
+        lambda lang: from_request(*request_text("no-time", lang), lang),
     ),
     "refused-all-day": (
         "an all-day invitation",
