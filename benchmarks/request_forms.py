@@ -88,7 +88,7 @@ FORMS = (
     Form("de", "morgen 9 Uhr", "2026-12-02 09:00"),
     Form("de", "nächsten Dienstag 15:30", "2026-12-08 15:30"),
     Form("de", "03.02.2027 09:00", "2027-02-03 09:00"),
-    Form("de", "03/04/2027 10:00", "2027-04-03 10:00"),
+    Form("de", "03/04/2027 10:00", None),  # German writes dots: asked, as in English
     Form("de", "morgen von 9 bis 10 Uhr", "2026-12-02 09:00", "2026-12-02 10:00"),
     Form("de", "übermorgen um 14 Uhr, 1 Stunde", "2026-12-03 14:00", "2026-12-03 15:00"),
     Form("de", "Freitag, 4.12. um 10:30", "2026-12-04 10:30"),

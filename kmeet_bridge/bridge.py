@@ -130,6 +130,13 @@ class TokenRefused(Exception):
 class PassReport:
     counts: Counter[Outcome] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # Hears of each outcome as it is counted (the metrics); from the worker's thread.
+    on_outcome: Callable[[Outcome], None] | None = None
+
+    def count(self, outcome: Outcome) -> None:
+        self.counts[outcome] += 1
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
 
     def summary(self) -> str:
         parts = [f"{self.counts[o]} {o}" for o in Outcome if self.counts[o]]
@@ -174,10 +181,14 @@ class Bridge:
 
     # -- a pass ---------------------------------------------------------------
 
-    def run_pass(self, stop: threading.Event | None = None) -> PassReport:
+    def run_pass(
+        self, stop: threading.Event | None = None, report: PassReport | None = None
+    ) -> PassReport:
         """Handle every new or due message once. Raises MailboxError when the
-        mailbox cannot be read and TokenRefused when the API refuses the token."""
-        report = PassReport()
+        mailbox cannot be read and TokenRefused when the API refuses the token.
+        `report`, when given, is filled in: the caller keeps the counts of a pass
+        that raises."""
+        report = report if report is not None else PassReport()
         folder = self.settings.imap.folder
         try:
             with self.open_mailbox() as mailbox:
@@ -230,7 +241,7 @@ class Bridge:
                 return False
             outcome = self.handle(mailbox, folder, uidvalidity, uid)
             if outcome is not None:
-                report.counts[outcome] += 1
+                report.count(outcome)
             # Step 6: only now that the message has its outcome; every UID
             # below it was new and handled before it (ascending order).
             if uid > last:
@@ -274,7 +285,7 @@ class Bridge:
                     order.done(uid)
                 if outcome is not None:
                     with lock:
-                        report.counts[outcome] += 1
+                        report.count(outcome)
                 # Step 6, for the longest run of UIDs from the first that are handled.
                 reached = backlog.finish(uid)
                 if reached is not None and reached > last:

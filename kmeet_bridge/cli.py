@@ -14,15 +14,18 @@ import email.policy
 import json
 import logging
 import os
+import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from kmeet_bridge import __version__, config, headers, service_access, updates
-from kmeet_bridge.bridge import Bridge, TokenRefused, extract_meetings
+from kmeet_bridge import __version__, config, dryrun, headers, service_access, status, updates
+from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
 from kmeet_bridge.config import ConfigError, Settings
 from kmeet_bridge.daemon import Daemon
 from kmeet_bridge.instance_lock import InstanceLock
@@ -31,7 +34,10 @@ from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.recurrence import describe_rule
-from kmeet_bridge.store import MessageRecord, Store, StoreError
+from kmeet_bridge.store import Store, StoreError
+
+if TYPE_CHECKING:  # imported when [metrics] listen is set: prometheus-client costs memory
+    from kmeet_bridge.metrics import Metrics
 
 log = logging.getLogger("kmeet_bridge")
 
@@ -49,32 +55,111 @@ DRY_RUN_DEFAULTS = {
 }
 
 
+# What each command says under --help: (summary, description, examples).
+HELP: dict[str, tuple[str, str, str]] = {
+    "run": (
+        "the daemon: a pass every poll_interval until SIGTERM",
+        "Run as a daemon: a pass over the mailbox every [imap] poll_interval seconds, and at "
+        "once when IDLE announces new mail, until SIGTERM. SIGHUP re-reads the configuration. "
+        "With --dry-run, each pass only prints what it would do (see 'once --dry-run').",
+        "kmeet-bridge run\n  kmeet-bridge --config ./config.toml run --dry-run",
+    ),
+    "once": (
+        "one pass over the mailbox, then exit",
+        "Handle every new message once, then exit: 0 when the pass ran (rejected messages are "
+        "a normal result), 1 when it could not run, 2 for a configuration error. With "
+        "--dry-run, read the mailbox exactly as a pass does (BODY.PEEK, read-only) and print "
+        "what would be done with each new message, without planning, sending, moving or "
+        "recording anything.",
+        "kmeet-bridge once\n  kmeet-bridge once --dry-run --config ./config.toml",
+    ),
+    "check": (
+        "validate the config and try every connection",
+        "Validate the configuration, then try the IMAP login, the SMTP login and the API token "
+        "(through the calendar list), saying which one fails and why.",
+        "kmeet-bridge check\n  kmeet-bridge check --config ./config.toml",
+    ),
+    "calendars": (
+        "list the Infomaniak calendars (id, name)",
+        "List the id and name of every calendar the API token can write to; put the id in "
+        "[kmeet] calendar_id.",
+        "kmeet-bridge calendars",
+    ),
+    "status": (
+        "last pass, counts per outcome, each message's fate",
+        "Show what the state database says: the last pass, counts per outcome, the latest "
+        "messages, the deferred ones, the last errors and the meetings in doubt. Read-only, "
+        "also while the daemon runs. --json prints the same as one JSON document (schema in "
+        "the README); --check prints one line and exits 0 (ok), 1 (warning) or 2 (critical), "
+        "as a Nagios or Icinga check does.",
+        "kmeet-bridge status\n  kmeet-bridge status --json | jq .health\n"
+        "  kmeet-bridge status --check",
+    ),
+    "parse": (
+        "show what a .eml or .ics would plan; no network",
+        "Show what the bridge would do with one saved message (.eml) or calendar file (.ics): "
+        "the outcome, the meeting it reads and the exact API request. Uses no network and no "
+        "account; '-' reads the message from standard input.",
+        "kmeet-bridge parse examples/invitation.eml\n  kmeet-bridge parse - < meeting.ics",
+    ),
+}
+
+
+def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """--config and --log-level, accepted before the command (with their defaults)
+    and after it (without: an option not given there keeps the value from before)."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--config",
+        type=Path,
+        default=None if defaults else argparse.SUPPRESS,
+        help=f"configuration file (default: ${config.CONFIG_ENV}, then "
+        f"{config.DEFAULT_CONFIG_PATH})",
+    )
+    options.add_argument(
+        "--log-level",
+        default="info" if defaults else argparse.SUPPRESS,
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log on stderr (default: info)",
+    )
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kmeet-bridge",
         description="Turns forwarded invitations and 'kmeet' emails into planned kMeet rooms.",
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help=f"configuration file (default: ${config.CONFIG_ENV}, then "
-        f"{config.DEFAULT_CONFIG_PATH})",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="how much to log on stderr (default: info)",
+        epilog="Run 'kmeet-bridge COMMAND --help' for a command's options and examples.",
+        parents=[_global_options(defaults=True)],
     )
     parser.add_argument("--version", action="version", version=f"kmeet-bridge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="the daemon: a pass every poll_interval until SIGTERM")
-    commands.add_parser("once", help="one pass over the mailbox, then exit")
-    commands.add_parser("check", help="validate the config and try every connection")
-    commands.add_parser("calendars", help="list the Infomaniak calendars (id, name)")
-    commands.add_parser("status", help="what the state database says happened")
-    parse = commands.add_parser("parse", help="show what a .eml or .ics would plan; no network")
-    parse.add_argument("file", type=Path, metavar="FILE")
+    after = _global_options(defaults=False)
+    sub: dict[str, argparse.ArgumentParser] = {}
+    for name, (summary, description, examples) in HELP.items():
+        sub[name] = commands.add_parser(
+            name,
+            help=summary,
+            # Raw: the examples keep their lines; the description is wrapped here.
+            description=textwrap.fill(description, 79),
+            epilog=f"example:\n  {examples}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[after],
+        )
+    for name in ("run", "once"):
+        sub[name].add_argument(
+            "--dry-run",
+            action="store_true",
+            help="only print what would be done: nothing planned, sent, moved or recorded",
+        )
+    shape = sub["status"].add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="one JSON document (see the README)")
+    shape.add_argument(
+        "--check", action="store_true", help="one line; exit 0 ok, 1 warning, 2 critical"
+    )
+    sub["parse"].add_argument(
+        "file", type=Path, metavar="FILE", help="a .eml or .ics file, or - for standard input"
+    )
     return parser
 
 
@@ -83,7 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level)
     handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _pipe_closed()
     except ConfigError as exc:
         print(f"kmeet-bridge: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -92,6 +181,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE  # what a shell reports for a program SIGPIPE ended
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (`... | head`): end quietly, as `cat` does. Python
+    ignores SIGPIPE and raises instead; stdout goes to /dev/null so that the flush at
+    exit does not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_PIPE_CLOSED
 
 
 # Log levels as syslog priorities, which journald reads from a "<N>" line prefix.
@@ -133,12 +236,15 @@ def load_settings(args: argparse.Namespace, *, secrets: bool = True) -> Settings
     return config.load(args.config or config.default_config_path(), secrets=secrets)
 
 
-def make_bridge(settings: Settings, store: Store, planner: KMeetClient) -> Bridge:
+def make_bridge(
+    settings: Settings, store: Store, planner: KMeetClient, metrics: Metrics | None = None
+) -> Bridge:
+    mailer = Mailer(settings.smtp)
     return Bridge(
         settings,
         store,
         mailbox=lambda: Mailbox(settings.imap),
-        mailer=Mailer(settings.smtp),
+        mailer=metrics.mailer(mailer) if metrics is not None else mailer,
         planner=planner,
     )
 
@@ -148,6 +254,10 @@ def make_bridge(settings: Settings, store: Store, planner: KMeetClient) -> Bridg
 
 def cmd_once(args: argparse.Namespace) -> int:
     settings = load_settings(args)
+    if args.dry_run:
+        with Store.in_memory_copy(settings.state_path) as store:
+            dry_pass(settings, store)
+        return EXIT_OK
     # One bridge per state database: a second one stops here (InstanceLocked).
     with (
         InstanceLock(settings.state_path),
@@ -165,12 +275,29 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     @contextlib.contextmanager
     def open_pass(settings: Settings) -> Iterator[Callable[[threading.Event], str]]:
+        if args.dry_run:
+            yield lambda stop: dry_pass(settings, store, stop, always=False)
+            return
         # Made again on SIGHUP with the new settings; the store stays open throughout.
-        with KMeetClient(settings.kmeet) as planner:
-            bridge = make_bridge(settings, store, planner)
+        observe = metrics.api_request if metrics is not None else None
+        with KMeetClient(settings.kmeet, observe=observe) as planner:
+            bridge = make_bridge(settings, store, planner, metrics)
 
             def run_pass(stop: threading.Event) -> str:
-                report = bridge.run_pass(stop)
+                report = metrics.report() if metrics is not None else PassReport()
+                reached: bool | None = None  # the mailbox, for the metrics
+                try:
+                    bridge.run_pass(stop, report)
+                    reached = True
+                except MailboxError:
+                    reached = False
+                    raise
+                except TokenRefused:
+                    reached = True
+                    raise
+                finally:
+                    if metrics is not None:
+                        metrics.pass_ended(mailbox_reached=reached)
                 if report.counts:
                     log.info("pass finished: %s", report.summary())
                 return report.summary()
@@ -187,11 +314,53 @@ def cmd_run(args: argparse.Namespace) -> int:
                 state_path,
             )
             fresh = dataclasses.replace(fresh, state_path=state_path)
+        if fresh.metrics_listen != settings.metrics_listen:
+            log.warning("[metrics] listen changed: restart the service to use it")
         return fresh
 
+    if args.dry_run:
+        # Passes work on a copy of the state in memory, kept from pass to pass, so
+        # each shows only what is new since the last; no lock, nothing written.
+        with Store.in_memory_copy(state_path) as store:
+            return Daemon(settings, open_pass, reload=reload).serve()
     # One bridge per state database: a second one stops here (InstanceLocked).
+    metrics: Metrics | None = None
     with InstanceLock(state_path), Store(state_path) as store:
-        return Daemon(settings, open_pass, reload=reload).serve()
+        if settings.metrics_listen is not None:
+            from kmeet_bridge.metrics import Metrics
+
+            metrics = Metrics(store)
+            metrics.serve(*settings.metrics_listen)
+        daemon = Daemon(settings, open_pass, reload=reload)
+        if metrics is not None:
+            metrics.watch_idle(lambda: daemon.idle_listening)
+        try:
+            return daemon.serve()
+        finally:
+            if metrics is not None:
+                metrics.close()
+
+
+def dry_pass(
+    settings: Settings, store: Store, stop: threading.Event | None = None, *, always: bool = True
+) -> str:
+    """A pass against the real mailbox that changes nothing (dryrun.py); prints
+    what it would have done with each message (with `always` False, nothing when
+    there was no message: the daemon's passes mostly find none)."""
+    journal = dryrun.Journal()
+    # The bridge's log lines would say "planned" of what is not: they wait for --log-level debug.
+    bridge_log = logging.getLogger("kmeet_bridge.bridge")
+    if not bridge_log.isEnabledFor(logging.DEBUG):
+        bridge_log.setLevel(logging.ERROR)
+    report = dryrun.dry_bridge(settings, store, journal).run_pass(stop)
+    if not journal.entries and not always:
+        return f"dry run: {report.summary()}"
+    lines = ["dry run: nothing is planned, sent, moved or recorded"]
+    for entry in journal.entries:
+        lines.extend(["", *describe_entry(entry, settings, store)])
+    lines.extend(["", f"dry run finished: {report.summary()}"])
+    print("\n".join(lines), flush=True)
+    return f"dry run: {report.summary()}"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -255,94 +424,65 @@ def cmd_calendars(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """What the state database says: the last pass, the outcomes, the latest
-    messages, the deferred ones, the last errors and the meetings in doubt.
-    Read-only and lock-free, so it works while the daemon runs. Times in UTC."""
-    settings = load_settings(args, secrets=False)
+    """What the state database says (status.py). Read-only and lock-free, so it
+    works while the daemon runs. --check answers as a Nagios plugin: one line,
+    exit 0 ok, 1 warning, 2 critical, 3 unknown (configuration or state unreadable)."""
+    try:
+        settings = load_settings(args, secrets=False)
+        now = datetime.now(UTC)
+        if settings.state_path.exists():
+            with Store(settings.state_path, readonly=True) as store:
+                snapshot = status.read(store, now)
+        else:
+            snapshot = status.empty(now)
+    except (ConfigError, StoreError) as exc:
+        if args.check:
+            print(status.unknown_line(str(exc)))
+            return status.Health.UNKNOWN
+        raise
+    poll_interval = settings.imap.poll_interval
+    if args.check:
+        state, line = status.check_line(snapshot, poll_interval)
+        print(line)
+        return state
+    if args.json:
+        document = status.as_json(snapshot, poll_interval)
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return EXIT_OK
     if not settings.state_path.exists():
         print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
         return EXIT_OK
-    shown = 10  # of the latest messages and of the last errors
-
-    def flat(text: str | None) -> str:
-        return " ".join((text or "").split())
-
-    def who(record: MessageRecord) -> str:
-        subject = f' "{flat(record.subject)}"' if record.subject else ""
-        return f"{record.folder}:{record.uid} {record.sender or '-'}{subject}"
-
-    def section(title: str, lines: list[str]) -> None:
-        print(f"{title} ({len(lines)}):" if lines else f"{title}: none")
-        for line in lines:
-            print(f"  {line}")
-
-    with Store(settings.state_path, readonly=True) as store:
-        when = store.meta("last_pass_at")
-        result = store.meta("last_pass_result") or "-"
-        if when is None:
-            print("last pass: never")
-        else:
-            at = f"{datetime.fromisoformat(when):%Y-%m-%d %H:%M:%S} UTC"
-            ended = "" if store.meta("last_pass_ok") != "0" else ", did not finish"
-            print(f"last pass: {at}{ended} ({result})")
-        counts = store.outcome_counts()
-        print(
-            "messages: "
-            + (", ".join(f"{counts[o]} {o}" for o in Outcome if counts.get(o)) or "none")
-        )
-        for record in store.recent_messages(shown):
-            print(
-                f"  {record.updated_at:%Y-%m-%d %H:%M} {record.outcome:<8} "
-                f"{record.sender or '-'}: {flat(record.reason)}"
-            )
-        section(
-            "deferred",
-            [
-                f"{who(r)}: next attempt "
-                + (f"{r.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if r.next_attempt else "now")
-                + f" (attempt {r.attempts}): {flat(r.reason)}"
-                for r in store.deferred_messages()
-            ],
-        )
-        section(
-            "last errors",
-            [
-                f"{r.updated_at:%Y-%m-%d %H:%M} {who(r)}: {flat(r.reason)}"
-                for r in store.last_errors(shown)
-            ],
-        )
-        doubts = []
-        for meeting in store.meetings_in_doubt():
-            if meeting.status == "planning":
-                state = (
-                    "the API call has no usable answer (in flight, or cut off): a room may exist"
-                )
-            elif meeting.room is not None:
-                state = (
-                    f"planned again after an interrupted API call: {meeting.room.url}; "
-                    "a second room may exist in the Infomaniak calendar"
-                )
-            else:
-                state = "an interrupted API call may have made a room; not planned since"
-            doubts.append(
-                f'{meeting.key}: "{flat(meeting.title)}" {meeting.starting_at} '
-                f"({meeting.timezone}): {state}"
-            )
-        section("meetings in doubt", doubts)
+    print("\n".join(status.as_text(snapshot)))
     return EXIT_OK
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
     path: Path = args.file
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        print(f"kmeet-bridge: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
     config_path = args.config or config.default_config_path()
     store = None
     if config_path.exists():
         settings = config.load(config_path, secrets=False)
+    else:
+        settings = config.from_mapping(DRY_RUN_DEFAULTS, {}, secrets=False)
+    limit = settings.limits.max_message_size
+    stdin = str(path) == "-"
+    try:
+        if stdin:
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with path.open("rb") as file:
+                data = file.read(limit + 1)
+    except OSError as exc:
+        print(f"kmeet-bridge: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if len(data) > limit:
+        print(
+            f"kmeet-bridge: {'standard input' if stdin else path} is larger than "
+            f"[limits] max_message_size ({limit} bytes), which the bridge would not read either",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if config_path.exists():
         print(f"configuration: {config_path}")
         if settings.state_path.exists():
             # Read-only: shows whether each meeting is new or an update, changes nothing.
@@ -351,13 +491,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
             except StoreError as exc:
                 print(f"state: not read ({exc})")
     else:
-        settings = config.from_mapping(DRY_RUN_DEFAULTS, {}, secrets=False)
         print(
             "configuration: none found, using the defaults "
             f"(timezone {settings.kmeet.timezone}, {settings.kmeet.default_duration} minutes; "
             "calendar_id 0 stands for your calendar)"
         )
-    message = message_from_file(path, data)
+    message = message_from_file(Path("stdin") if stdin else path, data)
     try:
         print(describe(message, settings, datetime.now(UTC), store))
     finally:
@@ -491,3 +630,71 @@ def _describe_meeting(meeting: MeetingRequest) -> list[str]:
         lines.append(f"  attendee: {name}<{attendee.address}> {attendee.state}{role}")
     lines.extend(f"  note: {note}" for note in meeting.notes)
     return lines
+
+
+# -- a dry pass, as text --------------------------------------------------------
+
+REPLY_LINES = 8  # of a reply's text shown by a dry run
+
+
+def describe_entry(entry: dryrun.Entry, settings: Settings, store: Store) -> list[str]:
+    """One message of a dry pass: its outcome, where it would go, its meetings,
+    the API requests and the reply (recipient, subject, first lines)."""
+    message = email.message_from_bytes(entry.incoming.raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    subject = headers.subject(message)
+    lines = [
+        f"{entry.folder}:{entry.incoming.uid} from {headers.sender_address(message) or '-'}"
+        + (f' "{subject}"' if subject else "")
+    ]
+    record = store.message(entry.folder, entry.uidvalidity, entry.incoming.uid)
+    if record is None:
+        lines.append("  outcome: none recorded")
+        return lines
+    lines.append(f"  outcome: {record.outcome}: {' '.join(record.reason.split())}")
+    if entry.moved_to:
+        lines.append(f"  would move to: {entry.moved_to}")
+    elif record.outcome == Outcome.DEFERRED and record.next_attempt is not None:
+        lines.append(f"  stays in {entry.folder}; next attempt {record.next_attempt:%H:%M:%S} UTC")
+    else:
+        lines.append(f"  stays in {entry.folder}, unchanged")
+    if record.outcome != Outcome.IGNORED and entry.incoming.complete:
+        with contextlib.suppress(NotARequest):
+            extraction = extract_meetings(message, settings, datetime.now(UTC))
+            for meeting in extraction.meetings:
+                lines.extend("  " + line for line in _describe_meeting(meeting)[1:])
+    passwords = []
+    for call, body in entry.api_calls:
+        lines.append(f"  API request: {call}")
+        if body is not None:
+            body = _without_passwords(body, passwords)
+            lines.extend("    " + line for line in json.dumps(body, indent=2).splitlines())
+    for reply in entry.replies:
+        lines.append(f"  reply to: {reply['To']}")
+        lines.append(f"    Subject: {reply['Subject']}")
+        part = reply.get_body(preferencelist=("plain",))
+        text = part.get_content() if isinstance(part, EmailMessage) else ""
+        for password in passwords:  # made for this dry run only, and never used
+            text = text.replace(password, PASSWORD_SHOWN)
+        shown = [line for line in text.splitlines() if line.strip()][:REPLY_LINES]
+        lines.extend(f"    | {line}" for line in shown)
+    if not entry.replies and record.outcome in (Outcome.PLANNED, Outcome.REJECTED):
+        lines.append("  reply: none")
+    return lines
+
+
+def _without_passwords(value: Any, found: list[str]) -> Any:
+    """`value` (an API body) with every "password" shown as PASSWORD_SHOWN; the
+    passwords go to `found`, to be hidden in the reply too."""
+    if isinstance(value, dict):
+        shown = {}
+        for key, item in value.items():
+            if key == "password" and isinstance(item, str) and item:
+                found.append(item)
+                shown[key] = PASSWORD_SHOWN
+            else:
+                shown[key] = _without_passwords(item, found)
+        return shown
+    if isinstance(value, list):
+        return [_without_passwords(item, found) for item in value]
+    return value

@@ -180,6 +180,11 @@ SCHEMA: dict[str, dict[str, Option]] = {
     "state": {
         "path": Option(str, "/var/lib/kmeet-bridge/state.db", help="SQLite state database"),
     },
+    "metrics": {
+        "listen": Option(
+            str, None, help='"host:port" serving Prometheus metrics for `run`; off when absent'
+        ),
+    },
 }
 
 SECRET_ENV = {
@@ -285,6 +290,7 @@ class Settings:
     # The files that hold a secret (*_file, and this file when a secret is inline),
     # for `check`'s warnings.
     secret_files: tuple[Path, ...] = ()
+    metrics_listen: tuple[str, int] | None = None  # [metrics] listen: (host, port)
 
 
 def default_config_path() -> Path:
@@ -405,6 +411,7 @@ def from_mapping(
         state_path=_relative_to(base, values["state"]["path"]),
         source=source,
         limits=LimitSettings(**values["limits"]),
+        metrics_listen=_listen_address(values["metrics"]["listen"]),
         secret_files=secret_files,
     )
 
@@ -421,6 +428,27 @@ def _secret_files(
         if name is not None:
             files.append(_relative_to(base, name))
     return tuple(files)
+
+
+def _listen_address(value: str | None) -> tuple[str, int] | None:
+    """ "127.0.0.1:9464", "[::1]:9464" or ":9464" (every address) -> (host, port)."""
+    if value is None:
+        return None
+    host, colon, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not colon or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            f'[metrics] listen must be "host:port", such as "127.0.0.1:9464", got "{value}"'
+        )
+    if host:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host != "localhost":
+                raise ConfigError(
+                    f'[metrics] listen must name an IP address (or localhost), got "{host}"'
+                ) from None
+    return host or "0.0.0.0", int(port)
 
 
 def _validate(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

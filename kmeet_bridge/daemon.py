@@ -125,6 +125,12 @@ class Daemon:
         # request_stop() writes here to end the main thread's wait.
         self._wakeup, self._waker = socket.socketpair()
 
+    @property
+    def idle_listening(self) -> bool:
+        """The IDLE watcher is connected and listening (the metrics report it)."""
+        watcher = self._watcher
+        return watcher is not None and watcher.listening.is_set()
+
     # -- wake-ups --------------------------------------------------------------------
 
     def wake(self) -> None:

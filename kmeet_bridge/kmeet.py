@@ -20,7 +20,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -318,8 +318,15 @@ class KMeetClient:
     """Synchronous client of the Infomaniak API. No retries: see the module doc."""
 
     def __init__(
-        self, settings: KmeetSettings, *, transport: httpx.BaseTransport | None = None
+        self,
+        settings: KmeetSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
+        """`observe(method, status, seconds)` hears of every request once it has
+        its answer: the HTTP status, or "none" when no answer came (metrics.py)."""
+        self._observe = observe
         token = settings.token.reveal()
         _check_token(token)
         self._settings = settings
@@ -402,6 +409,9 @@ class KMeetClient:
                 f"{self._clean(base)} is not a usable URL; check [kmeet] api_url and "
                 "calendar_api_url"
             )
+        if self._observe is not None:
+            status = "none" if failure is not None else str(response.status_code)
+            self._observe(method, status, time.monotonic() - started)
         if failure is not None:
             # Raised outside the except block on purpose: the httpx exception holds
             # the request, headers and token included, so it must not become our

@@ -13,10 +13,14 @@ ignored message stays unread for the person who owns the mailbox. A large one
 (over PARTIAL_OVER) is read in parts: its BODYSTRUCTURE, then only the header
 and the parts the bridge reads (bodystructure.py), never its attachments.
 
-IDLE (RFC 2177) is read here too, with a reader of its own: imaplib reads
-through a buffered file that cannot wait with a timeout (a timed-out read
-leaves it unusable) and cannot be interrupted, while the watcher must wake
-within a second of new mail and stop within a second of SIGTERM.
+Only public calls of imaplib and imap-tools are made, with one exception:
+IDLE (RFC 2177) is started and ended with imap-tools' `idle.start()` and
+`idle.stop()`, but waited in with a reader of its own (`_read_available`).
+The watcher must wake within a second of new mail and stop within a second of
+SIGTERM; imaplib's public `read`/`readline` block (a timed-out read leaves its
+buffered file unusable, and a non-blocking TLS read loses data), and imap-tools'
+`idle.poll` drops a line that arrives in two TCP segments and reads a closed
+connection as silence (tests/test_watcher_protocol.py shows both).
 """
 
 from __future__ import annotations
@@ -34,7 +38,12 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import UnexpectedCommandStatusError
+from imap_tools.errors import (
+    MailboxFolderCreateError,
+    MailboxFolderSubscribeError,
+    MailboxTaggedResponseError,
+    UnexpectedCommandStatusError,
+)
 from imap_tools.mailbox import BaseMailBox
 from imap_tools.utils import encode_folder
 
@@ -46,8 +55,6 @@ from .models import IncomingMessage
 log = logging.getLogger(__name__)
 
 MAX_UID = 2**32 - 1  # RFC 3501: UIDs are non-zero 32-bit numbers
-# Python 3.11's imaplib does not know IDLE; allowed once authenticated (RFC 2177).
-imaplib.Commands.setdefault("IDLE", ("AUTH", "SELECTED"))
 NEW_MAIL = re.compile(rb"^\* \d+ EXISTS\b", re.IGNORECASE)
 READ_CHUNK = 65536
 # Above this size, a message is read in parts (structure first, then only what
@@ -103,7 +110,7 @@ class Mailbox:
         self._known_folders: set[str] = set()
         self._selected: str | None = None
         self._message_count = 0
-        self._idle_tag: bytes | None = None
+        self._idling = False  # IDLE started and not ended (by us or by the server)
         self._idle_buffer = bytearray()
 
     # -- connection ----------------------------------------------------------------
@@ -157,8 +164,8 @@ class Mailbox:
         if self._box is not None:
             with contextlib.suppress(Exception):
                 if timeout is not None:
-                    self._box.client.sock.settimeout(timeout)
-                if self._idle_tag is not None:
+                    self._box.client.socket().settimeout(timeout)
+                if self._idling:
                     self.idle_done()
                 self._box.logout()
         self._drop()
@@ -205,7 +212,8 @@ class Mailbox:
                     f"cannot open folder {folder!r} on {self.where} as {self.settings.username}: "
                     f"{_text(data)}; check the folder names in [imap]"
                 )
-            validity = client.untagged_responses.get("UIDVALIDITY", [None])[-1]
+            _, found = client.response("UIDVALIDITY")
+            validity = found[-1] if found else None
         if not isinstance(validity, bytes) or not validity.isdigit():
             raise MailboxError(f"{self.where} sent no UIDVALIDITY for folder {folder!r}")
         self._selected = folder
@@ -367,35 +375,40 @@ class Mailbox:
 
     def idle_start(self) -> None:
         """Enter IDLE in the selected folder: the server now tells us about changes."""
-        client = self._selected_client()
-        if self._idle_tag is not None:
+        self._selected_client()
+        box = self._connected_box()
+        if self._idling:
             raise RuntimeError("IDLE is already on")
         with self._errors("starting IDLE"):
-            tag = client._command("IDLE")
-            # Untagged responses may come before the continuation ("+ idling").
-            while client._get_response() is not None:
-                result = client.tagged_commands.get(tag)
-                if result is not None:
-                    del client.tagged_commands[tag]
-                    raise MailboxError(
-                        self._scrub(f"{self.where} refused IDLE: {result[0]} {_text(result[1])}")
-                    )
-        self._idle_tag = tag
+            try:
+                box.idle.start()
+            except MailboxTaggedResponseError as exc:
+                said = exc.command_result[0]
+                if isinstance(said, bytes) and said.startswith(b"* "):
+                    # News before "+ idling" (Dovecot sends that first): imap-tools
+                    # reads one line only, so this session's state is unknown.
+                    raise self._hung_up(
+                        f"answered IDLE with {_text([said])} before accepting it"
+                    ) from None
+                raise MailboxError(
+                    self._scrub(f"{self.where} refused IDLE: {_text([_untagged(said)])}")
+                ) from None
+        self._idling = True
         self._idle_buffer.clear()
 
     @property
     def idling(self) -> bool:
         """IDLE is on (started, and neither ended by idle_done nor by the server)."""
-        return self._idle_tag is not None
+        return self._idling
 
     def idle_wait(self, timeout: float, interrupt: socket.socket | None = None) -> IdleEvent:
         """Wait in IDLE until the server says something, `timeout` seconds pass, or
         `interrupt` becomes readable; raises MailboxUnavailable when the server
         closes the connection."""
         client = self._selected_client()
-        if self._idle_tag is None:
+        if not self._idling:
             raise RuntimeError("Mailbox.idle_start() must come before idle_wait()")
-        sock = client.sock
+        sock = client.socket()
         deadline = time.monotonic() + timeout
         with self._errors("waiting in IDLE"):
             previous = sock.gettimeout()
@@ -425,36 +438,37 @@ class Mailbox:
         """Leave IDLE (DONE) and wait for the server's answer; True when the
         responses that came meanwhile announced new mail."""
         client = self._selected_client()
-        tag, self._idle_tag = self._idle_tag, None
-        if tag is None:
+        box = self._connected_box()
+        if not self._idling:
             return False
         heard: list[bytes] = []
         with self._errors("ending IDLE"):
-            client.send(b"DONE\r\n")
-            while True:
-                for line in self._idle_lines():
-                    if line.startswith(tag + b" "):
-                        client.tagged_commands.pop(tag, None)
-                        status = line[len(tag) + 1 :]
-                        if not status.upper().startswith(b"OK"):
-                            raise MailboxError(f"{self.where} answered DONE with {_text([status])}")
-                        return self._idle_event(heard) is IdleEvent.NEW_MAIL
-                    heard.append(line)
-                chunk = client.file.read1(READ_CHUNK)  # blocks up to [imap] timeout
-                if not chunk:
-                    raise self._hung_up("closed the connection in IDLE")
-                self._idle_buffer += chunk
+            # A line begun in IDLE is read to its end first: imap-tools reads the
+            # answer to DONE through imaplib, which never saw that line's start.
+            while self._idle_buffer:
+                self._idle_read(client, after_select=True)  # waits up to [imap] timeout
+                heard += self._idle_lines()
+            new_mail = self._idle_event(heard) is IdleEvent.NEW_MAIL
+            if self._idling:  # not ended by the server meanwhile
+                self._idling = False
+                try:
+                    _, responses = box.idle.stop()
+                except MailboxTaggedResponseError as exc:
+                    raise MailboxError(self._scrub(f"{self.where} refused DONE: {exc}")) from None
+                said = [line for line in responses if isinstance(line, bytes)]
+                new_mail = self._idle_event(said) is IdleEvent.NEW_MAIL or new_mail
+            # imaplib keeps these for response(); nobody asks here, so they would pile up.
+            for name in ("EXISTS", "RECENT"):
+                client.response(name)
+        return new_mail
 
     def _idle_read(self, client: imaplib.IMAP4, *, after_select: bool) -> None:
         """Append what can be read without waiting to the IDLE buffer. After
         select() said "readable", nothing at all means the server hung up."""
-        try:
-            chunk = client.file.read1(READ_CHUNK)
-        except (ssl.SSLWantReadError, BlockingIOError):
-            return  # half a TLS record: the rest comes with the next select()
+        chunk = _read_available(client)
         if chunk:
             self._idle_buffer += chunk
-        elif after_select:
+        elif chunk is not None and after_select:
             raise self._hung_up("closed the connection in IDLE")
 
     def _idle_lines(self) -> list[bytes]:
@@ -474,10 +488,12 @@ class Mailbox:
         for line in lines:
             if line[:6].upper() == b"* BYE ":
                 raise self._hung_up(f"closed the connection: {_text([line[6:]])}")
-            if self._idle_tag is not None and line.startswith(self._idle_tag + b" "):
-                # The server ended IDLE itself: no DONE is due; the caller starts it again.
-                self._selected_client().tagged_commands.pop(self._idle_tag, None)
-                self._idle_tag = None
+            if not line.startswith((b"* ", b"+ ")):
+                # A tagged line: in IDLE only IDLE's own completion. The server ended
+                # IDLE itself: no DONE is due; the caller starts it again. (imap-tools
+                # forgets the tag only in stop(), which is not called now.)
+                self._selected_client().tagged_commands.pop(line.split(b" ", 1)[0], None)
+                self._idling = False
             elif NEW_MAIL.match(line):
                 event = IdleEvent.NEW_MAIL
         return event
@@ -530,15 +546,24 @@ class Mailbox:
             return name
         with self._errors(f"creating folder {folder}"):
             if not box.folder.exists(name):
-                typ, data = box.client._simple_command("CREATE", _mailbox_arg(name))
-                # Another client may have created it in the meantime: that is fine.
-                if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(_bytes(data)):
-                    raise MailboxError(
-                        f"cannot create folder {folder!r} on {self.where}: {_text(data)}"
+                try:
+                    box.folder.create(name)
+                except MailboxFolderCreateError as exc:
+                    data = exc.command_result[1]
+                    # Another client may have created it in the meantime: that is fine.
+                    if b"ALREADYEXISTS" not in b" ".join(_bytes(data)):
+                        raise MailboxError(
+                            f"cannot create folder {folder!r} on {self.where}: {_text(data)}"
+                        ) from None
+                try:
+                    box.folder.subscribe(name, True)
+                except MailboxFolderSubscribeError as exc:
+                    log.warning(
+                        "%s: cannot subscribe %s: %s",
+                        self.where,
+                        name,
+                        _text(exc.command_result[1]),
                     )
-                typ, data = box.client.subscribe(_mailbox_arg(name))
-                if typ != "OK":
-                    log.warning("%s: cannot subscribe %s: %s", self.where, name, _text(data))
         self._known_folders.add(name)
         return name
 
@@ -652,7 +677,7 @@ class Mailbox:
         self._delimiter_known = False
         self._known_folders.clear()
         self._selected = None
-        self._idle_tag = None
+        self._idling = False
         self._idle_buffer.clear()
         if box is not None:
             with contextlib.suppress(Exception):
@@ -690,6 +715,31 @@ class Mailbox:
             self._delimiter = None if delimiter.upper() == "NIL" else delimiter
             self._delimiter_known = True
         return self._delimiter
+
+
+def _read_available(client: imaplib.IMAP4) -> bytes | None:
+    """What imaplib has buffered, else one read of its socket: b"" when there is
+    nothing (on a non-blocking socket) or the server closed the connection, which
+    the caller tells apart by select() having said "readable"; None for half a
+    TLS record (the rest comes with the next select()).
+
+    The one place that reaches past imaplib's documented methods, to its buffered
+    reader `file`: IDLE must be waited in with select() and read without blocking,
+    and none of the public calls can. `IMAP4.readline()` and `read()` wait for a
+    whole line or size (a timeout then leaves the reader unusable), and over TLS
+    a non-blocking `read()` loses what it got when the next record is incomplete;
+    `read1` makes a single read. imap-tools' `idle.poll()` reads with readline
+    and so drops a line that comes in two TCP segments and reads a closed
+    connection as silence (tests/test_watcher_protocol.py)."""
+    try:
+        return client.file.read1(READ_CHUNK)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return None
+
+
+def _untagged(line: object) -> object:
+    """A tagged response line without its tag ("A12 NO ..." -> "NO ...")."""
+    return line.split(b" ", 1)[-1] if isinstance(line, bytes) else line
 
 
 def _mailbox_arg(name: str) -> str:

@@ -620,7 +620,8 @@ _ON_VALUE = (
 )
 # "turn on the lobby", "merci d'activer la salle d'attente", "disattivare la registrazione"
 _ON_VERBS = (
-    r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|put\s+on|require|activer"
+    r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|put\s+on|put(?!\s+off)|include"
+    r"|require|activer"
     r"|activez|ajouter|ajoutez|mettre|mettez|mets|metsz|prevoir|prevoyez|utiliser|attivare|attivate"
     r"|abilitare|abilitate|aggiungere|aggiungete|usare|mettere)"
 )
@@ -643,7 +644,12 @@ _EXTRA_ON = {
     "e2ee_enabled": r"(?:end[-\s]to[-\s]end\s+encrypted|encrypted|chiffree?s?|verschlusselt"
     r"|(?:crittografat|cifrat)[aoie])",
     "password_enabled": r"(?:password[-\s]protected|protegee?\s+par\s+(?:un\s+)?mot\s+de\s+passe"
-    r"|passwortgeschutzt|protett[ao]\s+da\s+password)",
+    r"|passwortgeschutzt|protett[ao]\s+da\s+password"
+    # a verb of protecting, then "by/with a password" a few words on: "protéger la
+    # réunion par un mot de passe", "protect the call with a password"
+    r"|(?:protect|proteger|protegez|proteggere|proteggete|schutzen|absichern|sichern)"
+    r"(?:[ \t]+[\w']+){0,3}?[ \t]+(?:by|with|par|avec|mit|con|da|tramite)[ \t]+"
+    r"(?:a[ \t]+|un[ \t]+|einem[ \t]+|una[ \t]+)?(?:password|mot\s+de\s+passe|passwort|kennwort))",
     "lobby_enabled": r"(?:lobby\s+enabled|(?:in|into)\s+the\s+(?:lobby|waiting\s+room))",
 }
 

@@ -272,9 +272,7 @@ class Store:
         self._lock = threading.RLock()
         try:
             if readonly:
-                self._db = sqlite3.connect(
-                    f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None
-                )
+                self._db = _open_readonly(path)
                 self._db.execute("SELECT 1 FROM meetings LIMIT 1")
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -292,6 +290,29 @@ class Store:
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state database {path}: {exc}") from None
+
+    @classmethod
+    def in_memory_copy(cls, path: Path) -> Store:
+        """A private copy of the database at `path` (an empty one when there is
+        none yet), held in memory: a dry run works on it as a pass would, and
+        nothing it does reaches the file, which is only ever opened read-only."""
+        store = cls.__new__(cls)
+        store.path = path
+        store._lock = threading.RLock()
+        try:
+            # Shared with the daemon's threads like the real store (see __init__).
+            store._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            if path.exists():
+                source = _open_readonly(path)
+                try:
+                    source.backup(store._db)
+                finally:
+                    source.close()
+            store._db.executescript(_SCHEMA)
+            store._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot read the state database {path}: {exc}") from None
+        return store
 
     def _migrate(self) -> None:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(meetings)")}
@@ -781,11 +802,14 @@ class Store:
     def record_pass(self, summary: str, *, ok: bool, now: datetime | None = None) -> None:
         now = now or _now()
         with self._transaction() as db:
-            for name, value in (
+            values = [
                 ("last_pass_at", _iso(now)),
                 ("last_pass_result", summary),
                 ("last_pass_ok", "1" if ok else "0"),
-            ):
+            ]
+            if ok:  # what `status --check` and the metrics measure a stalled bridge by
+                values.append(("last_ok_pass_at", _iso(now)))
+            for name, value in values:
                 db.execute(
                     "INSERT INTO meta(name, value) VALUES (?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -795,6 +819,19 @@ class Store:
     def meta(self, name: str) -> str | None:
         row = self._row("SELECT value FROM meta WHERE name = ?", (name,))
         return row[0] if row else None
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write `path` and creates nothing next to it.
+
+    A WAL database opened read-only still gets its -wal and -shm files made when
+    they are missing. They are missing only when no bridge has the database open
+    (the last one to close removes them), so nothing can change the file while it
+    is read, which is what `immutable` asks; when they exist, the writer's WAL
+    holds the latest changes and must be read through them."""
+    wal = path.with_name(path.name + "-wal")
+    options = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    return sqlite3.connect(f"file:{path}?{options}", uri=True, timeout=30, isolation_level=None)
 
 
 def _write_note(db: sqlite3.Connection, meeting_key: str, note: PlanNote | None) -> None:

@@ -76,7 +76,16 @@ _ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+")
 _TIME_NEXT = re.compile(
     r"[ \t,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|de|von|dalle|from|morning|afternoon"
     r"|evening|matin|soir|apres-midi|fruh|morgen|nachmittag|vormittag|abend|mattina|pomeriggio"
-    r"|sera|prochain|prochaine|prossimo|prossima|nachste|nachsten)(?![\w]))"
+    r"|sera|prochain|prochaine|prossimo|prossima|nachste|nachsten|nachster|kommende|kommenden"
+    r")(?![\w]))"
+)
+# A line with an hour in words ("giovdi alle tre meno un quarto") is read like one
+# with digits.
+_HOUR_IN_WORDS = re.compile(
+    r"(?<![\w])(?:at|a|um|alle|ore|vers|verso|gegen)\s+(?:one|two|three|four|five|six|seven"
+    r"|eight|nine|ten|eleven|twelve|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze"
+    r"|douze|eins|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|halb|viertel|una"
+    r"|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|undici|dodici|mezzogiorno|midi|noon)(?![\w])"
 )
 _DAY_BEFORE = re.compile(r"(?:\d\.?|(?<![\w])(?:on|le|am|il|next|this|den|dem))[ \t,]*$")
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -107,7 +116,7 @@ def corrected_lines(lines: list[str]) -> tuple[list[str], list[Correction]]:
     corrections: list[Correction] = []
     result = []
     for line in lines:
-        if not any(char.isdigit() for char in line):
+        if not any(char.isdigit() for char in line) and not _HOUR_IN_WORDS.search(fold(line)):
             result.append(line)
             continue
         parts: list[str] = []

@@ -65,6 +65,7 @@ class Watcher:
         # Set while IDLE is on: the server will tell us about new mail.
         self.listening = threading.Event()
         self._announced = False  # the first IDLE is worth an INFO line, the others not
+        self._connected_before = False  # some connection got as far as logging in
         # stop() writes a byte here; idle_wait select()s on it next to the IMAP socket.
         self._interrupt, self._interrupter = socket.socketpair()
         self._interrupter.setblocking(False)  # stop() must never block
@@ -103,11 +104,13 @@ class Watcher:
                         "login", f"IMAP login refused: {exc}; retrying with backoff"
                     )
                 except MailboxUnavailable as exc:
-                    self._failures.failed(
-                        "connection",
-                        f"IMAP connection lost: {exc}; reconnecting with backoff",
-                        logging.WARNING,
-                    )
+                    # "Lost" only for a connection there was: the first attempt at
+                    # start-up (a wrong host, a server still booting) never had one.
+                    if self._connected_before:
+                        message = f"IMAP connection lost: {exc}; reconnecting with backoff"
+                    else:
+                        message = f"IMAP watcher: {exc}; retrying with backoff"
+                    self._failures.failed("connection", message, logging.WARNING)
                 except MailboxError as exc:
                     self._failures.failed("mailbox", f"IMAP watcher: {exc}; retrying with backoff")
                 except Exception as exc:  # a bug must not end push for good: log it, go on
@@ -132,8 +135,10 @@ class Watcher:
         """One connection's life: returns False when the server has no IDLE, True
         on stop; raises on any failure."""
         mailbox.connect()
+        back = "restored" if self._connected_before else "established"
+        self._connected_before = True
         if not mailbox.supports_idle:
-            self._failures.recovered("IMAP connection restored")
+            self._failures.recovered(f"IMAP connection {back}")
             log.info(
                 "%s does not offer IDLE: new mail is noticed by polling every %d seconds",
                 mailbox.where,
@@ -144,7 +149,7 @@ class Watcher:
         mailbox.idle_start()
         self.listening.set()
         self.backoff.reset()
-        if not self._failures.recovered("IMAP connection restored"):
+        if not self._failures.recovered(f"IMAP connection {back}"):
             level = logging.DEBUG if self._announced else logging.INFO
             log.log(
                 level,

@@ -255,3 +255,102 @@ def test_parse_with_state_tells_an_update_from_a_new_meeting(bridge_env: BridgeE
     ) in lines
     # parse reads the state without changing it
     assert env.command("once").stdout.strip() == "pass finished: nothing new"
+
+
+# -- a command line without surprises -------------------------------------------------
+
+
+def test_options_work_after_the_command_too(bridge_env: BridgeEnv) -> None:
+    """`check --config X` as people write it; an option after the command wins."""
+    after = run_cli("check", "--config", str(bridge_env.config_path), "--log-level", "error")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert after.stdout.splitlines()[0] == f"config: ok ({bridge_env.config_path})"
+    both = run_cli(
+        "--config", str(bridge_env.directory / "absent.toml"), "check",
+        "--config", str(bridge_env.config_path),
+    )  # fmt: skip
+    assert both.returncode == 0, both.stdout + both.stderr
+
+
+def test_parse_dash_reads_standard_input(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
+    environ["KMEET_BRIDGE_CONFIG"] = str(tmp_path / "none.toml")
+    from_stdin = subprocess.run(
+        [sys.executable, "-m", "kmeet_bridge", "parse", "-"],
+        input=(ROOT / "examples" / "invitation.eml").read_bytes(),
+        capture_output=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=60,
+    )
+    from_file = run_cli("parse", "examples/invitation.eml", env=environ)
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert from_stdin.stdout.decode() == from_file.stdout
+    assert "meeting: Website relaunch kick-off" in from_file.stdout.splitlines()
+
+
+def test_parse_refuses_more_than_the_bridge_would_read(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[imap]\nhost = "imap.example.com"\nusername = "meet@example.com"\n'
+        '[smtp]\nhost = "smtp.example.com"\nfrom_address = "meet@example.com"\n'
+        "[kmeet]\ncalendar_id = 1\n[limits]\nmax_message_size = 1024\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kmeet_bridge", "parse", "-", "--config", str(config)],
+        input=b"x" * 5000,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr == (
+        b"kmeet-bridge: standard input is larger than [limits] max_message_size (1024 bytes), "
+        b"which the bridge would not read either\n"
+    )
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`parse FILE | head`: the reader leaves early; no BrokenPipeError traceback."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
+    environ["KMEET_BRIDGE_CONFIG"] = str(tmp_path / "none.toml")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kmeet_bridge", "parse", "examples/invitation.eml"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        env=environ,
+        cwd=ROOT,
+    )
+    os.close(write)
+    _, stderr = process.communicate(timeout=60)
+    assert stderr == b""
+    assert process.returncode == 128 + signal.SIGPIPE
+    # As a shell runs it, with head taking the first line only.
+    piped = subprocess.run(
+        f"{sys.executable} -m kmeet_bridge parse examples/invitation.eml | head -n 1",
+        shell=True,
+        capture_output=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert piped.stderr == b""
+    assert piped.stdout.startswith(b"configuration: none found")
+
+
+@pytest.mark.parametrize("command", ["run", "once", "check", "calendars", "status", "parse"])
+def test_every_command_explains_itself_with_an_example(command: str) -> None:
+    result = run_cli(command, "--help")
+    assert result.returncode == 0
+    text = result.stdout
+    usage, description = text.split("\n\n")[:2]
+    assert usage.startswith(f"usage: kmeet-bridge {command} ")
+    assert len(description.split()) >= 10, description  # a sentence, not a bare title
+    example = text.split("example:\n", 1)[1].splitlines()
+    assert example[0].startswith(f"  kmeet-bridge {command}") or example[0].startswith(
+        f"  kmeet-bridge --config ./config.toml {command}"
+    )
+    assert "--config" in text and "--log-level" in text

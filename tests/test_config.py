@@ -61,7 +61,7 @@ def test_defaults_fill_every_optional_key() -> None:
         (
             {"kmeet.room": {}},
             "unknown section [kmeet.room]; the sections are [imap], [smtp], "
-            "[kmeet], [kmeet.room], [senders], [limits], [state]",
+            "[kmeet], [kmeet.room], [senders], [limits], [state], [metrics]",
         ),
         ({"imap": {"poll_interval": 1}}, "[imap] poll_interval must be at least 5, got 1"),
         (
@@ -201,8 +201,8 @@ def test_example_file_documents_every_key_and_loads() -> None:
         for key in options:
             if key in {"password", "token"}:
                 continue  # shown commented, as the *_file alternative's comment
-            if section == "kmeet.room" and key == "drive_id":
-                assert "# drive_id =" in text
+            if (section, key) in {("kmeet.room", "drive_id"), ("metrics", "listen")}:
+                assert f"# {key} =" in text  # optional, shown commented
                 continue
             table: Any = data
             for part in section.split("."):
@@ -220,3 +220,23 @@ def test_sender_patterns_are_case_insensitive_globs() -> None:
     assert settings.senders.allows("boss@partner.example")
     assert not settings.senders.allows("alice@example.com.evil.example")
     assert not settings.senders.allows("other@partner.example")
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("127.0.0.1:9464", ("127.0.0.1", 9464)),
+        ("[::1]:9464", ("::1", 9464)),
+        (":9464", ("0.0.0.0", 9464)),
+        ("localhost:9100", ("localhost", 9100)),
+    ],
+)
+def test_metrics_listen_address(listen: str, expected: tuple[str, int]) -> None:
+    assert config.from_mapping(minimal(metrics={"listen": listen}), {}).metrics_listen == expected
+    assert config.from_mapping(minimal(), {}).metrics_listen is None  # off by default
+
+
+@pytest.mark.parametrize("listen", ["9464", "127.0.0.1:", "127.0.0.1:70000", "metrics.example:1"])
+def test_a_wrong_metrics_listen_address_is_one_sentence(listen: str) -> None:
+    with pytest.raises(ConfigError, match=r"^\[metrics\] listen must "):
+        config.from_mapping(minimal(metrics={"listen": listen}), {})

@@ -143,11 +143,10 @@ def test_more_forms(language: str, text: str, start: str, end: str) -> None:
     ("language", "start", "how"),
     [
         ("fr", "2027-04-03 10:00", "day first, French"),
-        ("de", "2027-04-03 10:00", "day first, German"),
         ("it", "2027-04-03 10:00", "day first, Italian"),
     ],
 )
-def test_slashed_dates_are_day_first_in_french_german_italian(
+def test_slashed_dates_are_day_first_in_french_and_italian(
     language: str, start: str, how: str
 ) -> None:
     when = read("03/04/2027 10:00", language)
@@ -155,8 +154,10 @@ def test_slashed_dates_are_day_first_in_french_german_italian(
     assert when.notes[0].text("en") == f'date "03/04/2027" read as Saturday, 3 April 2027 ({how})'
 
 
-def test_a_slashed_date_in_english_is_asked_about() -> None:
-    error = problem("03/04/2027 10:00", "en")
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_slashed_date_in_english_or_german_is_asked_about(language: str) -> None:
+    # German writes dates with dots: "03/04/2027" in a German text is a foreign form.
+    error = problem("03/04/2027 10:00", language)
     assert (error.code, error.choices, error.text) == (
         "ambiguous_date",
         (date(2027, 4, 3), date(2027, 3, 4)),

@@ -19,7 +19,7 @@ from kmeet_bridge.backoff import Backoff
 from kmeet_bridge.config import ImapSettings
 from kmeet_bridge.mailbox import Mailbox
 from kmeet_bridge.watcher import Watcher
-from tests.support.dovecot import Dovecot
+from tests.support.dovecot import Dovecot, free_port
 from tests.support.fixtures_servers import ImapAccount
 from tests.support.smtp_sink import Certificate
 
@@ -235,3 +235,32 @@ def test_a_refused_login_is_logged_once(
     assert len(refused) == 1
     assert "not-the-password" not in caplog.text
     assert len(messages(caplog, logging.DEBUG, "IMAP login refused")) >= 2
+
+
+def test_a_server_down_at_start_is_not_a_lost_connection(
+    tmp_path: Path, watch: Callable[..., Watcher], caplog: pytest.LogCaptureFixture
+) -> None:
+    """No connection was ever made: the log says it cannot connect, then that the
+    connection is established, never that one was lost or restored."""
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.watcher")
+    server = Dovecot(tmp_path / "dovecot")
+    user, password = server.add_user()
+    try:
+        server.port = free_port()
+        wakes = Wakes()
+        watcher = watch(
+            server.imap_settings(user, password), wakes, backoff=Backoff(first=0.05, maximum=0.2)
+        )
+        time.sleep(0.5)  # a few attempts fail
+        assert not watcher.listening.is_set()
+        server.start()
+        assert watcher.listening.wait(5), "the watcher did not connect"
+    finally:
+        server.close()
+    where = f"IMAP server {server.host}:{server.port}"
+    assert messages(caplog, logging.WARNING, "IMAP") == [
+        f"IMAP watcher: cannot connect to {where}: connection refused; retrying with backoff"
+    ]
+    assert messages(caplog, logging.INFO, "IMAP connection") == ["IMAP connection established"]
+    assert "lost" not in caplog.text
+    assert "restored" not in caplog.text

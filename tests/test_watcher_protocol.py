@@ -6,15 +6,24 @@ watcher wakes, renews or reconnects, so a small server plays them exactly."""
 
 from __future__ import annotations
 
+import imaplib
+import select
 import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from imap_tools import MailBoxUnencrypted
 
 from kmeet_bridge.config import ImapSettings, Secret
-from kmeet_bridge.mailbox import IdleEvent, Mailbox, MailboxUnavailable
+from kmeet_bridge.mailbox import (
+    IdleEvent,
+    Mailbox,
+    MailboxError,
+    MailboxUnavailable,
+    _read_available,
+)
 
 
 class ScriptedImap:
@@ -27,6 +36,7 @@ class ScriptedImap:
         self.received: list[bytes] = []
         self.before_done = b""  # said between DONE and its tagged answer
         self.idle_tag = b""
+        self.idle_answer = b""  # said instead of "+ idling" ("TAG": the command's tag)
         self.in_idle = threading.Event()
         self.connection: socket.socket | None = None
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -77,6 +87,9 @@ class ScriptedImap:
             )
         elif command == b"IDLE":
             self.idle_tag = tag
+            if self.idle_answer:  # instead of accepting IDLE
+                connection.sendall(self.idle_answer.replace(b"TAG", tag))
+                return
             connection.sendall(b"+ idling\r\n")
             self.in_idle.set()
         elif command == b"LOGOUT":
@@ -92,9 +105,8 @@ def server() -> Iterator[ScriptedImap]:
     scripted.close()
 
 
-@pytest.fixture
-def mailbox(server: ScriptedImap) -> Iterator[Mailbox]:
-    settings = ImapSettings(
+def settings_for(server: ScriptedImap) -> ImapSettings:
+    return ImapSettings(
         host="127.0.0.1",
         port=server.port,
         security="plain",
@@ -106,7 +118,11 @@ def mailbox(server: ScriptedImap) -> Iterator[Mailbox]:
         poll_interval=60,
         timeout=5,
     )
-    box = Mailbox(settings)
+
+
+@pytest.fixture
+def mailbox(server: ScriptedImap) -> Iterator[Mailbox]:
+    box = Mailbox(settings_for(server))
     box.connect()
     assert box.supports_idle
     box.select("INBOX", readonly=True)
@@ -200,3 +216,74 @@ def test_done_reports_new_mail_that_came_with_its_answer(
     server.before_done = b""
     mailbox.idle_start()
     assert mailbox.idle_done() is False
+
+
+def test_read_available_never_waits_and_tells_a_hang_up_by_select(
+    server: ScriptedImap, mailbox: Mailbox
+) -> None:
+    """The one reader past imaplib's documented calls (mailbox._read_available)."""
+    client = mailbox._client()
+    sock = client.socket()
+    sock.settimeout(0)
+    started = time.monotonic()
+    assert _read_available(client) == b""  # nothing there: at once
+    assert time.monotonic() - started < 0.1
+    server.push(b"* 3 EX")
+    assert select.select([sock], [], [], 2)[0] == [sock]
+    assert _read_available(client) == b"* 3 EX"  # half a line comes as it is
+    server.push(b"ISTS\r\n")
+    assert select.select([sock], [], [], 2)[0] == [sock]
+    assert _read_available(client) == b"ISTS\r\n"
+    server.hang_up()
+    assert select.select([sock], [], [], 2)[0] == [sock]  # readable, and then nothing: EOF
+    assert _read_available(client) == b""
+
+
+def test_why_idle_is_not_waited_in_with_imap_tools_poll(server: ScriptedImap) -> None:
+    """imap-tools' public `idle.poll()` would do the job but for two cases the
+    watcher meets: a line in two TCP segments breaks it, and a closed connection
+    reads as silence. Should a release fix both, this test fails: then use it."""
+    box = MailBoxUnencrypted("127.0.0.1", server.port, timeout=5)
+    box.login("meet@example.com", "secret", initial_folder=None)
+    box.client.select("INBOX", readonly=True)
+    box.idle.start()
+    assert server.in_idle.wait(2)
+    server.push(b"* 3 EX")
+
+    def rest() -> None:
+        time.sleep(0.2)
+        server.push(b"ISTS\r\n")
+
+    threading.Thread(target=rest).start()
+    with pytest.raises(imaplib.IMAP4.abort, match="unterminated line"):
+        box.idle.poll(timeout=3)
+    time.sleep(0.3)
+    assert box.idle.poll(timeout=1) == [b"ISTS"]  # the line's start is lost
+    server.hang_up()
+    started = time.monotonic()
+    assert box.idle.poll(timeout=3) == []  # "nothing new", at once, from a dead connection
+    assert time.monotonic() - started < 1
+    box.client.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "message"),
+    [
+        (b"TAG NO IDLE not allowed now\r\n", MailboxError, "refused IDLE: NO IDLE not allowed now"),
+        # News before the continuation: imap-tools' start() reads one line only.
+        (b"* 3 EXISTS\r\n+ idling\r\n", MailboxUnavailable, "answered IDLE with * 3 EXISTS"),
+    ],
+)
+def test_idle_not_accepted(
+    server: ScriptedImap, answer: bytes, error: type[Exception], message: str
+) -> None:
+    server.idle_answer = answer
+    box = Mailbox(settings_for(server))
+    box.connect()
+    box.select("INBOX", readonly=True)
+    with pytest.raises(error) as caught:
+        box.idle_start()
+    assert type(caught.value) is error
+    assert f"IMAP server 127.0.0.1:{server.port} {message}" in str(caught.value)
+    assert not box.idling
+    box.close(timeout=1)

@@ -37,9 +37,10 @@ What is read (see docs/request-forms.md for the measured list):
 
 Decisions on what is not clear (each answered with a problem, never a guess):
 
-- `03/04/2027` is day first in French, German and Italian; in English it is
-  asked about unless one number is above 12, since British and American
-  writers disagree. Dotted dates (`03.02.2027`) are day first in every language.
+- `03/04/2027` is day first in French and Italian; in English, and in German
+  (which writes dates with dots), it is asked about unless one number is above
+  12, since British and American writers disagree. Dotted dates (`03.02.2027`)
+  are day first in every language.
 - A date without a year is its next occurrence (today included); a date that
   went by in the last 7 days keeps this year and is answered as past.
 - A bare weekday that is today ("Tuesday" on a Tuesday) is asked about: today

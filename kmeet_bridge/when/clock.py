@@ -28,6 +28,8 @@ from kmeet_bridge.when.words import (
     _HOURS_DURATION,
     _LIST_ITEM,
     _MILITARY_TIME,
+    _MINUTE_WORDS,
+    _MINUTES_AROUND,
     _MINUTES_DURATION,
     _NAMED_CLOCK_WORDS,
     _NAMED_TIME_VALUES,
@@ -137,6 +139,18 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
     "15h et demie", "alle 15 e mezza", "midi et demi"), and Italian "h 10"."""
     times: list[_Found] = []
     folded = reader.folded
+    # First, so that "halb elf" in "fünf vor halb elf" is not read alone.
+    for pattern, sign in _MINUTES_AROUND:
+        for match in reader.matches(pattern):
+            hour = int(match["h"]) if match["h"] else _HOUR_WORDS[match["hw"]]
+            words = match["mm"]
+            minutes = int(words) if words.isdigit() else _MINUTE_WORDS[words]
+            if not 1 <= hour <= 24 or not 1 <= minutes <= 29:
+                continue
+            total = hour * 60 + (-30 if match.groupdict().get("half") else 0) + sign * minutes
+            value = (total // 60 % 24, total % 60)
+            ampm = match.groupdict().get("ampm")
+            times.append(reader.found("time", match, value, ampm=ampm))
     for match in reader.matches(_NAMED_CLOCK_WORDS):
         hour = _NAMED_TIME_VALUES[match["word"]]
         minute = 30 if match["half"] else 15
@@ -426,6 +440,7 @@ def _ampm_hint(found: Found, item: _Found | None = None) -> str | None:
     return "p" if pm else "a"
 
 
+_EVENING_END_REACH = 4  # hours from an afternoon start to a bare end read as pm
 _HINT_REACH = 25  # characters between a time and a part of the day said about it
 
 
@@ -447,10 +462,8 @@ def _time_of(
     elif hour > 23 or minute > 59:
         raise WhenProblem("invalid_time", understood, text=written)
     elif 1 <= hour <= 11 and not _has_leading_zero(item) and not item.extra.get("named"):
-        if hint == "p":
+        if hint == "p" or _end_after_start(hour, after):
             hour += 12
-        elif after is not None and hour <= 6 and hour < after.hour:
-            hour += 12  # "from 11 to 1": the end is after the start
         elif hint is None and after is None and hour <= 6:
             raise WhenProblem(
                 "ambiguous_time",
@@ -459,6 +472,15 @@ def _time_of(
                 text=written,
             )
     return time(hour, minute)
+
+
+def _end_after_start(hour: int, after: time | None) -> bool:
+    """Whether a bare end hour is read as pm because that is the only reading after
+    the start: "from 11 to 1", "6pm until 8". "14 Uhr bis 10" stays asked about:
+    ten in the evening would be a guess."""
+    if after is None or not hour < after.hour < hour + 12:
+        return False
+    return hour <= 6 or (after.hour >= 12 and hour + 12 - after.hour <= _EVENING_END_REACH)
 
 
 def _has_leading_zero(item: _Found) -> bool:

@@ -23,6 +23,7 @@ from kmeet_bridge.when.words import (
     _ISO_DATE,
     _MONTH,
     _MONTH_DAY,
+    _NAMED_DAYS,
     _NEXT_BEFORE,
     _NOT_A_DAY_AFTER,
     _NUMBER_WORDS,
@@ -40,6 +41,11 @@ from kmeet_bridge.when.words import (
     _WEEKDAY_SHORT,
 )
 
+_AROUND_A_DAY = re.compile(
+    r"(?<![\w])(?:vor|nach|before|after|avant|apres|prima\s+di|prima\s+della|dopo|bis|until|till"
+    r"|jusqu'a|fino\s+a|since|seit|depuis|da)\s+$"
+)
+
 
 def _find_dates(reader: _Text, language: str) -> list[_Found]:
     items: list[_Found] = []
@@ -47,6 +53,11 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
         items.append(
             reader.found("date", match, (int(match["y"]), int(match["m"]), int(match["d"])), how="")
         )
+    for pattern, month, day in _NAMED_DAYS:
+        for match in reader.matches(pattern):
+            if _AROUND_A_DAY.search(reader.folded[max(0, match.start() - 20) : match.start()]):
+                continue  # "kurz vor Silvester", "before Christmas Eve": not the day
+            items.append(reader.found("date", match, (None, month, day), how=""))
     value: tuple[int | None, int, int]
     year: int | None
     for match in reader.matches(_NUMERIC_DATE):
@@ -116,11 +127,15 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
 
 
 def _numeric(reader: _Text, match: re.Match, year: int | None, language: str) -> _Found:
-    """A date written with numbers only: day first in French, German and Italian,
-    and with dots; in English only when the numbers say so."""
+    """A date written with numbers only: day first in French and Italian, and with
+    dots; in English, and slashed with a year in German, only when the numbers say so."""
     first, second = int(match["a"]), int(match["b"])
     separator = match.group(0)[len(match["a"])]
-    day_first = language != "en" or separator == "."
+    # German writes dates with dots ("03.02.2027"): a slashed date with a year in a
+    # German text is a foreign form, as ambiguous as in English ("03/02/2027" from a
+    # colleague in Boston). French and Italian write "03/02/2027" day first.
+    foreign = language == "en" or (language == "de" and separator == "/" and year is not None)
+    day_first = not foreign or separator == "."
     if day_first:
         how = "day_first" if separator == "." else f"day_first_in:{language}"
         return reader.found("date", match, (year, second, first), how=how)

@@ -106,7 +106,8 @@ _THIS_BEFORE = "this|ce|diesen|dieser|diese|questo|questa"
 _NEXT_AFTER = "prochain|prochaine|qui vient|prossimo|prossima"
 _NEXT_WEEK = (
     r"en\s+huit|a\s+otto|next\s+week|(?:de\s+)?la\s+semaine\s+prochaine|semaine\s+prochaine"
-    r"|(?:in\s+der\s+)?nachsten\s+woche|nachste\s+woche|(?:della\s+)?prossima\s+settimana"
+    r"|(?:in\s+der\s+)?nachsten\s+woche|nachste\s+woche|nachster\s+woche"
+    r"|(?:in\s+der\s+)?kommenden\s+woche|kommende\s+woche|(?:della\s+)?prossima\s+settimana"
     r"|(?:della\s+)?settimana\s+prossima"
 )
 # A weekday, full ("Friday") or short ("Fri", "ven.", "Mi"), with what says which week:
@@ -116,7 +117,10 @@ _WEEKDAY_MENTION = re.compile(
     _W
     + rf"(?:(?P<weekpre>{_NEXT_WEEK})[\s,]*(?:(?:on|am|le|il|al|a)\s+)?"
     + rf"|(?P<pre>{_NEXT_BEFORE}|{_THIS_BEFORE})\s+)?"
-    + rf"(?P<wd>{_alternation([*_WEEKDAY, *_WEEKDAY_SHORT])})(?P<dot>\.)?"
+    + rf"(?P<wd>{_alternation([*_WEEKDAY, *_WEEKDAY_SHORT])})"
+    # German compounds: "Dienstagabend", "Freitagmorgen" (the part of the day is read
+    # by _PM_WORDS / _AM_WORDS)
+    + r"(?:(?<=tag|och|tig|uch)(?:abends?|morgens?|nachmittags?|vormittags?|mittags?))?(?P<dot>\.)?"
     + r"(?:\s+(?P<post>"
     + _NEXT_AFTER
     + r")(?![\w])|,?\s+(?P<week>"
@@ -139,6 +143,8 @@ _VAGUE = re.compile(
     r"|presto|end\s+of\s+(?:the\s+)?day|eod|feierabend|fin\s+de\s+(?:la\s+)?journee"
     r"|fine\s+giornata"
     r"|nachsten\s+monat|il\s+mese\s+prossimo|mese\s+prossimo|later\s+today|plus\s+tard"
+    r"|(?:anfang|mitte|ende|debut|mi|fin|inizio|meta|fine|early|mid|late|end\s+of|beginning\s+of"
+    r"|start\s+of)[\s-]+(?:de\s+|d'|di\s+|del\s+|of\s+)?(?:" + _alternation(_MONTH) + r")"
     r"|spater|piu\s+tardi|(?<!good\s)(?:morning|afternoon|evening)|(?<!bon\s)matin"
     r"|(?<!bon\s)apres[-\s]midi|(?<!bon\s)soir|vormittag|nachmittag|(?<!guten\s)abend"
     r"|(?<!buon\s)pomeriggio|mattina|di\s+sera|la\s+sera|(?:in|en|im|a|ad)\s+(?:"
@@ -146,14 +152,20 @@ _VAGUE = re.compile(
     + r"))"
     + _E
 )
+# A day word with its part of the day: "demain soir", "domani sera", "tomorrow night",
+# "lunedì sera", and German compounds ("Dienstagabend", "Freitagmorgen").
+_DAY_WORDS_ALL = _alternation(["tomorrow", "demain", "domani", "morgen", "heute", *_WEEKDAY])
 # "de l'après-midi": a part of the day may follow an apostrophe.
 _PM_WORDS = re.compile(
-    r"(?<![\w])(?:in\s+the\s+(?:afternoon|evening)|(?<!good\s)(?:afternoon|evening)|tonight"
+    r"(?<![\w])(?:(?:" + _DAY_WORDS_ALL + r")(?:\s*(?:abends?|nachmittags?)|\s+(?:soir|sera|night"
+    r"|evening|apres[-\s]midi|pomeriggio))"
+    r"|in\s+the\s+(?:afternoon|evening)|(?<!good\s)(?:afternoon|evening)|tonight"
     r"|(?<!bon\s)apres[-\s]midi|du\s+soir|ce\s+soir|nachmittags?|(?<!guten\s)abends?"
     r"|(?<!buon\s)pomeriggio|di\s+sera|la\s+sera|stasera)" + _E
 )
 _AM_WORDS = re.compile(
-    r"(?<![\w])(?:in\s+the\s+morning|this\s+morning|(?:tomorrow|"
+    r"(?<![\w])(?:(?:" + _DAY_WORDS_ALL + r")\s*(?:morgens?|vormittags?|fruh)"
+    r"|in\s+the\s+morning|this\s+morning|(?:tomorrow|"
     + _alternation(WEEKDAYS["en"])
     + r")\s+morning|(?:demain|"
     + _alternation(WEEKDAYS["fr"])
@@ -178,7 +190,11 @@ _DOTTED_DAY_MONTH_BARE = re.compile(
 _DATE_ARTICLE_BEFORE = re.compile(
     r"(?<![\w])(?:le|am|den|il|on|du|vom|al|dal|the|ab|des|dem)[ \t]+$"
 )
-_SLASHED_DAY_MONTH = re.compile(r"(?<![\w.:/+-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)")
+# ("1/2h", "1/2 Std." are half an hour, not 1 February)
+_SLASHED_DAY_MONTH = re.compile(
+    r"(?<![\w.:/+-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)"
+    r"(?!\s?(?:hours?|hrs?|h|heures?|stunden?|std|ora|ore)(?![\w]))"
+)
 # A day of the month alone: "le 5", "le 1er", "il 5", "am 5.", "the 5th", "on the 5th".
 # ("le 10" is a date in French only: Italian "le 10" is ten o'clock.)
 _DAY_ONLY = re.compile(
@@ -198,6 +214,31 @@ _MONTH_DAY = re.compile(
     + rf"(?P<mon>{_alternation(_ENGLISH_MONTHS)})\.?\s+"
     + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?(?![\w:.]|\.\d)"
     + r"(?:,?\s*(?P<y>\d{4})(?![\w:.]|\.\d))?"
+)
+# Days with a name and a fixed date: (pattern, month, day). "Christmas" alone stays a
+# vague period (see _VAGUE); its eve and day are one day.
+_NAMED_DAYS = tuple(
+    (re.compile(_W + pattern + _E), month, day)
+    for pattern, month, day in (
+        (
+            r"(?:christmas|xmas)\s+eve|(?:la\s+)?veille\s+de\s+noel|heilig(?:en\s+)?abend"
+            r"|(?:la\s+)?vigilia\s+di\s+natale",
+            12,
+            24,
+        ),
+        (
+            r"christmas\s+day|(?:le\s+)?jour\s+de\s+noel|(?:am\s+)?ersten\s+weihnachtstag"
+            r"|(?:il\s+)?giorno\s+di\s+natale",
+            12,
+            25,
+        ),
+        (
+            r"new\s+year'?s\s+eve|(?:la\s+)?saint[-\s]sylvestre|silvester"
+            r"|(?:la\s+)?vigilia\s+di\s+capodanno|san\s+silvestro",
+            12,
+            31,
+        ),
+    )
 )
 # Two-letter forms ("Mi.", "Do.") only with their dot: "do" and "so" are words
 # (in German text, "Di 15.12." is read too: see `_WEEKDAY_BEFORE_GERMAN`).
@@ -259,7 +300,7 @@ _STRONG_TIMES = (
     re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})\s?h(?:\s?(?P<m>\d{2})(?!\s?(?:min|')))?(?![\w])"),
     # 14 heures, 14 heures 30 (also a duration)
     re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})\s?heures?(?:\s(?P<m>\d{2})(?!\s?min))?(?![\w])"),
-    re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})\s?o'clock(?![\w])"),
+    re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?\s?o'clock(?![\w])"),
 )
 # Quarter and half hours in words: (pattern, minute, hours to add to the number).
 # "halb 4" is 3:30 and "Viertel vor 4" 3:45 (German counts towards the next hour).
@@ -285,6 +326,25 @@ _CLOCK_WORDS: tuple[tuple[re.Pattern[str], int, int], ...] = tuple(
         (_N + r"(?:\s+ore)?\s+e\s+(?:mezz[ao]|trenta)", 30, 0),
         (_N + r"(?:\s+ore)?\s+e\s+(?:un\s+)?quarto", 15, 0),
         (_N + r"(?:\s+ore)?\s+meno\s+(?:un\s+)?quarto", 45, -1),
+    )
+)
+# Minutes counted around an hour or a half hour: "fünf vor halb elf" (10:25),
+# "zehn nach drei" (3:10), "twenty past four", "trois heures moins dix" (2:50),
+# "le tre meno dieci" (2:50). English "ten to three" is left out: "to" is a range.
+_MINUTE_WORDS = {
+    "funf": 5, "zehn": 10, "zwanzig": 20, "five": 5, "ten": 10, "twenty": 20,
+    "twenty-five": 25, "cinq": 5, "dix": 10, "vingt": 20, "vingt-cinq": 25,
+    "cinque": 5, "dieci": 10, "venti": 20, "venticinque": 25,
+}  # fmt: skip
+_MM = r"(?P<mm>\d{1,2}|" + _alternation(_MINUTE_WORDS) + r")"
+_MINUTES_AROUND: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(r"(?<![\w:.,])" + pattern + r"(?![\w:]|[.,]\d)"), sign)
+    for pattern, sign in (
+        (_MM + r"\s+(?:minuten\s+)?vor\s+(?P<half>halb\s+)?" + _N_UHR, -1),
+        (_MM + r"\s+(?:minuten\s+)?nach\s+(?P<half>halb\s+)?" + _N_UHR, 1),
+        (_MM + r"\s+(?:minutes\s+)?(?:past|after)\s+" + _N_AMPM, 1),
+        (_N + r"\s?h(?:eures?)?\s+moins\s+" + _MM, -1),
+        (_N + r"(?:\s+ore)?\s+meno\s+" + _MM + r"(?:\s+minuti)?", -1),
     )
 )
 # "midi et demi", "mezzogiorno e un quarto", "Mittag" is not a time (lunch).
@@ -351,7 +411,11 @@ _OR_AFTER_TIME = re.compile(
 _END_MARKER = re.compile(
     r"(?:^|[\s(,;])(?:until|till|til|to|bis|jusqu'a|jusqu a|jusqu'aux?|fino\s+alle(?:\s+ore)?"
     r"|fino\s+a|ends?\s+at|ending\s+at|finishing\s+at|end|fin|ende|fine|con\s+termine\s+alle"
-    r"|termine\s+alle|schluss\s+um|fin\s+a|se\s+termine\s+a)[\s:]*$"
+    r"|termine\s+alle|schluss\s+um|fin\s+a|se\s+termine\s+a|fino\s+all'|fino\s+alle\s+ore"
+    # "fin prévue à 10h45", "Ende geplant um 11", "fine prevista alle 12", "ends around 5"
+    r"|(?:fin|ende|fine|end)\s+(?:prevue|prevista|geplant|planned|expected|vorgesehen)"
+    r"\s+(?:a|vers|um|gegen|alle|at|around)|(?:ends?|finish(?:es)?)\s+(?:around|by|about)"
+    r"|(?:ende|schluss)\s+(?:um|gegen))[\s:]*$"
 )
 _RANGE_OPENER = re.compile(
     r"(?:^|[\s(,;])(?:from|de|des|von|dalle(?:\s+ore)?|between|entre|zwischen|tra\s+le|fra\s+le"
@@ -396,7 +460,10 @@ _DURATIONS = (
             _W + r"(?:half\s+an\s+hour|a\s+half[-\s]hour|half[-\s]hour|une\s+demi[-\s]heure"
             r"|demi[-\s]heure|eine\s+halbe\s+stunde|halbe\s+stunde|einer\s+halben\s+stunde"
             r"|halben\s+stunde|halbi\s+stund|e\s+halbi\s+stund|mezz'\s?ora|mezzora|mezz\s+ora"
-            r"|mezza\s+ora)" + _E
+            r"|mezza\s+ora)"
+            + _E
+            # "1/2h", "1/2 heure", "½ Std."
+            + r"|(?<![\w/.])(?:1/2|½)\s?(?:hours?|hrs?|h|heures?|stunden?|std|ora)(?![\w/])"
         ),
         30,
     ),
@@ -417,7 +484,7 @@ _DURATIONS = (
     ),
     (
         re.compile(
-            _W + r"(?:an\s+hour\s+and\s+a\s+half|one\s+and\s+a\s+half\s+hours?"
+            _W + r"(?:(?:an\s+)?hour\s+and\s+a\s+half|one\s+and\s+a\s+half\s+hours?"
             r"|anderthalb\s+stunden|eineinhalb\s+stunden|un'\s?ora\s+e\s+mezz[ao])" + _E
         ),
         90,

@@ -3,6 +3,7 @@ the SMTP sink, the API simulator, a config file and secret files on disk."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import os
@@ -123,10 +124,36 @@ class BridgeEnv:
         return run_cli("--config", str(self.config_path), *args, env=env)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run `kmeet-bridge ARGS` as a real process, without any KMEET_BRIDGE_* from outside."""
+def clean_environ(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment without any KMEET_BRIDGE_* from outside, plus `env`."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KMEET_BRIDGE")}
     environ.update(env or {})
+    return environ
+
+
+@contextlib.contextmanager
+def running_cli(*args: str, text: bool = True) -> Iterator[subprocess.Popen]:
+    """`kmeet-bridge ARGS` in the background, stdout and stderr piped; killed at
+    the end if the test left it running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kmeet_bridge", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=text,
+        env=clean_environ(),
+        cwd=ROOT,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `kmeet-bridge ARGS` as a real process, without any KMEET_BRIDGE_* from outside."""
+    environ = clean_environ(env)
     return subprocess.run(
         [sys.executable, "-m", "kmeet_bridge", *args],
         capture_output=True,
