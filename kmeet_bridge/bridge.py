@@ -58,7 +58,7 @@ from email.message import EmailMessage
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge import failpoints, headers, invites, replies, requests, updates
+from kmeet_bridge import failpoints, headers, invites, ownership, replies, requests, updates
 from kmeet_bridge.authentication import sender_authenticated
 from kmeet_bridge.config import Settings
 from kmeet_bridge.kmeet import (
@@ -178,6 +178,7 @@ class Bridge:
         self._key_order: KeyOrder | None = None
         self._rooms_changed = threading.Condition()
         self._rooms_in_flight: Counter[str] = Counter()
+        self._refusing = threading.Lock()  # see _finish
 
     # -- a pass ---------------------------------------------------------------
 
@@ -392,9 +393,8 @@ class Bridge:
         """A UID to look at that is no longer in the folder."""
         filing = self.store.filing(folder, uidvalidity, uid)
         previous = self.store.message(folder, uidvalidity, uid)
-        known_id = filing.message_id if filing else previous.message_id if previous else None
-        if known_id:  # its notes go with its outcome: not while a copy is being handled
-            self._claim(uid, {("message", known_id)})
+        location = f"{folder}:{uidvalidity}:{uid}"
+        self._claim(uid, {("message", location)})
         if filing is not None:
             # Step 5 was interrupted after the move: the intent says what the move meant.
             self.store.record_message(
@@ -407,7 +407,7 @@ class Bridge:
                 sender=filing.sender,
                 subject=filing.subject,
                 now=self.clock(),
-                plans_of=filing.message_id or f"{folder}:{uidvalidity}:{uid}",
+                plans_of=location,
             )
             log.warning(
                 "message %s:%s %s was moved to %s before an interruption; its outcome is "
@@ -435,7 +435,7 @@ class Bridge:
             sender=previous.sender if previous else None,
             subject=previous.subject if previous else None,
             now=self.clock(),
-            plans_of=(previous.message_id if previous else None) or f"{folder}:{uidvalidity}:{uid}",
+            plans_of=location,
         )
         log.warning("message %s:%s ignored: %s", folder, uid, reason)
         return Outcome.IGNORED
@@ -507,8 +507,10 @@ class Bridge:
             for meeting in extraction.meetings:
                 try:
                     planned.append(self._plan(meeting, ctx))
-                except _OverLimit as limit:
-                    problems.append(replace(limit.problem, subject=meeting.title, key=meeting.key))
+                except _Refused as refusal:
+                    problems.append(
+                        replace(refusal.problem, subject=meeting.title, key=meeting.key)
+                    )
                 except KMeetError as exc:  # permanent: this event, not the message
                     problems.append(
                         EventProblem(
@@ -520,9 +522,16 @@ class Bridge:
                             (("detail", str(exc)),),
                         )
                     )
-            cancelled = [self._cancel(cancellation) for cancellation in cancellations]
+            cancelled = []
+            for cancellation in cancellations:
+                refusal = self._cancel_refusal(cancellation, ctx)
+                if refusal is None:
+                    cancelled.append(self._cancel(cancellation))
+                else:
+                    problems.append(refusal)
         except _Deferral as deferral:
             return self._defer(mailbox, ctx, deferral)
+        told = self._planners_to_tell(ctx, planned, cancelled)
         events = (
             [(p.meeting.key, "planned", f"{p.status}: {p.room.url}") for p in planned]
             + [(c.cancellation.key, "cancelled", _cancel_detail(c)) for c in cancelled]
@@ -541,7 +550,7 @@ class Bridge:
             ctx,
             Outcome.PLANNED,
             summary,
-            lambda: self._reply(ctx, planned, cancelled, problems),
+            lambda: self._reply(ctx, planned, cancelled, problems, told),
         )
 
     def extract(self, message: EmailMessage) -> Extraction:
@@ -560,6 +569,7 @@ class Bridge:
         series = self.store.meeting(meeting.series_key) if meeting.series_key else None
         body = room_body(meeting, self.settings.kmeet)
         status, changes = updates.classify(meeting, body, known, series)
+        self._check_role(ctx, series if status == "occurrence" else known, status)
         if status == "unchanged":
             assert known is not None and known.room is not None
             note = self.store.plan_note(ctx.key, meeting.key)
@@ -594,7 +604,9 @@ class Bridge:
             return planned
         # "updated": the room stays, the details change.
         note = PlanNote(ctx.key, status, changes)
-        self.store.update_meeting(meeting.key, _details(meeting, body), note)
+        self.store.update_meeting(
+            meeting.key, _details(meeting, body), note, ownership.attendee_addresses(meeting)
+        )
         log.info("meeting %s updated; room %s kept", meeting.key, known.room.url)
         return PlannedMeeting(meeting, known.room, status, changes)
 
@@ -611,6 +623,7 @@ class Bridge:
             room_ends=series.room_ends,
             message_id=ctx.message_id,
             note=PlanNote(ctx.key, "occurrence"),
+            owners=series.owners,  # an occurrence belongs to its series' owners
         )
         return PlannedMeeting(meeting, series.room, "occurrence")
 
@@ -635,8 +648,9 @@ class Bridge:
         password = new_room_password() if protected else None
         body = room_body(meeting, self.settings.kmeet, password=password)
         details = _details(meeting, body)
+        owners = ownership.owners_of(meeting, ctx.sender or "")
         # Step 2a: 'prepared'. A kill from here to 2b leaves nothing in doubt.
-        in_doubt = self.store.prepare_planning(meeting.key, details, ctx.message_id)
+        in_doubt = self.store.prepare_planning(meeting.key, details, ctx.message_id, owners)
         if in_doubt:
             log.warning(
                 "meeting %s is in doubt: an earlier API call was interrupted without an "
@@ -650,7 +664,9 @@ class Bridge:
                 lambda: self.planner.plan(body),  # step 2c
                 # Step 2b: 'planning', once the request's turn has come (a kill while
                 # it waits leaves nothing in doubt). From here to 2d, a kill does.
-                sending=lambda: self.store.begin_planning(meeting.key, details, ctx.message_id),
+                sending=lambda: self.store.begin_planning(
+                    meeting.key, details, ctx.message_id, owners
+                ),
                 # A 429 planned nothing: no doubt while the pause is waited out.
                 refused=lambda: self.store.abandon_planning(meeting.key),
             )
@@ -668,9 +684,14 @@ class Bridge:
             raise
         # Step 2d: the room and how this message changed the meeting, together.
         self.store.finish_planning(
-            meeting.key, room, meeting.end, details, replace(note, password=password)
+            meeting.key,
+            room,
+            meeting.end,
+            details,
+            replace(note, password=password),
+            owners.attendees,
         )
-        self.store.log_room(ctx.sender or "", self.clock())
+        self.store.log_room(headers.mailbox_of(ctx.sender or ""), self.clock())
         failpoints.reached("after-plan")
         log.info("meeting %s planned: %s", meeting.key, room.url)
         return PlannedMeeting(meeting, room, note.status, note.changes, note.previous_url, password)
@@ -682,7 +703,7 @@ class Bridge:
         planned: when one of those decides whether this one fits (it may yet
         fail), wait for it. Returns the sender the slot is counted for, to give
         it back once this room is logged or has failed."""
-        sender = (ctx.sender or "").lower()
+        sender = headers.mailbox_of(ctx.sender or "")
         with self._rooms_changed:
             while True:
                 try:
@@ -703,14 +724,14 @@ class Bridge:
     def _check_rate(self, ctx: _MessageContext, in_flight: Counter[str] | None = None) -> None:
         """Raise _OverLimit when one more room would pass [senders] max_rooms_per_hour
         for this sender or [kmeet] max_rooms_per_day in total; _RoomsInFlight when
-        it would only count the rooms `in_flight` (by sender, lower case)."""
+        it would only count the rooms `in_flight` (by headers.mailbox_of)."""
         now = self.clock()
         windows = (
             (
                 "sender_rate_limited",
                 self.settings.senders.max_rooms_per_hour,
                 timedelta(hours=1),
-                ctx.sender or "",
+                headers.mailbox_of(ctx.sender or ""),
             ),
             ("daily_rate_limited", self.settings.kmeet.max_rooms_per_day, timedelta(days=1), None),
         )
@@ -718,7 +739,7 @@ class Bridge:
             planned = self.store.rooms_since(now - window, sender)
             pending = 0
             if in_flight:
-                pending = in_flight[sender.lower()] if sender is not None else in_flight.total()
+                pending = in_flight[sender] if sender is not None else in_flight.total()
             if len(planned) + pending >= limit:
                 if pending:
                     raise _RoomsInFlight
@@ -734,6 +755,17 @@ class Bridge:
                         params=(("limit", str(limit)), ("after", after)),
                     )
                 )
+
+    def _refusals_exhausted(self, ctx: _MessageContext) -> str:
+        """Why no reply saying no is sent this time, or "": past [senders]
+        max_refusals_per_hour to the same person, the bridge falls silent, so that
+        forged mail cannot turn it into a mail cannon (the message is still filed)."""
+        limit = self.settings.senders.max_refusals_per_hour
+        person = headers.mailbox_of(ctx.sender or "")
+        sent = self.store.refusals_since(self.clock() - timedelta(hours=1), person)
+        if len(sent) < limit:
+            return ""
+        return f"no reply: {len(sent)} refusals were sent to {person} within the last hour"
 
     def _unauthenticated(self, ctx: _MessageContext) -> str:
         """Why the sender does not count as authenticated, or "" when it does (or
@@ -761,6 +793,61 @@ class Bridge:
             # In bytes: the reply writes them in kB or MB for people.
             params=(("size", str(ctx.size)), ("limit", str(limit))),
         )
+
+    # -- whose meeting ------------------------------------------------------------
+
+    def _check_role(self, ctx: _MessageContext, record: MeetingRecord | None, status: str) -> None:
+        """Raise _Refused unless the sender may do what the message does to a
+        meeting already recorded (`record`): owners anything, attendees get the
+        link, nobody else anything (ownership.py)."""
+        if record is None:
+            return  # a new meeting: whoever plans it owns it
+        role = ownership.role(record.owners, ctx.sender or "")
+        if role == ownership.OWNER or (
+            role == ownership.ATTENDEE and status in ("unchanged", "occurrence")
+        ):
+            return
+        log.warning(
+            "message %s: %s may not %s meeting %s; it stays as planned",
+            ctx.label,
+            ctx.sender,
+            "change" if role == ownership.ATTENDEE else "have the link of",
+            record.key,
+        )
+        raise _Refused(_not_theirs(role))
+
+    def _cancel_refusal(
+        self, cancellation: Cancellation, ctx: _MessageContext
+    ) -> EventProblem | None:
+        """Why the sender may not cancel the meeting, or None: owners only."""
+        record = self.store.meeting(cancellation.key)
+        if record is None and cancellation.series_key:
+            record = self.store.meeting(cancellation.series_key)
+        if record is None:
+            return None
+        role = ownership.role(record.owners, ctx.sender or "")
+        if role == ownership.OWNER:
+            return None
+        log.warning(
+            "message %s: %s may not cancel meeting %s; it stays as planned",
+            ctx.label,
+            ctx.sender,
+            record.key,
+        )
+        return replace(_not_theirs(role), subject=cancellation.title, key=cancellation.key)
+
+    def _planners_to_tell(
+        self,
+        ctx: _MessageContext,
+        planned: Sequence[PlannedMeeting],
+        cancelled: Sequence[CancelledMeeting],
+    ) -> list[str]:
+        """Who had a meeting this message changed planned, when that is not its
+        sender (the organiser changed it): they get the reply too."""
+        keys = [p.meeting.key for p in planned if p.status not in ("new", "unchanged")]
+        keys += [c.cancellation.key for c in cancelled]
+        records = [self.store.meeting(key) for key in keys]
+        return ownership.to_tell((r.owners for r in records if r), ctx.sender or "")
 
     # -- cancelling -----------------------------------------------------------
 
@@ -818,8 +905,9 @@ class Bridge:
         planned: Sequence[PlannedMeeting],
         cancelled: Sequence[CancelledMeeting],
         problems: Sequence[EventProblem],
+        told: Sequence[str] = (),
     ) -> EmailMessage:
-        return replies.compose_reply(
+        answer = replies.compose_reply(
             ctx.message,
             planned=planned,
             cancelled=cancelled,
@@ -829,6 +917,9 @@ class Bridge:
             now=self.clock(),
             language=ctx.language,
         )
+        if told:
+            answer["Cc"] = ", ".join(told)  # who had a changed meeting planned
+        return answer
 
     def _finish(
         self,
@@ -846,10 +937,14 @@ class Bridge:
         does not defer the message (it is noted in the reason instead)."""
         # Step 4: `replies` says whether an earlier attempt already got it accepted.
         if reply is not None and not self.store.reply_sent(ctx.key):
-            answer = reply()
             try:
-                if answer is not None:
-                    self._send(ctx, answer, kind=str(outcome))
+                if outcome == Outcome.REJECTED:
+                    # Counted and sent as one step, so that parallel workers do not
+                    # all slip under [senders] max_refusals_per_hour together.
+                    with self._refusing:
+                        reason = self._answer(ctx, outcome, reason, reply)
+                else:
+                    reason = self._answer(ctx, outcome, reason, reply)
             except _Deferral as deferral:
                 if not final:
                     return self._defer(mailbox, ctx, deferral)
@@ -886,6 +981,24 @@ class Bridge:
         else:
             log.warning("message %s rejected: %s", ctx.label, reason)
         return outcome
+
+    def _answer(
+        self,
+        ctx: _MessageContext,
+        outcome: Outcome,
+        reason: str,
+        reply: Callable[[], EmailMessage | None],
+    ) -> str:
+        """Send the reply (step 4) unless the sender was told no too often; the
+        message's reason, with why it got no reply if so."""
+        if outcome == Outcome.REJECTED:
+            silence = self._refusals_exhausted(ctx)
+            if silence:
+                return f"{reason}; {silence}"
+        answer = reply()
+        if answer is not None:
+            self._send(ctx, answer, kind=str(outcome))
+        return reason
 
     def _rejection(
         self,
@@ -978,6 +1091,8 @@ class Bridge:
         self.store.record_reply(
             ctx.key, kind=kind, recipient=str(reply["To"]), reply_id=reply["Message-ID"]
         )
+        if kind == Outcome.REJECTED:
+            self.store.log_refusal(headers.mailbox_of(ctx.sender or ""), self.clock())
         failpoints.reached("after-reply")
 
     def _record(
@@ -1018,8 +1133,11 @@ class _MessageContext:
 
     @property
     def key(self) -> str:
-        """Identity of the message for replies: survives a move to another folder."""
-        return self.message_id or f"{self.folder}:{self.uidvalidity}:{self.uid}"
+        """Identity of the message for its reply and notes: the very message
+        (folder, UIDVALIDITY, UID), not its Message-ID, which anybody can copy.
+        What a message planned, a room password included, is answered to that
+        message alone; an exact copy is another message, answered on its own."""
+        return f"{self.folder}:{self.uidvalidity}:{self.uid}"
 
     @property
     def label(self) -> str:
@@ -1121,12 +1239,33 @@ class _RoomsInFlight(Exception):
     """A rate limit is reached only if rooms being planned right now succeed."""
 
 
-class _OverLimit(Exception):
-    """A rate limit stops this room; the problem says until when."""
+class _Refused(Exception):
+    """This meeting is not planned or changed for this sender; the problem says why."""
 
     def __init__(self, problem: EventProblem) -> None:
         super().__init__(problem.reason)
         self.problem = problem
+
+
+class _OverLimit(_Refused):
+    """A rate limit stops this room; the problem says until when."""
+
+
+def _not_theirs(role: str) -> EventProblem:
+    if role == ownership.ATTENDEE:
+        return EventProblem(
+            "",
+            "Only the meeting's organiser, or whoever had it planned, can change or cancel it. "
+            "It stays as planned.",
+            "Ask the organiser to send the change.",
+            code="not_owner",
+        )
+    return EventProblem(
+        "",
+        "The meeting was planned by someone else, and does not list you as an attendee.",
+        "Ask the meeting's organiser for the link.",
+        code="not_yours",
+    )
 
 
 def _local_time(moment: datetime, settings: Settings) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kmeet_bridge import __version__, config, dryrun, headers, service_access, status, updates
 from kmeet_bridge.bridge import Bridge, PassReport, TokenRefused, extract_meetings
@@ -33,6 +33,7 @@ from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_bod
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
+from kmeet_bridge.printable import printable
 from kmeet_bridge.recurrence import describe_rule
 from kmeet_bridge.store import Store, StoreError
 
@@ -174,13 +175,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _pipe_closed()
     except ConfigError as exc:
-        print(f"kmeet-bridge: {exc}", file=sys.stderr)
+        say(f"kmeet-bridge: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (MailboxError, MailerError, KMeetError, StoreError, TokenRefused) as exc:
-        print(f"kmeet-bridge: {exc}", file=sys.stderr)
+        say(f"kmeet-bridge: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+def say(text: str = "", *, file: TextIO | None = None, flush: bool = False) -> None:
+    """Print a command's output: its own line breaks and tabs, no other control
+    character (values from mail may hold terminal escapes)."""
+    print(printable(text, keep="\n\t"), file=file or sys.stdout, flush=flush)
 
 
 EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE  # what a shell reports for a program SIGPIPE ended
@@ -212,6 +219,7 @@ class LineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record).replace("\r", "").replace("\n", " | ")
+        line = printable(line)  # a value from a message may hold terminal escapes
         if self.journal:
             return f"<{SYSLOG_PRIORITY.get(record.levelname, 6)}>{line}"
         return line
@@ -265,7 +273,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         KMeetClient(settings.kmeet) as planner,
     ):
         report = make_bridge(settings, store, planner).run_pass()
-    print(f"pass finished: {report.summary()}")
+    say(f"pass finished: {report.summary()}")
     return EXIT_OK
 
 
@@ -359,24 +367,24 @@ def dry_pass(
     for entry in journal.entries:
         lines.extend(["", *describe_entry(entry, settings, store)])
     lines.extend(["", f"dry run finished: {report.summary()}"])
-    print("\n".join(lines), flush=True)
+    say("\n".join(lines), flush=True)
     return f"dry run: {report.summary()}"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    print(f"config: ok ({settings.source})")
+    say(f"config: ok ({settings.source})")
     for warning in config.insecure_warnings(settings) + config.permission_warnings(settings):
-        print(f"warning: {warning}")
+        say(f"warning: {warning}")
     failures = 0
     if settings.source == service_access.UNIT_CONFIG:
         # The file the shipped unit reads: say whether its dynamic user can.
         problems = service_access.service_problems(settings)
         failures += bool(problems)
         for problem in problems:
-            print(f"service: FAILED: {problem}")
+            say(f"service: FAILED: {problem}")
         if not problems:
-            print("service: ok (its user can read the config; secrets handed over as credentials)")
+            say("service: ok (its user can read the config; secrets handed over as credentials)")
     checks: list[tuple[str, Callable[[], str]]] = [
         ("imap", lambda: _check_imap(settings)),
         ("smtp", lambda: _check_smtp(settings)),
@@ -384,10 +392,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     ]
     for name, check in checks:
         try:
-            print(f"{name}: ok ({check()})")
+            say(f"{name}: ok ({check()})")
         except (MailboxError, MailerError, KMeetError) as exc:
             failures += 1
-            print(f"{name}: FAILED: {exc}")
+            say(f"{name}: FAILED: {exc}")
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -417,9 +425,9 @@ def cmd_calendars(args: argparse.Namespace) -> int:
     with KMeetClient(settings.kmeet) as client:
         calendars = client.list_calendars()
     if not calendars:
-        print("no calendars: create one in Infomaniak Calendar first")
+        say("no calendars: create one in Infomaniak Calendar first")
     for calendar in calendars:
-        print(f"{calendar.id}\t{calendar.name}")
+        say(f"{calendar.id}\t{calendar.name}")
     return EXIT_OK
 
 
@@ -437,22 +445,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             snapshot = status.empty(now)
     except (ConfigError, StoreError) as exc:
         if args.check:
-            print(status.unknown_line(str(exc)))
+            say(status.unknown_line(str(exc)))
             return status.Health.UNKNOWN
         raise
     poll_interval = settings.imap.poll_interval
     if args.check:
         state, line = status.check_line(snapshot, poll_interval)
-        print(line)
+        say(line)
         return state
     if args.json:
         document = status.as_json(snapshot, poll_interval)
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        say(json.dumps(document, indent=2, ensure_ascii=False))
         return EXIT_OK
     if not settings.state_path.exists():
-        print(f"no state yet: {settings.state_path} does not exist (no pass has run)")
+        say(f"no state yet: {settings.state_path} does not exist (no pass has run)")
         return EXIT_OK
-    print("\n".join(status.as_text(snapshot)))
+    say("\n".join(status.as_text(snapshot)))
     return EXIT_OK
 
 
@@ -473,32 +481,32 @@ def cmd_parse(args: argparse.Namespace) -> int:
             with path.open("rb") as file:
                 data = file.read(limit + 1)
     except OSError as exc:
-        print(f"kmeet-bridge: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        say(f"kmeet-bridge: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     if len(data) > limit:
-        print(
+        say(
             f"kmeet-bridge: {'standard input' if stdin else path} is larger than "
             f"[limits] max_message_size ({limit} bytes), which the bridge would not read either",
             file=sys.stderr,
         )
         return EXIT_USAGE
     if config_path.exists():
-        print(f"configuration: {config_path}")
+        say(f"configuration: {config_path}")
         if settings.state_path.exists():
             # Read-only: shows whether each meeting is new or an update, changes nothing.
             try:
                 store = Store(settings.state_path, readonly=True)
             except StoreError as exc:
-                print(f"state: not read ({exc})")
+                say(f"state: not read ({exc})")
     else:
-        print(
+        say(
             "configuration: none found, using the defaults "
             f"(timezone {settings.kmeet.timezone}, {settings.kmeet.default_duration} minutes; "
             "calendar_id 0 stands for your calendar)"
         )
     message = message_from_file(Path("stdin") if stdin else path, data)
     try:
-        print(describe(message, settings, datetime.now(UTC), store))
+        say(describe(message, settings, datetime.now(UTC), store))
     finally:
         if store is not None:
             store.close()

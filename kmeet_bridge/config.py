@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_CONFIG_PATH = Path("/etc/kmeet-bridge/config.toml")
 CONFIG_ENV = "KMEET_BRIDGE_CONFIG"
@@ -64,6 +65,7 @@ class Option:
     help: str = ""
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    secret: bool = False  # a wrong value is never shown
 
 
 # One place that describes every key. Order here is the order of the example file.
@@ -75,7 +77,7 @@ SCHEMA: dict[str, dict[str, Option]] = {
             str, "ssl", help="ssl, starttls or plain (plain: loopback only)", choices=SECURITY_MODES
         ),
         "username": Option(str, required=True, help="IMAP login"),
-        "password": Option(str, help="IMAP password (prefer password_file)"),
+        "password": Option(str, help="IMAP password (prefer password_file)", secret=True),
         "password_file": Option(str, help="file holding the IMAP password"),
         "folder": Option(str, "INBOX", help="folder the requests arrive in"),
         "processed_folder": Option(str, "kmeet/processed", help="where planned messages go"),
@@ -97,7 +99,7 @@ SCHEMA: dict[str, dict[str, Option]] = {
             choices=SECURITY_MODES,
         ),
         "username": Option(str, help="SMTP login; leave out for a server without AUTH"),
-        "password": Option(str, help="SMTP password (prefer password_file)"),
+        "password": Option(str, help="SMTP password (prefer password_file)", secret=True),
         "password_file": Option(str, help="file holding the SMTP password"),
         "from_address": Option(str, required=True, help="address the replies come from"),
         "from_name": Option(str, "kMeet", help="display name of the replies"),
@@ -111,7 +113,7 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "calendar_api_url": Option(
             str, "https://calendar.infomaniak.com", help="Infomaniak Calendar API base URL"
         ),
-        "token": Option(str, help="API token (prefer token_file)"),
+        "token": Option(str, help="API token (prefer token_file)", secret=True),
         "token_file": Option(str, help="file holding the API token"),
         "calendar_id": Option(int, required=True, help="calendar that gets the events"),
         "hostname": Option(str, "kmeet.infomaniak.com", help="the kMeet instance"),
@@ -139,6 +141,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "max_requests_per_second": Option(
             float, 20.0, help="API requests begun per second, all messages together", minimum=0.1
         ),
+        "allow_insecure": Option(
+            bool, False, help="allow http:// API URLs to a host that is not loopback"
+        ),
     },
     "kmeet.room": {
         "start_audio_muted": Option(bool, False, help="participants join muted"),
@@ -162,6 +167,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         ),
         "max_rooms_per_hour": Option(
             int, 20, help="rooms one sender may plan in any hour", minimum=1
+        ),
+        "max_refusals_per_hour": Option(
+            int, 3, help="refusals one sender is sent in any hour; then silence", minimum=0
         ),
     },
     "limits": {
@@ -254,6 +262,7 @@ class KmeetSettings:
     max_rooms_per_day: int = 200
     max_parallel: int = 4
     max_requests_per_second: float = 20.0
+    allow_insecure: bool = False
 
 
 @dataclass(frozen=True)
@@ -262,6 +271,7 @@ class SenderSettings:
     require_authenticated: bool = False
     trusted_authserv_ids: tuple[str, ...] = ()
     max_rooms_per_hour: int = 20
+    max_refusals_per_hour: int = 3
 
     def allows(self, address: str) -> bool:
         """True when `address` matches one of the glob patterns (case-insensitive)."""
@@ -381,8 +391,14 @@ def from_mapping(
         )
     for key in ("api_url", "calendar_api_url"):
         url = kmeet[key]
-        if not url.startswith(("https://", "http://")):
+        if not url.lower().startswith(("https://", "http://")):
             raise ConfigError(f'[kmeet] {key} must be an http(s) URL, got "{url}"')
+        if _plain_http(url) and not kmeet["allow_insecure"]:
+            raise ConfigError(
+                f'[kmeet] {key} = "{url}" sends the API token unencrypted; plain http is only '
+                'allowed to a loopback host. Use "https://" (or set [kmeet] allow_insecure = '
+                "true if you really must)"
+            )
         kmeet[key] = url.rstrip("/")
 
     return Settings(
@@ -407,6 +423,7 @@ def from_mapping(
             require_authenticated=values["senders"]["require_authenticated"],
             trusted_authserv_ids=trusted,
             max_rooms_per_hour=values["senders"]["max_rooms_per_hour"],
+            max_refusals_per_hour=values["senders"]["max_refusals_per_hour"],
         ),
         state_path=_relative_to(base, values["state"]["path"]),
         source=source,
@@ -495,6 +512,8 @@ def _value(section: str, key: str, option: Option, raw: Any) -> Any:
             str: "a string",
             list: "a list",
         }[expected]  # type: ignore[index]
+        if option.secret:
+            raise ConfigError(f"[{section}] {key} must be {kind} (its value is not shown)")
         shown = f'"{raw}"' if isinstance(raw, str) else _toml_repr(raw)
         raise ConfigError(f"[{section}] {key} must be {kind}, got {shown}")
     if expected is float and not math.isfinite(raw):
@@ -538,10 +557,11 @@ def _check_security(section_values: dict[str, Any], section: str) -> None:
 
 def permission_warnings(settings: Settings) -> list[str]:
     """Sentences for `check`: a file holding a secret (a *_file, or the config file
-    with an inline secret) that group or others can read. A config file without
-    secrets may be readable: the service's dynamic user has to read it."""
+    with an inline secret), or the state database (it holds a protected room's
+    password until its reply is sent), that group or others can read. A config
+    file without secrets may be readable: the service's dynamic user has to read it."""
     warnings = []
-    for path in settings.secret_files:
+    for path in (*settings.secret_files, settings.state_path):
         try:
             mode = path.stat().st_mode & 0o777
         except OSError:
@@ -562,7 +582,28 @@ def insecure_warnings(settings: Settings) -> list[str]:
                 f'[{name}] security = "plain" to {section.host}: the password and the mail '
                 "cross the network unencrypted (allow_insecure = true)"
             )
+    for key in ("api_url", "calendar_api_url"):
+        url = getattr(settings.kmeet, key)
+        if _plain_http(url):
+            warnings.append(
+                f"[kmeet] {key} = {url}: the API token crosses the network unencrypted "
+                "(allow_insecure = true)"
+            )
+    if not settings.senders.require_authenticated:
+        warnings.append(
+            "[senders] require_authenticated is off: anybody can write an allowed address "
+            "into From and have rooms planned and replies sent to it; turn it on with "
+            "trusted_authserv_ids (see the README, Security)"
+        )
     return warnings
+
+
+def _plain_http(url: str) -> bool:
+    """An http:// URL to a host that is not loopback."""
+    if not url.lower().startswith("http://"):
+        return False
+    host = urlsplit(url).hostname or ""
+    return not is_loopback(host)
 
 
 def is_loopback(host: str) -> bool:

@@ -8,12 +8,14 @@ here catches that and answers None (or an empty value) instead of raising.
 
 from __future__ import annotations
 
+import email.policy
 import re
 import unicodedata
 from email.header import decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses
 
+# A line break that folds a header onto the next line.
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 # A msg-id as RFC 5322 writes it: printable ASCII inside angle brackets.
 _MSG_ID = re.compile(r"<[!-;=?-~]+>")
 # Longer identifiers are not real message ids; echoing them back would only
@@ -36,7 +38,7 @@ def one_line(value: str) -> str:
     chars = []
     for char in value:
         category = unicodedata.category(char)
-        if category in ("Cc", "Zl", "Zp"):
+        if category == "Cc":  # the Unicode line breaks are whitespace to split() below
             chars.append(" ")
         elif category == "Cs":
             chars.append("\ufffd")
@@ -78,38 +80,51 @@ def _usable_address(username: str, domain: str) -> str | None:
     if address.count("@") != 1 or _ADDRESS_FORBIDDEN.intersection(address):
         return None
     for char in address:
-        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        # isspace() covers the line breaks; Cf holds invisible ones (U+200B, U+202E).
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs"):
             return None
     return address
 
 
+def _from_addresses(msg: Message) -> list[tuple[str, str]]:
+    """(local part, domain) of each address of the first From header.
+
+    The raw value is parsed by `email.policy.default`'s address parser, whatever
+    policy the message was read with (a compat32 message holds plain strings)."""
+    raw = _first_raw(msg, "From")
+    if raw is None:
+        return []
+    try:
+        header = email.policy.default.header_factory("From", _UNFOLD.sub("", raw))
+        return [(str(a.username), str(a.domain)) for a in header.addresses]
+    except Exception:
+        return []
+
+
 def _first_from(msg: Message) -> tuple[str, str] | None:
     """(local part, domain) of the first From address, as parsed; None if none."""
-    try:
-        header = msg.get("From")
-        if header is None:
-            return None
-        addresses = getattr(header, "addresses", None)
-        if addresses is not None:
-            # email.policy.default: a structured AddressHeader.
-            if not addresses:
-                return None
-            return str(addresses[0].username), str(addresses[0].domain)
-        # A message parsed with the compat32 policy: a plain string.
-        pairs = getaddresses([str(header)])
-        if not pairs or not pairs[0][1]:
-            return None
-        local, _, domain = pairs[0][1].rpartition("@")
-        return (local, domain) if local else (domain, "")
-    except Exception:
-        return None
+    addresses = _from_addresses(msg)
+    return addresses[0] if addresses and addresses[0][0] else None
 
 
 def sender_address(msg: Message) -> str | None:
-    """The first From address with its domain lowercased, or None when there is
-    no usable one. The local part keeps its case: only the domain is case-blind."""
-    first = _first_from(msg)
-    return None if first is None else _usable_address(*first)
+    """The From address with its domain lowercased, or None when there is no
+    usable one. The local part keeps its case: only the domain is case-blind.
+
+    A message with two From headers, or several addresses in one, has no
+    sender: which of them wrote it cannot be told, and the receiving server's
+    DMARC verdict may be about another one than the bridge would answer."""
+    if len(_raw_values(msg, "From")) != 1:
+        return None
+    addresses = _from_addresses(msg)
+    return _usable_address(*addresses[0]) if len(addresses) == 1 else None
+
+
+def mailbox_of(address: str) -> str:
+    """The mailbox `address` delivers to, as limits count it: lowercased, without
+    a `+tag` (alice+1@example.com and Alice@example.com are one person)."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
 
 
 def message_id(msg: Message) -> str | None:
@@ -125,7 +140,7 @@ def message_id(msg: Message) -> str | None:
     found = _MSG_ID.search(value)
     if found:
         candidate = found.group(0)
-    elif value and " " not in value and all("!" <= char <= "~" for char in value):
+    elif value and all("!" <= char <= "~" for char in value):
         candidate = value
     else:
         return None

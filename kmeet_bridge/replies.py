@@ -102,6 +102,8 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     "daily_rate_limited": _ProblemParams(
         frozenset({"limit", "after"}), frozenset({"limit", "after"})
     ),
+    "not_yours": _ProblemParams(),
+    "not_owner": _ProblemParams(),
 }
 # Nothing was wrong with a message refused for these: its reply does not open
 # by saying it could not be turned into a conference.

@@ -30,7 +30,9 @@ without a second room, without a second reply and without losing a message.
    series (`link_meeting`) write their note in the same transaction as well.
 3. `record_events`: what became of each event of the message (rewritten on
    every attempt).
-4. The reply, unless `replies` already holds the message's key. `record_reply`
+4. The reply, unless `replies` already holds the message's key (its folder,
+   UIDVALIDITY and UID: a reply and a room password belong to that very
+   message, never to another carrying the same Message-ID). `record_reply`
    is written right after SMTP accepted it, and erases the password from the
    message's notes in the same transaction. SMTP down or answering 4xx: the
    message is deferred, its rooms and notes stay, and a later pass sends the
@@ -68,6 +70,7 @@ an SMTP outage does not cost the requester the password.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -79,7 +82,7 @@ from typing import Any
 
 from kmeet_bridge.models import Change, Outcome, Room
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Meetings between prepare_planning and finish_planning (or abandon_planning).
 UNFINISHED = ("prepared", "planning")
 
@@ -116,7 +119,10 @@ CREATE TABLE IF NOT EXISTS meetings (
     room        TEXT,                   -- JSON of models.Room
     room_ends   TEXT,                   -- UTC instant the room's settings may expire
     message_id  TEXT,
-    updated_at  TEXT NOT NULL
+    updated_at  TEXT NOT NULL,
+    organizer   TEXT,                   -- who a meeting belongs to: its ORGANIZER ...
+    planner     TEXT,                   -- ... and the sender who had it planned
+    attendees   TEXT                    -- JSON list of addresses that may get its link
 );
 CREATE TABLE IF NOT EXISTS message_events (
     folder      TEXT NOT NULL,
@@ -129,14 +135,14 @@ CREATE TABLE IF NOT EXISTS message_events (
     PRIMARY KEY (folder, uidvalidity, uid, position)
 );
 CREATE TABLE IF NOT EXISTS replies (
-    message_key TEXT PRIMARY KEY,       -- Message-ID, or folder:uidvalidity:uid
+    message_key TEXT PRIMARY KEY,       -- folder:uidvalidity:uid of the message answered
     kind        TEXT NOT NULL,          -- planned, rejected
     recipient   TEXT NOT NULL,
     reply_id    TEXT,
     sent_at     TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS message_plans (
-    message_key  TEXT NOT NULL,         -- as in replies
+    message_key  TEXT NOT NULL,         -- folder:uidvalidity:uid of the very message
     meeting_key  TEXT NOT NULL,
     status       TEXT NOT NULL,         -- PlannedMeeting.status: new, updated, replanned...
     changes      TEXT NOT NULL,         -- JSON list of [what, before, after]
@@ -161,6 +167,10 @@ CREATE TABLE IF NOT EXISTS room_log (
     planned_at TEXT NOT NULL            -- UTC; also counted for [kmeet] max_rooms_per_day
 );
 CREATE INDEX IF NOT EXISTS room_log_time ON room_log (planned_at);
+CREATE TABLE IF NOT EXISTS refusal_log (
+    sender  TEXT NOT NULL,              -- who was told no: for [senders] max_refusals_per_hour
+    sent_at TEXT NOT NULL               -- UTC
+);
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -203,6 +213,17 @@ class MeetingDetails:
 
 
 @dataclass(frozen=True)
+class Owners:
+    """Who a meeting belongs to: its organiser (an invitation's ORGANIZER, a plain
+    request's sender) and whoever had it planned; and the attendees it lists.
+    Addresses in lower case; "" when not known."""
+
+    organizer: str = ""
+    planner: str = ""
+    attendees: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MeetingRecord:
     key: str
     status: str
@@ -214,6 +235,7 @@ class MeetingRecord:
     sequence: int
     room: Room | None
     room_ends: datetime | None = None
+    owners: Owners = Owners()
 
     @property
     def active(self) -> bool:
@@ -223,7 +245,10 @@ class MeetingRecord:
 @dataclass(frozen=True)
 class PlanNote:
     """How one message changed one meeting (a PlannedMeeting without the meeting
-    and room), kept until the message's reply is accepted."""
+    and room), kept until the message's reply is accepted. `message_key` is the
+    message's place (folder:uidvalidity:uid): a resumed reply, and a protected
+    room's password, belong to that very message, never to another with the
+    same Message-ID."""
 
     message_key: str
     status: str
@@ -276,6 +301,10 @@ class Store:
                 self._db.execute("SELECT 1 FROM meetings LIMIT 1")
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
+            # It holds room passwords until their reply is sent: for its owner only,
+            # whatever the umask (outside systemd too). SQLite gives its -wal and
+            # -shm files the database's mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             # The daemon opens the store in the main thread and runs passes in the
             # scheduler's worker thread, one pass at a time (daemon.py serialises
             # them); a pass with [kmeet] max_parallel > 1 uses it from several threads.
@@ -318,6 +347,8 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(meetings)")}
         if "room_ends" not in columns:  # added in schema version 2
             self._db.execute("ALTER TABLE meetings ADD COLUMN room_ends TEXT")
+        if "planner" not in columns:  # added in schema version 4
+            self._own_old_meetings()
         # Version 3 added message_plans, filing and the 'prepared' status: new
         # tables and a new value, so older databases need nothing more.
         self._db.execute(
@@ -325,6 +356,24 @@ class Store:
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (str(SCHEMA_VERSION),),
         )
+
+    def _own_old_meetings(self) -> None:
+        """Version 4 records who a meeting belongs to. For the meetings planned
+        before: the ORGANIZER named in an invitation's key, and the sender of
+        the message that planned it, as the state recorded them."""
+        with self._transaction() as db:
+            for column in ("organizer", "planner", "attendees"):
+                db.execute(f"ALTER TABLE meetings ADD COLUMN {column} TEXT")
+            db.execute(
+                "UPDATE meetings SET planner = (SELECT lower(sender) FROM messages "
+                "WHERE messages.message_id = meetings.message_id AND outcome = 'planned' "
+                "AND sender IS NOT NULL ORDER BY first_seen LIMIT 1)"
+            )
+            for key, planner in db.execute("SELECT key, planner FROM meetings").fetchall():
+                organizer = key.split(":")[1] if key.startswith("ics:") else planner
+                db.execute(
+                    "UPDATE meetings SET organizer = ? WHERE key = ?", (organizer or None, key)
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -549,7 +598,7 @@ class Store:
     def meeting(self, key: str) -> MeetingRecord | None:
         row = self._row(
             "SELECT key, status, in_doubt, title, starting_at, ending_at, timezone, sequence, "
-            "room, room_ends FROM meetings WHERE key = ?",
+            "room, room_ends, organizer, planner, attendees FROM meetings WHERE key = ?",
             (key,),
         )
         if row is None:
@@ -566,21 +615,34 @@ class Store:
             sequence=int(row[7]),
             room=room,
             room_ends=_parse(row[9]),
+            owners=Owners(row[10] or "", row[11] or "", tuple(json.loads(row[12] or "[]"))),
         )
 
     def meetings(self) -> list[MeetingRecord]:
         keys = [row[0] for row in self._rows("SELECT key FROM meetings ORDER BY key")]
         return [record for key in keys if (record := self.meeting(key)) is not None]
 
-    def prepare_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
+    def prepare_planning(
+        self,
+        key: str,
+        details: MeetingDetails,
+        message_id: str | None,
+        owners: Owners = Owners(),
+    ) -> bool:
         """Record that `key` is about to be planned, before the API is called
         (step 2a of the protocol); the request has not left yet.
 
         Returns True when an earlier attempt was interrupted during its call: the
         meeting is then in doubt (a room may already exist), for good."""
-        return self._upsert_planning(key, details, message_id, "prepared")
+        return self._upsert_planning(key, details, message_id, "prepared", owners)
 
-    def begin_planning(self, key: str, details: MeetingDetails, message_id: str | None) -> bool:
+    def begin_planning(
+        self,
+        key: str,
+        details: MeetingDetails,
+        message_id: str | None,
+        owners: Owners = Owners(),
+    ) -> bool:
         """Record that the API call for `key` starts now (step 2b): a record still
         `planning` on the next pass means the call was interrupted.
 
@@ -588,18 +650,20 @@ class Store:
         keeps its details and room until the new room is there, so a failed call
         leaves it as it was. Returns True when an earlier attempt was interrupted
         during its call (the meeting is then in doubt: a room may already exist)."""
-        return self._upsert_planning(key, details, message_id, "planning")
+        return self._upsert_planning(key, details, message_id, "planning", owners)
 
     def _upsert_planning(
-        self, key: str, details: MeetingDetails, message_id: str | None, status: str
+        self, key: str, details: MeetingDetails, message_id: str | None, status: str, owners: Owners
     ) -> bool:
+        """`owners`: a meeting keeps its organiser and planner once recorded; its
+        attendees change with its details."""
         with self._transaction() as db:
             row = db.execute("SELECT status FROM meetings WHERE key = ?", (key,)).fetchone()
             in_doubt = row is not None and row[0] == "planning"
             db.execute(
                 "INSERT INTO meetings(key, status, in_doubt, title, starting_at, ending_at, "
-                "timezone, sequence, room, message_id, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
+                "timezone, sequence, room, message_id, updated_at, organizer, planner, attendees) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET status = excluded.status, "
                 "in_doubt = MAX(meetings.in_doubt, excluded.in_doubt), "
                 "title = IIF(meetings.room IS NULL, excluded.title, meetings.title), "
@@ -608,8 +672,19 @@ class Store:
                 "ending_at = IIF(meetings.room IS NULL, excluded.ending_at, meetings.ending_at), "
                 "timezone = IIF(meetings.room IS NULL, excluded.timezone, meetings.timezone), "
                 "sequence = IIF(meetings.room IS NULL, excluded.sequence, meetings.sequence), "
+                "attendees = IIF(meetings.room IS NULL, excluded.attendees, meetings.attendees), "
+                "organizer = COALESCE(meetings.organizer, excluded.organizer), "
+                "planner = COALESCE(meetings.planner, excluded.planner), "
                 "message_id = excluded.message_id, updated_at = excluded.updated_at",
-                (key, status, int(in_doubt), *details.values(), message_id, _iso(_now())),
+                (
+                    key,
+                    status,
+                    int(in_doubt),
+                    *details.values(),
+                    message_id,
+                    _iso(_now()),
+                    *_owner_values(owners),
+                ),
             )
         return in_doubt
 
@@ -620,6 +695,7 @@ class Store:
         room_ends: datetime,
         details: MeetingDetails,
         note: PlanNote | None = None,
+        attendees: Sequence[str] = (),
     ) -> None:
         """The API answered with `room`; its settings may expire after `room_ends`.
         `note` (how the message changed the meeting) is written in the same
@@ -627,9 +703,16 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "UPDATE meetings SET status = 'planned', room = ?, room_ends = ?, title = ?, "
-                "starting_at = ?, ending_at = ?, timezone = ?, sequence = ?, updated_at = ? "
-                "WHERE key = ?",
-                (json.dumps(asdict(room)), _iso(room_ends), *details.values(), _iso(_now()), key),
+                "starting_at = ?, ending_at = ?, timezone = ?, sequence = ?, updated_at = ?, "
+                "attendees = ? WHERE key = ?",
+                (
+                    json.dumps(asdict(room)),
+                    _iso(room_ends),
+                    *details.values(),
+                    _iso(_now()),
+                    json.dumps(list(attendees)),
+                    key,
+                ),
             )
             _write_note(db, key, note)
 
@@ -650,14 +733,19 @@ class Store:
             )
 
     def update_meeting(
-        self, key: str, details: MeetingDetails, note: PlanNote | None = None
+        self,
+        key: str,
+        details: MeetingDetails,
+        note: PlanNote | None = None,
+        attendees: Sequence[str] = (),
     ) -> None:
-        """An update that keeps the room: remember the new details (and `note`)."""
+        """An update that keeps the room: remember the new details and attendees
+        (and `note`)."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE meetings SET title = ?, starting_at = ?, ending_at = ?, timezone = ?, "
-                "sequence = ?, updated_at = ? WHERE key = ?",
-                (*details.values(), _iso(_now()), key),
+                "sequence = ?, updated_at = ?, attendees = ? WHERE key = ?",
+                (*details.values(), _iso(_now()), json.dumps(list(attendees)), key),
             )
             _write_note(db, key, note)
 
@@ -670,18 +758,23 @@ class Store:
         room_ends: datetime | None,
         message_id: str | None,
         note: PlanNote | None = None,
+        owners: Owners = Owners(),
     ) -> None:
         """Record a meeting that uses a room planned for another (an occurrence
-        of a known series uses the series' room)."""
+        of a known series uses the series' room, and belongs to its owners)."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO meetings(key, status, in_doubt, title, starting_at, ending_at, "
-                "timezone, sequence, room, room_ends, message_id, updated_at) "
-                "VALUES (?, 'planned', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "timezone, sequence, room, room_ends, message_id, updated_at, organizer, "
+                "planner, attendees) "
+                "VALUES (?, 'planned', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET status = 'planned', title = excluded.title, "
                 "starting_at = excluded.starting_at, ending_at = excluded.ending_at, "
                 "timezone = excluded.timezone, sequence = excluded.sequence, "
                 "room = excluded.room, room_ends = excluded.room_ends, "
+                "attendees = excluded.attendees, "
+                "organizer = COALESCE(meetings.organizer, excluded.organizer), "
+                "planner = COALESCE(meetings.planner, excluded.planner), "
                 "updated_at = excluded.updated_at",
                 (
                     key,
@@ -690,6 +783,7 @@ class Store:
                     _iso(room_ends) if room_ends else None,
                     message_id,
                     _iso(_now()),
+                    *_owner_values(owners),
                 ),
             )
             _write_note(db, key, note)
@@ -766,6 +860,8 @@ class Store:
     def record_reply(
         self, message_key: str, *, kind: str, recipient: str, reply_id: str | None
     ) -> None:
+        """The reply to the message at `message_key` was accepted; the room
+        passwords in its notes are erased with it."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO replies(message_key, kind, recipient, reply_id, sent_at) "
@@ -785,12 +881,28 @@ class Store:
 
     def rooms_since(self, since: datetime, sender: str | None = None) -> list[datetime]:
         """When rooms were planned since `since` (oldest first), by `sender` or by all."""
-        query = "SELECT planned_at FROM room_log WHERE planned_at > ?"
+        return self._logged_since("room_log", "planned_at", since, sender)
+
+    def log_refusal(self, sender: str, at: datetime) -> None:
+        """A reply saying no was sent to `sender` (limited per hour)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO refusal_log(sender, sent_at) VALUES (?, ?)", (sender.lower(), _iso(at))
+            )
+
+    def refusals_since(self, since: datetime, sender: str) -> list[datetime]:
+        """When replies saying no were sent to `sender` since `since`, oldest first."""
+        return self._logged_since("refusal_log", "sent_at", since, sender)
+
+    def _logged_since(
+        self, table: str, column: str, since: datetime, sender: str | None
+    ) -> list[datetime]:
+        query = f"SELECT {column} FROM {table} WHERE {column} > ?"
         args: tuple[str, ...] = (_iso(since),)
         if sender is not None:
             query += " AND sender = ?"
             args += (sender.lower(),)
-        rows = self._rows(query + " ORDER BY planned_at", args)
+        rows = self._rows(query + f" ORDER BY {column}", args)
         return [datetime.fromisoformat(row[0]) for row in rows]
 
     def reply_count(self) -> int:
@@ -819,6 +931,14 @@ class Store:
     def meta(self, name: str) -> str | None:
         row = self._row("SELECT value FROM meta WHERE name = ?", (name,))
         return row[0] if row else None
+
+
+def _owner_values(owners: Owners) -> tuple[str | None, str | None, str]:
+    return (
+        owners.organizer.lower() or None,
+        owners.planner.lower() or None,
+        json.dumps([address.lower() for address in owners.attendees]),
+    )
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:

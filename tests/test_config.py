@@ -222,6 +222,82 @@ def test_sender_patterns_are_case_insensitive_globs() -> None:
     assert not settings.senders.allows("other@partner.example")
 
 
+# -- issue 13: secrets of the wrong type, plain http to the API ----------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"imap": {"password": 98765432101}}, "[imap] password must be a string"),
+        ({"smtp": {"password": ["s3cr3t-list"]}}, "[smtp] password must be a string"),
+        ({"kmeet": {"token": True}}, "[kmeet] token must be a string"),
+        ({"kmeet": {"token": 12.5}}, "[kmeet] token must be a string"),
+    ],
+)
+def test_a_secret_of_the_wrong_type_is_not_shown(overrides: dict[str, Any], message: str) -> None:
+    text = error_for(minimal(**overrides))
+    assert text == f"{message} (its value is not shown)"
+    for value in ("98765432101", "s3cr3t-list", "true", "12.5"):
+        assert value not in text
+
+
+AUTHENTICATED = {"require_authenticated": True, "trusted_authserv_ids": ["mx.example.com"]}
+
+
+@pytest.mark.parametrize("key", ["api_url", "calendar_api_url"])
+def test_plain_http_to_the_api_is_refused_unless_allowed(key: str) -> None:
+    assert error_for(minimal(kmeet={key: "http://api.example.com"})) == (
+        f'[kmeet] {key} = "http://api.example.com" sends the API token unencrypted; '
+        'plain http is only allowed to a loopback host. Use "https://" (or set '
+        "[kmeet] allow_insecure = true if you really must)"
+    )
+    allowed = config.from_mapping(
+        minimal(
+            kmeet={key: "http://api.example.com/", "allow_insecure": True}, senders=AUTHENTICATED
+        ),
+        {},
+    )
+    assert getattr(allowed.kmeet, key) == "http://api.example.com"
+    assert config.insecure_warnings(allowed) == [
+        f"[kmeet] {key} = http://api.example.com: the API token crosses the network "
+        "unencrypted (allow_insecure = true)"
+    ]
+    for host in ("127.0.0.1:8080", "localhost", "[::1]:9000"):
+        local = config.from_mapping(
+            minimal(kmeet={key: f"http://{host}"}, senders=AUTHENTICATED), {}
+        )
+        assert getattr(local.kmeet, key) == f"http://{host}"
+        assert config.insecure_warnings(local) == []
+    assert error_for(minimal(kmeet={key: "HTTP://api.example.com"})).startswith(
+        f'[kmeet] {key} = "HTTP://api.example.com" sends the API token unencrypted'
+    )
+
+
+def test_authentication_off_is_warned_about_loudly() -> None:
+    settings = config.from_mapping(minimal(), {})
+    assert config.insecure_warnings(settings) == [
+        "[senders] require_authenticated is off: anybody can write an allowed address into "
+        "From and have rooms planned and replies sent to it; turn it on with "
+        "trusted_authserv_ids (see the README, Security)"
+    ]
+    on = config.from_mapping(minimal(senders=AUTHENTICATED), {})
+    assert config.insecure_warnings(on) == []
+
+
+def test_the_state_database_mode_is_checked_like_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[state]\npath = "state.db"\n')
+    path.chmod(0o600)
+    settings = config.from_mapping(minimal(state={"path": "state.db"}), {}, source=path)
+    assert config.permission_warnings(settings) == []  # not there yet: nothing to say
+    state = tmp_path / "state.db"
+    state.write_bytes(b"")
+    state.chmod(0o644)
+    assert config.permission_warnings(settings) == [
+        f"{state} can be read by group or others (mode 0644); run: chmod 600 {state}"
+    ]
+
+
 @pytest.mark.parametrize(
     ("listen", "expected"),
     [

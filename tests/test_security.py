@@ -149,3 +149,26 @@ def test_check_warns_about_readable_secrets(bridge_env: BridgeEnv) -> None:
         f"run: chmod 600 {env.directory / 'api-token'}"
     ) in result.stdout.splitlines()
     assert env.simulator.token not in result.stdout + result.stderr
+
+
+def test_check_warns_about_a_readable_state_database_and_authentication_off(
+    bridge_env: BridgeEnv,
+) -> None:
+    env = bridge_env
+    assert env.command("once").returncode == 0
+    assert env.state_path.stat().st_mode & 0o777 == 0o600  # created for its owner only
+    assert env.command("check").stdout.splitlines()[1:2] == [
+        "warning: [senders] require_authenticated is off: anybody can write an allowed "
+        "address into From and have rooms planned and replies sent to it; turn it on with "
+        "trusted_authserv_ids (see the README, Security)"
+    ]
+    env.state_path.chmod(0o644)
+    env.write_config(
+        senders={"require_authenticated": True, "trusted_authserv_ids": ["mx.example.com"]}
+    )
+    result = env.command("check")
+    assert result.returncode == 0, result.stdout
+    assert [line for line in result.stdout.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {env.state_path} can be read by group or others (mode 0644); "
+        f"run: chmod 600 {env.state_path}"
+    ]

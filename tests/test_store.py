@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -139,3 +140,16 @@ def test_replies_are_recorded_once(tmp_path: Path) -> None:
         )
         assert store.reply_sent("<m1@example.com>")
         assert store.reply_count() == 1
+
+
+def test_the_state_database_is_created_for_its_owner_only(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        with Store(tmp_path / "state" / "state.db"):
+            pass
+    finally:
+        os.umask(old)
+    made = sorted(p.name for p in (tmp_path / "state").iterdir())
+    assert "state.db" in made
+    for name in made:
+        assert (tmp_path / "state" / name).stat().st_mode & 0o777 == 0o600, name
