@@ -598,7 +598,7 @@ _OPTION_WORDS = {
     "password_enabled": r"(?:password|passcode|mot\s+de\s+passe|passwort|kennwort)",
     "e2ee_enabled": r"(?:e2ee|e2e(?:[-\s](?:verschlusselung|encryption|chiffrement|crittografia))?"
     r"|end[-\s]to[-\s]end(?:\s+encryption)?|encryption|chiffrement"
-    r"(?:\s+de\s+bout\s+en\s+bout)?|ende[-\s]zu[-\s]ende[-\s]verschlusselung|verschlusselung"
+    r"(?:\s+de\s+bout\s+en\s+bout)?|ende[-\s]zu[-\s]ende[-\s]verschlu(?:e)?sselung|verschlu(?:e)?sselung"
     r"|crittografia(?:\s+end[-\s]to[-\s]end)?|cifratura)",
     "enable_recording": r"(?:recording|enregistrement|aufzeichnung|aufnahme|registrazione"
     r"|aufzeichnen|aufnehmen|enregistrer|registrare)",
@@ -623,7 +623,7 @@ _ON_VERBS = (
     r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|put\s+on|put(?!\s+off)|include"
     r"|require|activer"
     r"|activez|ajouter|ajoutez|mettre|mettez|mets|metsz|prevoir|prevoyez|utiliser|attivare|attivate"
-    r"|abilitare|abilitate|aggiungere|aggiungete|usare|mettere)"
+    r"|abilitare|abilitate|aggiungere|aggiungete|aggiungi|usare|mettere|mettete|metti|attiva)"
 )
 _OFF_VERBS = (
     r"(?:disable|turn\s+off|switch\s+off|deactivate|desactiver|desactivez|couper|coupez"
@@ -634,7 +634,7 @@ _OPTION_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|ni|noch|nor|\+|&)[ \t]+")
 # "Lobby und Passwort wären super": the setting said after a list applies to all of it.
 _OPTION_BEFORE_JOINER = re.compile(r"[ \t]*(?:,|and|und|et|e|\+|&)[ \t]*$")
 _EXTRA_OFF = {
-    "e2ee_enabled": r"(?:unencrypted|not\s+encrypted|non\s+chiffree?s?|unverschlusselt"
+    "e2ee_enabled": r"(?:unencrypted|not\s+encrypted|non\s+chiffree?s?|unverschlu(?:e)?sselt"
     r"|non\s+(?:crittografat|cifrat)[aoie])",
     "enable_recording": r"(?:(?:do\s+not|don't|dont)\s+record|ne\s+pas\s+enregistrer"
     r"|nicht\s+aufzeichnen|nicht\s+aufnehmen|non\s+registrare|not\s+(?:be\s+)?recorded"
@@ -650,7 +650,10 @@ _EXTRA_ON = {
     r"|(?:protect|proteger|protegez|proteggere|proteggete|schutzen|absichern|sichern)"
     r"(?:[ \t]+[\w']+){0,3}?[ \t]+(?:by|with|par|avec|mit|con|da|tramite)[ \t]+"
     r"(?:a[ \t]+|un[ \t]+|einem[ \t]+|una[ \t]+)?(?:password|mot\s+de\s+passe|passwort|kennwort))",
-    "lobby_enabled": r"(?:lobby\s+enabled|(?:in|into)\s+the\s+(?:lobby|waiting\s+room))",
+    "lobby_enabled": r"(?:lobby\s+enabled|(?:in|into)\s+the\s+(?:lobby|waiting\s+room)"
+    # "make sure a waiting room (lobby) is enabled"
+    r"|(?:lobby|waiting\s+room)(?:[ \t]*\([ \t]*lobby[ \t]*\))?[ \t]+(?:is|be)[ \t]+"
+    r"(?:enabled|on|activated|switched\s+on|turned\s+on))",
 }
 
 

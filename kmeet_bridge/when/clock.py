@@ -145,8 +145,13 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
             hour = int(match["h"]) if match["h"] else _HOUR_WORDS[match["hw"]]
             words = match["mm"]
             minutes = int(words) if words.isdigit() else _MINUTE_WORDS[words]
-            if not 1 <= hour <= 24 or not 1 <= minutes <= 29:
+            plus = bool(match.groupdict().get("plus"))
+            if not 1 <= hour <= 24 or not 1 <= minutes <= (59 if plus else 29):
                 continue
+            before = folded[: match.start()]
+            markers = (_START_MARKER, _END_MARKER, _RANGE_OPENER)
+            if plus and not any(marker.search(before) for marker in markers):
+                continue  # "3 e 20 persone" is no time
             total = hour * 60 + (-30 if match.groupdict().get("half") else 0) + sign * minutes
             value = (total // 60 % 24, total % 60)
             ampm = match.groupdict().get("ampm")
@@ -162,8 +167,9 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
             if not 1 <= hour <= 24:
                 continue
             before = folded[: match.start()]
-            if _DURATION_MARKER.search(before) or _OFFSET_BEFORE.search(before):
-                # "pour 1h et demie": a length (only the French "h" forms get here)
+            length_form = bool(re.match(r"\w+\s?h", match.group(0)))
+            if length_form and (_DURATION_MARKER.search(before) or _OFFSET_BEFORE.search(before)):
+                # "pour 1h et demie": a length; "go for half past eleven" is a time
                 items.append(reader.found("duration", match, hour * 60 + minute))
                 continue
             hour = (hour + shift) % 24 or (12 if shift else 0)
@@ -242,6 +248,12 @@ def _hours_minutes(match: re.Match) -> int:
     return minutes
 
 
+_TIME_JUST_BEFORE = re.compile(
+    r"(?:\d(?:\s?h|:\d\d|\s?uhr|\s?[ap]\.?m\.?)|(?<![\w])(?:ore|alle|um|at|a)\s+\d{1,2})"
+    r"\s?\d{0,2}[\s,;]*(?:et\s+|,\s*)?$"
+)
+
+
 def _h_form_is_duration(folded: str, match: re.Match, hour: int) -> bool:
     """Whether "1h30" or "2 heures" is a length rather than a time of day: after
     "pour", "for"...; or, with no "à", "de", "-" before it, right after another
@@ -251,10 +263,10 @@ def _h_form_is_duration(folded: str, match: re.Match, hour: int) -> bool:
         return True
     if _START_MARKER.search(before) or _END_MARKER.search(before) or _RANGE_OPENER.search(before):
         return False
-    if re.search(r"-\s*$", before) or re.match(r"\s*-", folded[match.end() :]):
+    if re.search(r"-\s*$", before) or re.match(r"\s*-\s*\d", folded[match.end() :]):
         return False
-    if re.search(r"\d(?:\s?h|:\d\d|\s?uhr)\s?\d{0,2}[\s,;]*(?:et\s+|,\s*)?$", before):
-        return hour <= 8
+    if _TIME_JUST_BEFORE.search(before):
+        return hour <= 8  # "14h 1h30", "Friday 11am, 1h30", "ore 11, 1h30"
     # "..., 1h." or "1h30." as a phrase of its own after the time: a length
     if (
         hour <= 3
@@ -276,6 +288,10 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
         return False  # "alle 10 persone", "um 3 Leute"
     if _SURE_START.search(before) or _FRENCH_A_BEFORE.search(reader.original[: weak.start]):
         return True  # "um 2 bitte", "alle 8 facciamo", "à 11 pour"
+    if re.search(r"[.:]\d\d$", weak.text) and _START_MARKER.search(before):
+        return True  # "at 7.45 before the office gets busy": minutes make it a time
+    if _DASH_BEFORE.search(before):
+        return True  # "11-12.30 merci": the end of a range is never dropped
     if _OR_AFTER_TIME.search(before):
         return True  # "at 10 or 11": a second time, asked about
     after = re.match(r"\s*([a-z']+)", folded[weak.end :])
@@ -291,6 +307,10 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
     return bool(re.match(r"\s*-\s*\d{1,2}(?!\d)", folded[weak.end :]))
 
 
+_DASH_BEFORE = re.compile(r"(?<![\w:.,/+])\d{1,2}(?:[.:]\d{2})?\s*-\s*$")
+_DASH_GAP = re.compile(r"\s*-+\s*$")
+
+
 def _ranges_and_ends(reader: _Text, times: list[_Found]) -> list[_Found]:
     """Start-end pairs ("9:00-9:45", "von 9 bis 10 Uhr"), ends ("until 15:30")
     and single times."""
@@ -304,8 +324,14 @@ def _ranges_and_ends(reader: _Text, times: list[_Found]) -> list[_Found]:
         if not _RANGE_GAP.match(folded[first.end : second.start]):
             continue
         opener = _RANGE_OPENER.search(folded[: first.start])
-        if first.kind == "weak" and second.kind == "weak" and not opener:
-            continue
+        gap = folded[first.end : second.start]
+        if (
+            first.kind == "weak"
+            and second.kind == "weak"
+            and not opener
+            and not _DASH_GAP.match(gap)
+        ):
+            continue  # "11-12.30" is a range; "at 10 and 11" is not
         begin = first.start
         if opener:
             begin = opener.start() + len(opener.group(0)) - len(opener.group(0).lstrip(" (,;"))
@@ -433,11 +459,29 @@ def _ampm_hint(found: Found, item: _Found | None = None) -> str | None:
         near = [(distance, kind) for distance, kind in near if distance <= _HINT_REACH]
         closest = {kind for distance, kind in near if near and distance == near[0][0]}
         if len(closest) == 1:
-            return "p" if closest.pop() == "pm" else "a"
+            kind = closest.pop()
+            return "p" if kind == "pm" and _fits_afternoon(found, item) else _AM_OR_NONE[kind]
     pm, am = bool(found.of("pm")), bool(found.of("am"))
     if pm == am:
         return None
+    if pm and item is not None and not _fits_afternoon(found, item):
+        return None
     return "p" if pm else "a"
+
+
+_AM_OR_NONE = {"am": "a", "pm": None}
+_AFTERNOON_ONLY = re.compile(r"nachmittag|afternoon|apres[-\s]midi|pomeriggio")
+_AFTERNOON_LAST_HOUR = 7  # "7 in the afternoon" is 19:00; "11h ... l'après-midi" is not 23:00
+
+
+def _fits_afternoon(found: Found, item: _Found) -> bool:
+    """Whether reading `item` as pm fits the words that say afternoon: a 24-hour
+    style "11h" is never made 23:00 by an "après-midi" (evening words may)."""
+    first = item.extra["parts"][0] if item.kind == "range" else item
+    hour = first.value[0] if isinstance(first.value, tuple) else 0
+    if hour <= _AFTERNOON_LAST_HOUR:
+        return True
+    return not all(_AFTERNOON_ONLY.search(hint.text.lower()) for hint in found.of("pm"))
 
 
 _EVENING_END_REACH = 4  # hours from an afternoon start to a bare end read as pm

@@ -13,6 +13,8 @@ from kmeet_bridge.when.text import Found, _Found, _Text
 from kmeet_bridge.when.words import _AM_WORDS, _DAY_LIKE, _NOW_WORDS, _PM_WORDS, _VAGUE
 from kmeet_bridge.when.zones import _find_zones
 
+_UNREAD_SLASHED = re.compile(r"(?<![\w/.])\d{1,2}/\d{1,2}(?![\w/]|[.,]\d)")
+
 
 def find_when(text: str, *, language: str, loose_durations: bool = False) -> Found:
     """Everything `text` says about when, as found (before any checks)."""
@@ -25,6 +27,11 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
     items += _find_dates(reader, language)
     items += [reader.found("now", match, None) for match in reader.matches(_NOW_WORDS)]
     items += _find_times_and_durations(reader, items, language, loose_durations)
+    # A slashed day and month the date reader left (wholly or partly) unread,
+    # "Martedi 15/01": asked about, never planned without its month.
+    for match in _UNREAD_SLASHED.finditer(reader.folded):
+        if not all(reader.taken[match.start() : match.end()]):
+            items.append(reader.found("vague", match, None))
     for match in reader.matches(_VAGUE):
         items.append(reader.found("vague", match, None))
     # A word that looks like a day the reader does not know ("Blursday", "Freitog"):

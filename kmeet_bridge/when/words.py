@@ -193,7 +193,8 @@ _DATE_ARTICLE_BEFORE = re.compile(
 # ("1/2h", "1/2 Std." are half an hour, not 1 February)
 _SLASHED_DAY_MONTH = re.compile(
     r"(?<![\w.:/+-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)"
-    r"(?!\s?(?:hours?|hrs?|h|heures?|stunden?|std|ora|ore)(?![\w]))"
+    # "1/2 ora" is a length; "15/12 ore 16" is a date and a time
+    r"(?!\s?(?:hours?|hrs?|h|heures?|stunden?|std)(?![\w])|\s?or[ae](?![\w])(?!\s*\d))"
 )
 # A day of the month alone: "le 5", "le 1er", "il 5", "am 5.", "the 5th", "on the 5th".
 # ("le 10" is a date in French only: Italian "le 10" is ten o'clock.)
@@ -345,6 +346,8 @@ _MINUTES_AROUND: tuple[tuple[re.Pattern[str], int], ...] = tuple(
         (_MM + r"\s+(?:minutes\s+)?(?:past|after)\s+" + _N_AMPM, 1),
         (_N + r"\s?h(?:eures?)?\s+moins\s+" + _MM, -1),
         (_N + r"(?:\s+ore)?\s+meno\s+" + _MM + r"(?:\s+minuti)?", -1),
+        # "alle 7 e 45": minutes added to the hour, only after "alle", "ore"...
+        (_N + r"(?:\s+ore)?\s+(?P<plus>e)\s+(?P<mm>[0-5]\d|[1-9])(?:\s+minuti)?", 1),
     )
 )
 # "midi et demi", "mezzogiorno e un quarto", "Mittag" is not a time (lunch).
@@ -490,8 +493,9 @@ _DURATIONS = (
         90,
     ),
 )
+# Not after "/": "15/12 ore 16" is a date and a time, not a length of 12 h 16.
 _HOURS_DURATION = re.compile(
-    r"(?<![\w'.:,])(?P<n>\d{1,2}(?:[.,]\d{1,2})?|a|an|one|two|three|four|une?|deux|trois|quatre"
+    r"(?<![\w'.:,/])(?P<n>\d{1,2}(?:[.,]\d{1,2})?|a|an|one|two|three|four|une?|deux|trois|quatre"
     r"|eine?|einer|zwei|drei|vier|una?|uno|un'|due|tre|quattro)\s?-?\s?(?P<unit>"
     + _HOUR_UNITS
     + r")"

@@ -80,6 +80,37 @@ _CITY_NAMES = {
     "californienne": "America/Los_Angeles", "californiana": "America/Los_Angeles",
     "san paolo": "America/Sao_Paulo", "san paulo": "America/Sao_Paulo",
     "atene": "Europe/Athens", "athen": "Europe/Athens", "athenes": "Europe/Athens",
+    # Major cities whose French, German or Italian name differs from the zone's.
+    "le caire": "Africa/Cairo", "kairo": "Africa/Cairo", "il cairo": "Africa/Cairo",
+    "cairo": "Africa/Cairo", "varsovie": "Europe/Warsaw", "warschau": "Europe/Warsaw",
+    "varsavia": "Europe/Warsaw", "prag": "Europe/Prague", "praga": "Europe/Prague",
+    "copenhague": "Europe/Copenhagen", "kopenhagen": "Europe/Copenhagen",
+    "copenaghen": "Europe/Copenhagen", "stoccolma": "Europe/Stockholm",
+    "barcelone": "Europe/Madrid", "barcelona": "Europe/Madrid", "barcellona": "Europe/Madrid",
+    "munich": "Europe/Berlin", "munchen": "Europe/Berlin", "monaco di baviera": "Europe/Berlin",
+    "francfort": "Europe/Berlin", "frankfurt": "Europe/Berlin", "francoforte": "Europe/Berlin",
+    "hambourg": "Europe/Berlin", "hamburg": "Europe/Berlin", "amburgo": "Europe/Berlin",
+    "bruxelles-capitale": "Europe/Brussels", "la haye": "Europe/Amsterdam",
+    "den haag": "Europe/Amsterdam", "l'aia": "Europe/Amsterdam",
+    "edimbourg": "Europe/London", "edinburgh": "Europe/London", "edimburgo": "Europe/London",
+    "mexico": "America/Mexico_City", "mexiko": "America/Mexico_City",
+    "citta del messico": "America/Mexico_City", "mexiko-stadt": "America/Mexico_City",
+    "los angeles": "America/Los_Angeles", "san francisco bay": "America/Los_Angeles",
+    "rio": "America/Sao_Paulo", "rio de janeiro": "America/Sao_Paulo",
+    "le cap": "Africa/Johannesburg", "kapstadt": "Africa/Johannesburg",
+    "citta del capo": "Africa/Johannesburg", "cape town": "Africa/Johannesburg",
+    "tel aviv": "Asia/Jerusalem", "jerusalem": "Asia/Jerusalem",
+    "gerusalemme": "Asia/Jerusalem", "riyad": "Asia/Riyadh", "riad": "Asia/Riyadh",
+    "abou dhabi": "Asia/Dubai", "abu dhabi": "Asia/Dubai", "abu dabi": "Asia/Dubai",
+    "doubai": "Asia/Dubai", "teheran": "Asia/Tehran", "manille": "Asia/Manila",
+    "hong-kong": "Asia/Hong_Kong", "seoul": "Asia/Seoul", "seul": "Asia/Seoul",
+    "pekino": "Asia/Shanghai", "canton": "Asia/Shanghai", "shenzhen": "Asia/Shanghai",
+    "singapore": "Asia/Singapore", "bangkok": "Asia/Bangkok", "hanoi": "Asia/Bangkok",
+    "new york city": "America/New_York", "nyc": "America/New_York",
+    "nuova york": "America/New_York", "new-yorkaise": "America/New_York",
+    "quebec city": "America/Toronto", "ottawa": "America/Toronto",
+    "sidney": "Australia/Sydney", "melbourne": "Australia/Melbourne",
+    "auckland": "Pacific/Auckland",
 }  # fmt: skip
 _PLACE = r"(?P<place>[a-z][a-z'-]*(?:\s[a-z][a-z'-]*){0,2})"
 # "heure de Londres", "time in London", "ora di Londra", "ora italiana": the place follows.
@@ -130,7 +161,10 @@ def _find_zones(reader: _Text) -> list[_Found]:
         text = reader.original[start:end]
         items.append(_Found("zone", start, end, zone, text, reader.line_of(start)))
     for pattern, place_first in ((_ZONE_AFTER, False), (_ZONE_BEFORE, True)):
-        for match in reader.matches(pattern):
+        # Not `reader.matches`: the up-to-three place words may run into something
+        # already read ("heure de Dubaï avec k.haddad@…"); only the words naming
+        # the place must be free, which is checked below.
+        for match in pattern.finditer(reader.folded):
             found = _zone_of_place(match["place"], last_words=place_first)
             if found is None:
                 unknown = _unknown_place(reader, match, place_first)
