@@ -110,6 +110,7 @@ from kmeet_bridge.models import (
     ITipAnswer,
     MeetingRequest,
     NotARequest,
+    Note,
     Outcome,
     PlannedMeeting,
     Room,
@@ -1002,7 +1003,8 @@ class Bridge:
             "Send the invitation again without large attachments.",
             reply=allowed and not self._unauthenticated(ctx),
             code="message_too_large",
-            params=(("size", f"{ctx.size / mib:.1f}"), ("limit", f"{limit / mib:.1f}")),
+            # In bytes: the reply writes them in kB or MB for people.
+            params=(("size", str(ctx.size)), ("limit", str(limit))),
         )
 
     # -- whose meeting ------------------------------------------------------------
@@ -1557,4 +1559,8 @@ def cap_attendees(meeting: MeetingRequest, limit: int) -> MeetingRequest:
         meeting,
         attendees=tuple(ordered[:limit]),
         notes=(*meeting.notes, f"{note} ({left_out} left out)"),
+        reply_notes=(
+            *meeting.reply_notes,
+            Note("attendees_left_out", (("count", str(len(ordered))), ("limit", str(limit)))),
+        ),
     )

@@ -560,6 +560,7 @@ class KMeetClient:
             code=str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None,
             event_id=_int_or_none(data.get("event_id")),
             ending_at=ending_at if isinstance(ending_at, str) else None,
+            e2ee_enabled=_asked_e2ee(body),
         )
 
     # --- keeping the token out of every text --------------------------------
@@ -740,4 +741,14 @@ def _int_or_none(value: Any) -> int | None:
         return value
     if isinstance(value, str) and value.isdigit():
         return int(value)
+    return None
+
+
+def _asked_e2ee(body: Mapping[str, Any]) -> bool | None:
+    """Whether the room was asked with end-to-end encryption (the API does not
+    say it back)."""
+    options = body.get("options")
+    if isinstance(options, list) and options and isinstance(options[0], Mapping):
+        value = options[0].get("e2ee_enabled")
+        return value if isinstance(value, bool) else None
     return None

@@ -24,6 +24,7 @@ import re
 import unicodedata
 from datetime import date
 
+from kmeet_bridge import wording
 from kmeet_bridge.models import LANGUAGES
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "it": "Italian"}
@@ -113,30 +114,15 @@ WEEKDAY_ABBREVIATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "it": (("lun",), ("mar",), ("mer",), ("gio",), ("ven",), ("sab",), ("dom",)),
 }
 
-# How dates are written back to people (in problem hints and examples).
+# The names as they are written back to people, from CLDR (the typo reader
+# corrects towards them).
 MONTH_NAMES: dict[str, tuple[str, ...]] = {
-    "en": (
-        "January", "February", "March", "April", "May", "June", "July", "August",
-        "September", "October", "November", "December",
-    ),
-    "fr": (
-        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-        "septembre", "octobre", "novembre", "décembre",
-    ),
-    "de": (
-        "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-        "September", "Oktober", "November", "Dezember",
-    ),
-    "it": (
-        "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
-        "settembre", "ottobre", "novembre", "dicembre",
-    ),
-}  # fmt: skip
+    language: tuple(wording.month_name(month, language) for month in range(1, 13))
+    for language in LANGUAGES
+}
 WEEKDAY_NAMES: dict[str, tuple[str, ...]] = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
-    "it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
+    language: tuple(wording.weekday_name(day, language) for day in range(7))
+    for language in LANGUAGES
 }
 
 # Words that say which language a short request is written in, folded. Words
@@ -356,17 +342,10 @@ NUMBER_WORDS: dict[str, int] = _number_words()
 
 
 def write_date(value: date, language: str, *, weekday: bool = False) -> str:
-    """A date as people write it in `language`: "3 February 2027", "3 février 2027",
-    "3. Februar 2027", "3 febbraio 2027"; with its weekday first if asked."""
-    month = MONTH_NAMES[language][value.month - 1]
-    day = f"{value.day}." if language == "de" else str(value.day)
-    if language == "fr" and value.day == 1:
-        day = "1er"
-    text = f"{day} {month} {value.year}"
-    if weekday:
-        name = WEEKDAY_NAMES[language][value.weekday()]
-        text = f"{name}, {text}" if language == "de" else f"{name} {text}"
-    return text
+    """A date as people write it in `language` (CLDR, see wording.write_date):
+    "3 February 2027", "1er mars 2027", "3. Februar 2027"; with its weekday
+    first if asked."""
+    return wording.write_date(value, language, weekday=weekday)
 
 
 def known_words() -> frozenset[str]:

@@ -46,6 +46,16 @@ LANGUAGES = ("en", "fr", "de", "it")
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something the request reader assumed or corrected that the sender should
+    know ("no date given: today"), by a code the reply words in the sender's
+    language (replies.note_text), with its params as strings."""
+
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class MeetingRequest:
     """One meeting to plan, however it was asked for.
 
@@ -66,7 +76,10 @@ class MeetingRequest:
     uid: str | None = None
     sequence: int = 0
     method: str | None = None  # iTIP METHOD of the calendar part, if any
-    notes: tuple[str, ...] = ()  # how the request was read, for `parse` and replies
+    notes: tuple[str, ...] = ()  # how the request was read, in English, for `parse` and logs
+    # What the reply tells the sender about how the request was read (defaults
+    # applied, words corrected); readings that only repeat the request are not here.
+    reply_notes: tuple[Note, ...] = ()
     # An exception of a series (RECURRENCE-ID): the occurrence it replaces, as UTC
     # "YYYYMMDDTHHMMSSZ", and the key of the series it belongs to.
     recurrence_id: str | None = None
@@ -140,6 +153,9 @@ class Room:
     code: str | None = None
     event_id: int | None = None
     ending_at: str | None = None
+    # End-to-end encryption as the room was asked for; None where unknown (a room
+    # recorded before this was kept). Guests need a Chromium browser or the app.
+    e2ee_enabled: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -4,24 +4,25 @@ Pure: `describe_rule` reads the rule's text and the series' start and returns a
 phrase such as "every Monday at 10:00, 10 times". Rules that cannot be said
 simply are shown as they are, rather than described wrongly.
 
-Every word lives in `WORDING`, one entry per language: names, ordinals and
-plural forms are data, so that adding a language means adding one entry.
+The phrases live in the gettext catalogs ("rule.*", see wording.py); weekday
+and month names, times, dates and lists come from CLDR. Elisions ("d’avril",
+"l’8") are made by wording.elide, so a catalog holds one pattern per phrase.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-# A word with a singular and a plural form, chosen by `plural`. Two forms are
-# enough for the languages planned (en, fr, de, it), since counts here are >= 1.
-Plural = tuple[str, str]
+from . import wording
+from .wording import say
 
 _WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_SUNDAY = 6
 _WORKING_DAYS = frozenset(range(5))
 _ALL_DAYS = frozenset(range(7))
+# BYDAY ordinals a phrase exists for ("rule.position.<n>"): 1 the first, -1 the last.
+_POSITIONS = frozenset({1, 2, 3, 4, 5, -1, -2})
 _BYDAY = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _UNTIL = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
 # Parts a rule may hold and still be said simply; any other part (BYWEEKNO,
@@ -46,358 +47,22 @@ _SAYABLE_PARTS = frozenset(
 _MAX_SHOWN = 200
 
 
-@dataclass(frozen=True)
-class RuleWording:
-    """Everything `describe_rule` says in one language.
-
-    Templates name their fields: {n} a number, {days}/{on} what the rule picks,
-    {rule} the phrase built so far, {time}, {date}, {month}, {weekday}.
-    """
-
-    weekdays: tuple[str, ...]  # Monday first, as datetime.weekday()
-    # The weekdays as a weekly rule with an interval lists them ("le lundi",
-    # "montags"): some languages need an article or an adverb there.
-    weekdays_on: tuple[str, ...]
-    months: tuple[str, ...]  # January first
-    # Day numbers a language writes as ordinals ("1er", "1º"); others are digits.
-    day_numbers: dict[int, str]
-    list_separator: str  # between items of a list but the last two
-    list_last: str  # between the last two items
-    time: str  # {hour:02d}, {minute:02d}
-    date: str  # {day}, {month}, {year}
-    every_day: Plural  # {n}
-    every_weekday: str
-    every_week: Plural  # {n}, {days}
-    every_month: Plural  # {n}, {on}
-    every_year: Plural  # {n}, {on}
-    month_day: str  # {day}: the day of the month a monthly rule picks
-    month_day_special: dict[int, str]  # days whose phrase breaks the pattern
-    last_month_day: str
-    nth_weekday: str  # {position}, {weekday}
-    positions: dict[int, str]  # BYDAY ordinals: 1 the first, -1 the last
-    # Weekdays whose name is feminine (Italian "domenica") take these positions.
-    feminine_weekdays: frozenset[int]
-    positions_feminine: dict[int, str]
-    weekday_in_month: str  # {weekday}: an nth_weekday phrase, {month}
-    weekday_in_month_special: dict[int, str]  # by month: elisions ("d’avril")
-    year_day: str  # {day}, {month}
-    year_day_special: dict[int, str]  # by day: elisions ("l’8 {month}")
-    at_time: str  # {rule}, {time}
-    with_end: str  # {rule}, {end}
-    times: Plural  # {n}: how many occurrences in all
-    until: str  # {date}
-    until_special: dict[int, str]  # by day of the last date: elisions ("fino all’{date}")
-    several_dates: str
-    fallback: str  # {rule}: the rule's own text
-
-
-_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-WORDING: dict[str, RuleWording] = {
-    "en": RuleWording(
-        weekdays=_EN_WEEKDAYS,
-        weekdays_on=_EN_WEEKDAYS,
-        months=(
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ),
-        day_numbers={},
-        list_separator=", ",
-        list_last=" and ",
-        time="{hour:02d}:{minute:02d}",
-        date="{day} {month} {year}",
-        every_day=("every day", "every {n} days"),
-        every_weekday="every weekday",
-        every_week=("every {days}", "every {n} weeks on {days}"),
-        every_month=("every month on {on}", "every {n} months on {on}"),
-        every_year=("every year on {on}", "every {n} years on {on}"),
-        month_day="the {day}th",
-        month_day_special={
-            1: "the 1st",
-            2: "the 2nd",
-            3: "the 3rd",
-            21: "the 21st",
-            22: "the 22nd",
-            23: "the 23rd",
-            31: "the 31st",
-        },
-        last_month_day="the last day",
-        nth_weekday="the {position} {weekday}",
-        positions={
-            1: "first",
-            2: "second",
-            3: "third",
-            4: "fourth",
-            5: "fifth",
-            -1: "last",
-            -2: "second-to-last",
-        },
-        feminine_weekdays=frozenset(),
-        positions_feminine={},
-        weekday_in_month="{weekday} of {month}",
-        weekday_in_month_special={},
-        year_day="{day} {month}",
-        year_day_special={},
-        at_time="{rule} at {time}",
-        with_end="{rule}, {end}",
-        times=("once", "{n} times"),
-        until="until {date}",
-        until_special={},
-        several_dates="on several dates",
-        fallback="according to the rule {rule}",
-    ),
-    "fr": RuleWording(
-        weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-        weekdays_on=(
-            "le lundi",
-            "le mardi",
-            "le mercredi",
-            "le jeudi",
-            "le vendredi",
-            "le samedi",
-            "le dimanche",
-        ),
-        months=(
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ),
-        day_numbers={1: "1er"},
-        list_separator=", ",
-        list_last=" et ",
-        time="{hour:02d}:{minute:02d}",
-        date="{day} {month} {year}",
-        every_day=("tous les jours", "tous les {n} jours"),
-        every_weekday="du lundi au vendredi",
-        every_week=("chaque {days}", "toutes les {n} semaines {days}"),
-        every_month=("tous les mois {on}", "tous les {n} mois {on}"),
-        every_year=("tous les ans {on}", "tous les {n} ans {on}"),
-        month_day="le {day}",
-        month_day_special={},
-        last_month_day="le dernier jour",
-        # The positions carry their article, which elides before "avant-dernier".
-        nth_weekday="{position} {weekday}",
-        positions={
-            1: "le premier",
-            2: "le deuxième",
-            3: "le troisième",
-            4: "le quatrième",
-            5: "le cinquième",
-            -1: "le dernier",
-            -2: "l’avant-dernier",
-        },
-        feminine_weekdays=frozenset(),
-        positions_feminine={},
-        weekday_in_month="{weekday} de {month}",
-        weekday_in_month_special={
-            4: "{weekday} d’{month}",
-            8: "{weekday} d’{month}",
-            10: "{weekday} d’{month}",
-        },
-        year_day="le {day} {month}",
-        year_day_special={},
-        at_time="{rule} à {time}",
-        with_end="{rule}, {end}",
-        times=("une fois", "{n} fois"),
-        until="jusqu’au {date}",
-        until_special={},
-        several_dates="à plusieurs dates",
-        fallback="selon la règle {rule}",
-    ),
-    "de": RuleWording(
-        weekdays=(
-            "Montag",
-            "Dienstag",
-            "Mittwoch",
-            "Donnerstag",
-            "Freitag",
-            "Samstag",
-            "Sonntag",
-        ),
-        weekdays_on=(
-            "montags",
-            "dienstags",
-            "mittwochs",
-            "donnerstags",
-            "freitags",
-            "samstags",
-            "sonntags",
-        ),
-        months=(
-            "Januar",
-            "Februar",
-            "März",
-            "April",
-            "Mai",
-            "Juni",
-            "Juli",
-            "August",
-            "September",
-            "Oktober",
-            "November",
-            "Dezember",
-        ),
-        day_numbers={},
-        list_separator=", ",
-        list_last=" und ",
-        time="{hour:02d}:{minute:02d} Uhr",
-        date="{day}. {month} {year}",
-        every_day=("täglich", "alle {n} Tage"),
-        every_weekday="montags bis freitags",
-        every_week=("jeden {days}", "alle {n} Wochen {days}"),
-        every_month=("jeden Monat am {on}", "alle {n} Monate am {on}"),
-        every_year=("jedes Jahr am {on}", "alle {n} Jahre am {on}"),
-        month_day="{day}.",
-        month_day_special={},
-        last_month_day="letzten Tag",
-        nth_weekday="{position} {weekday}",
-        # Dative, after "am": "am ersten Dienstag".
-        positions={
-            1: "ersten",
-            2: "zweiten",
-            3: "dritten",
-            4: "vierten",
-            5: "fünften",
-            -1: "letzten",
-            -2: "vorletzten",
-        },
-        feminine_weekdays=frozenset(),
-        positions_feminine={},
-        weekday_in_month="{weekday} im {month}",
-        weekday_in_month_special={},
-        year_day="{day}. {month}",
-        year_day_special={},
-        at_time="{rule} um {time}",
-        with_end="{rule}, {end}",
-        times=("einmal", "{n}-mal"),
-        until="bis zum {date}",
-        until_special={},
-        several_dates="an mehreren Terminen",
-        fallback="nach der Regel {rule}",
-    ),
-    "it": RuleWording(
-        weekdays=("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
-        weekdays_on=(
-            "il lunedì",
-            "il martedì",
-            "il mercoledì",
-            "il giovedì",
-            "il venerdì",
-            "il sabato",
-            "la domenica",
-        ),
-        months=(
-            "gennaio",
-            "febbraio",
-            "marzo",
-            "aprile",
-            "maggio",
-            "giugno",
-            "luglio",
-            "agosto",
-            "settembre",
-            "ottobre",
-            "novembre",
-            "dicembre",
-        ),
-        day_numbers={1: "1º"},
-        list_separator=", ",
-        list_last=" e ",
-        time="{hour:02d}:{minute:02d}",
-        date="{day} {month} {year}",
-        every_day=("ogni giorno", "ogni {n} giorni"),
-        every_weekday="dal lunedì al venerdì",
-        every_week=("ogni {days}", "ogni {n} settimane {days}"),
-        every_month=("ogni mese {on}", "ogni {n} mesi {on}"),
-        every_year=("ogni anno {on}", "ogni {n} anni {on}"),
-        month_day="il {day}",
-        # "otto" and "undici" begin with a vowel: the article elides.
-        month_day_special={8: "l’8", 11: "l’11"},
-        last_month_day="l’ultimo giorno",
-        # The positions carry their article, which elides before "ultimo".
-        nth_weekday="{position} {weekday}",
-        positions={
-            1: "il primo",
-            2: "il secondo",
-            3: "il terzo",
-            4: "il quarto",
-            5: "il quinto",
-            -1: "l’ultimo",
-            -2: "il penultimo",
-        },
-        feminine_weekdays=frozenset({6}),
-        positions_feminine={
-            1: "la prima",
-            2: "la seconda",
-            3: "la terza",
-            4: "la quarta",
-            5: "la quinta",
-            -1: "l’ultima",
-            -2: "la penultima",
-        },
-        weekday_in_month="{weekday} di {month}",
-        weekday_in_month_special={},
-        year_day="il {day} {month}",
-        year_day_special={8: "l’8 {month}", 11: "l’11 {month}"},
-        at_time="{rule} alle {time}",
-        with_end="{rule}, {end}",
-        times=("una volta", "{n} volte"),
-        until="fino al {date}",
-        until_special={8: "fino all’{date}", 11: "fino all’{date}"},
-        several_dates="in più date",
-        fallback="secondo la regola {rule}",
-    ),
-}
-
-
 def language_code(language: str | None) -> str:
-    """The WORDING key for `language`: "fr-CH" and "FR" are "fr"; a language
-    without wording of its own (or none at all) is answered in English."""
-    code = (language or "").strip().lower().replace("_", "-").partition("-")[0]
-    return code if code in WORDING else "en"
-
-
-def _wording(language: str | None) -> RuleWording:
-    return WORDING[language_code(language)]
+    """One of models.LANGUAGES for `language` (see wording.language_code)."""
+    return wording.language_code(language)
 
 
 class _Unsayable(Exception):
     """The rule holds something no simple phrase says truthfully."""
 
 
-def plural(forms: Plural, n: int) -> str:
-    """The form of `forms` that goes with the count `n`."""
-    return forms[0] if n == 1 else forms[1]
+def _counted(language: str, message_id: str, n: int, **values: object) -> str:
+    return wording.say_plural(language, message_id, n, n=n, **values)
 
 
-def _join(items: Sequence[str], wording: RuleWording) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return wording.list_separator.join(items[:-1]) + wording.list_last + items[-1]
-
-
-def join_list(items: Sequence[str], language: str | None = "en") -> str:
+def join_list(items: list[str], language: str | None = "en") -> str:
     """`items` as a sentence lists them: "Monday, Wednesday and Friday"."""
-    return _join(items, _wording(language))
+    return wording.join_list(items, language)
 
 
 def _parts(rule: str) -> dict[str, str]:
@@ -478,50 +143,48 @@ def _check_time_parts(parts: dict[str, str], start: datetime) -> None:
             raise _Unsayable(name)
 
 
-def _day_number(day: int, wording: RuleWording) -> str:
-    return wording.day_numbers.get(day, str(day))
+def _day_number(day: int, language: str) -> str:
+    return say(language, "date.first_day") if day == 1 else str(day)
 
 
 def format_date(day: date, language: str | None = "en") -> str:
     """A date without its weekday, as `language` writes it: "1er juillet 2027"."""
-    return _date(day, _wording(language))
+    return wording.write_date(day, language)
 
 
-def _date(day: date, wording: RuleWording) -> str:
-    return wording.date.format(
-        day=_day_number(day.day, wording), month=wording.months[day.month - 1], year=day.year
-    )
-
-
-def _month_day(day: int, wording: RuleWording) -> str:
+def _month_day(day: int, language: str) -> str:
     if day == -1:
-        return wording.last_month_day
+        return say(language, "rule.last_month_day")
     if not 1 <= day <= 31:
         raise _Unsayable(str(day))
-    return wording.month_day_special.get(
-        day, wording.month_day.format(day=_day_number(day, wording))
-    )
+    # English writes the day as an ordinal: "the 1st", "the 22nd" (CLDR's ordinal rules).
+    category = wording.ordinal_category(day, language)
+    return say(language, f"rule.month_day.{category}", day=_day_number(day, language))
 
 
-def _nth_weekday(ordinal: int | None, weekday: int, wording: RuleWording) -> str:
-    positions = (
-        wording.positions_feminine if weekday in wording.feminine_weekdays else wording.positions
-    )
-    if ordinal is None or ordinal not in positions:
+def _nth_weekday(ordinal: int | None, weekday: int, language: str) -> str:
+    if ordinal is None or ordinal not in _POSITIONS:
         raise _Unsayable(f"{ordinal}{_WEEKDAY_CODES[weekday]}")
-    return wording.nth_weekday.format(
-        position=positions[ordinal], weekday=wording.weekdays[weekday]
+    # Italian "domenica" is feminine: Sunday has positions of its own.
+    kind = "position_sunday" if weekday == _SUNDAY else "position"
+    return say(
+        language,
+        "rule.nth_weekday",
+        position=say(language, f"rule.{kind}.{ordinal}"),
+        weekday=wording.weekday_name(weekday, language),
     )
 
 
-def _weekly(days: set[int], interval: int, wording: RuleWording) -> str:
+def _weekly(days: set[int], interval: int, language: str) -> str:
     if interval == 1 and days == _ALL_DAYS:
-        return plural(wording.every_day, 1)
+        return _counted(language, "rule.every_day", 1)
     if interval == 1 and days == _WORKING_DAYS:
-        return wording.every_weekday
-    names = wording.weekdays if interval == 1 else wording.weekdays_on
-    listed = _join([names[day] for day in sorted(days)], wording)
-    return plural(wording.every_week, interval).format(n=interval, days=listed)
+        return say(language, "rule.every_weekday")
+    if interval == 1:
+        names = [wording.weekday_name(day, language) for day in sorted(days)]
+    else:
+        names = [say(language, f"rule.weekday_on.{day}") for day in sorted(days)]
+    return _counted(language, "rule.every_week", interval, days=join_list(names, language))
 
 
 def _ordinal_days(parts: dict[str, str]) -> list[tuple[int | None, int]]:
@@ -535,7 +198,7 @@ def _ordinal_days(parts: dict[str, str]) -> list[tuple[int | None, int]]:
     return [(_single_int(parts["BYSETPOS"]), days[0][1])]
 
 
-def _phrase(parts: dict[str, str], start: datetime, wording: RuleWording) -> str:
+def _phrase(parts: dict[str, str], start: datetime, language: str) -> str:
     """The rule's "every ..." phrase, without time of day or end."""
     frequency = parts["FREQ"]
     interval = _positive(parts.get("INTERVAL", "1"))
@@ -549,8 +212,8 @@ def _phrase(parts: dict[str, str], start: datetime, wording: RuleWording) -> str
             raise _Unsayable(frequency)
         if "BYDAY" not in has:
             if frequency == "DAILY":
-                return plural(wording.every_day, interval).format(n=interval)
-            return _weekly({start.weekday()}, interval, wording)
+                return _counted(language, "rule.every_day", interval)
+            return _weekly({start.weekday()}, interval, language)
         days = _byday(parts["BYDAY"])
         # A daily rule limited to some weekdays is a weekly one, but only when it
         # steps one day at a time.
@@ -558,36 +221,35 @@ def _phrase(parts: dict[str, str], start: datetime, wording: RuleWording) -> str
             frequency == "DAILY" and interval != 1
         ):
             raise _Unsayable("BYDAY")
-        return _weekly({day for _, day in days}, interval, wording)
+        return _weekly({day for _, day in days}, interval, language)
 
     if frequency == "MONTHLY":
         if "BYMONTH" in has:
             raise _Unsayable("BYMONTH")
         if "BYDAY" in has and "BYMONTHDAY" not in has:
-            picks = [_nth_weekday(ordinal, day, wording) for ordinal, day in _ordinal_days(parts)]
+            picks = [_nth_weekday(ordinal, day, language) for ordinal, day in _ordinal_days(parts)]
         elif "BYMONTHDAY" in has and "BYDAY" not in has:
             numbers = [_single_int(item) for item in parts["BYMONTHDAY"].split(",")]
-            picks = [_month_day(day, wording) for day in numbers]
+            picks = [_month_day(day, language) for day in numbers]
         elif not has & {"BYDAY", "BYMONTHDAY"}:
-            picks = [_month_day(start.day, wording)]
+            picks = [_month_day(start.day, language)]
         else:
             raise _Unsayable("BYDAY with BYMONTHDAY")
-        on = _join(picks, wording)
-        return plural(wording.every_month, interval).format(n=interval, on=on)
+        on = join_list(picks, language)
+        return _counted(language, "rule.every_month", interval, on=on)
 
     if frequency == "YEARLY":
         month = _single_int(parts["BYMONTH"]) if "BYMONTH" in has else start.month
         if not 1 <= month <= 12:
             raise _Unsayable("BYMONTH")
-        month_name = wording.months[month - 1]
+        month_name = wording.month_name(month, language)
         if "BYDAY" in has:
             days = _ordinal_days(parts)
             # Without BYMONTH, "the first Monday" would be the year's, not a month's.
             if "BYMONTH" not in has or "BYMONTHDAY" in has or len(days) != 1:
                 raise _Unsayable("BYDAY")
-            weekday = _nth_weekday(days[0][0], days[0][1], wording)
-            template = wording.weekday_in_month_special.get(month, wording.weekday_in_month)
-            on = template.format(weekday=weekday, month=month_name)
+            weekday = _nth_weekday(days[0][0], days[0][1], language)
+            on = say(language, "rule.weekday_in_month", weekday=weekday, month=month_name)
         else:
             # Without BYMONTH, a yearly BYMONTHDAY picks that day of every month.
             if "BYMONTHDAY" in has and "BYMONTH" not in has:
@@ -595,15 +257,14 @@ def _phrase(parts: dict[str, str], start: datetime, wording: RuleWording) -> str
             day = _single_int(parts["BYMONTHDAY"]) if "BYMONTHDAY" in has else start.day
             if not 1 <= day <= 31:
                 raise _Unsayable("BYMONTHDAY")
-            template = wording.year_day_special.get(day, wording.year_day)
-            on = template.format(day=_day_number(day, wording), month=month_name)
-        return plural(wording.every_year, interval).format(n=interval, on=on)
+            on = say(language, "rule.year_day", day=_day_number(day, language), month=month_name)
+        return _counted(language, "rule.every_year", interval, on=on)
 
     # HOURLY, MINUTELY, SECONDLY, or no known frequency at all.
     raise _Unsayable(frequency)
 
 
-def _describe(rule: str, start: datetime, wording: RuleWording) -> str:
+def _describe(rule: str, start: datetime, language: str) -> str:
     parts = _parts(rule)
     _check_time_parts(parts, start)
     if "COUNT" in parts and "UNTIL" in parts:
@@ -611,16 +272,15 @@ def _describe(rule: str, start: datetime, wording: RuleWording) -> str:
     # Read the end first: a broken end makes the whole rule unsayable.
     end: str | None = None
     if "COUNT" in parts:
-        count = _positive(parts["COUNT"])
-        end = plural(wording.times, count).format(n=count)
+        end = _counted(language, "rule.times", _positive(parts["COUNT"]))
     elif "UNTIL" in parts:
         last = _until(parts["UNTIL"], start)
-        end = wording.until_special.get(last.day, wording.until).format(date=_date(last, wording))
-    time = wording.time.format(hour=start.hour, minute=start.minute)
-    text = wording.at_time.format(rule=_phrase(parts, start, wording), time=time)
+        end = say(language, "rule.until", date=wording.write_date(last, language))
+    time = wording.write_time(start, language)
+    text = say(language, "rule.at_time", rule=_phrase(parts, start, language), time=time)
     if end is not None:
-        text = wording.with_end.format(rule=text, end=end)
-    return text
+        text = say(language, "rule.with_end", rule=text, end=end)
+    return wording.elide(text, language)
 
 
 def describe_rule(rule: str, start: datetime, language: str | None = "en") -> str:
@@ -630,15 +290,15 @@ def describe_rule(rule: str, start: datetime, language: str | None = "en") -> st
     series given by RDATE only. `start` is an occurrence in the meeting's own
     zone: it gives the time of day, and the day a rule without BYDAY or
     BYMONTHDAY falls on. A rule too intricate to say simply is quoted as given.
-    `language` is one of WORDING's keys; any other is answered in English.
+    `language` is one of models.LANGUAGES; any other is answered in English.
     """
-    wording = _wording(language)
+    code = language_code(language)
     if not rule.strip():
-        return wording.several_dates
+        return say(code, "rule.several_dates")
     try:
-        return _describe(rule, start, wording)
+        return _describe(rule, start, code)
     except _Unsayable:
         shown = " ".join(rule.split())
         if len(shown) > _MAX_SHOWN:
             shown = shown[: _MAX_SHOWN - 1] + "…"
-        return wording.fallback.format(rule=shown)
+        return say(code, "rule.fallback", rule=shown)

@@ -5,9 +5,10 @@ result is an `EmailMessage` ready for the mailer. Values taken from the incoming
 message or the meeting are never trusted: they are folded to one line before
 they reach a header, and escaped before they reach the HTML part.
 
-A reply is written in one of models.LANGUAGES (`WORDING`; any other language is
-answered in English), dates included; problems the bridge names by a code are
-worded from the same table (`problem_text`).
+A reply is written in one of models.LANGUAGES (any other language is answered
+in English). Its sentences come from the gettext catalogs (see wording.py),
+dates, times, numbers and units from CLDR; problems the bridge names by a code
+are worded from the same catalogs (`problem_text`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -27,9 +28,17 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Parameters, vRecur
 
-from . import headers, recurrence
-from .models import CancelledMeeting, EventProblem, MeetingRequest, PlannedMeeting, Room
-from .recurrence import Plural, join_list, plural
+from . import headers, recurrence, wording
+from .models import (
+    CancelledMeeting,
+    Change,
+    EventProblem,
+    MeetingRequest,
+    Note,
+    PlannedMeeting,
+    Room,
+)
+from .wording import NBSP, NNBSP, say, template
 
 # Headers are folded only past 998 characters (RFC 5322's hard limit): at 78, the
 # email package moves a long Message-ID to a continuation line of its own, which
@@ -51,904 +60,25 @@ _TIMEZONE_MARGIN = timedelta(days=366)
 _SERIES_TIMEZONE_SPAN = timedelta(days=3653)
 
 
-@dataclass(frozen=True)
-class Wording:
-    """Everything a reply says in one language. Templates name their fields.
-
-    Dates are written from recurrence.WORDING's names and day numbers (one
-    source for both modules), never through the process locale, so a reply
-    reads the same on every host.
-    """
-
-    # "{label}: {value}" as the language punctuates it (French: a no-break
-    # space before the colon).
-    colon: str
-    day: str  # {weekday}, {date}: a day with its weekday
-    same_day: str  # {day}, {start}, {end}: a meeting within one day
-    across_days: str  # {day}, {start}, {end_day}, {end}
-    at_utc: str  # {day}, {time}: a cancelled occurrence, in UTC
-    # Kept as "Re: " in every language: it is what keeps replies threaded in
-    # every client, whatever its own language.
-    reply_prefix: str
-    no_subject: str
-    # The opening sentence, chosen by what the message asked for.
-    planned_one: str
-    planned_many: str  # {count}
-    cancelled_one: str
-    cancelled_many: str  # {count}
-    rejected: str
-    rejected_many: str  # {count}
-    mixed: str  # {count}: planned, cancelled and unplannable events together
-    links_changed: Plural  # {titles}: said up front when a list holds a new link
-    quoted: str  # {title}, as links_changed names it
-    # One sentence per PlannedMeeting.status.
-    status: dict[str, str]
-    replanned_why: str
-    replanned_old: str  # {url}
-    replanned_old_unknown: str
-    changed: str
-    change_labels: dict[str, str]  # by Change.what
-    change: str  # {label}, {before}, {after}
-    series: str  # {rule}: recurrence.describe_rule's phrase
-    next_occurrence: str  # {when}
-    occurrences_left: Plural  # {n}, the next occurrence included
-    join: str
-    join_new: str
-    # {password}: a password-protected room's password, sent to the requester only.
-    password: str
-    # Cancellations.
-    cancelled: str  # {title}
-    cancelled_occurrence: str  # {title}, {when}
-    room_removed: str
-    room_unneeded: str  # {url}
-    series_room_kept: str  # {url}
-    no_room: str
-    # Events that could not be planned.
-    not_planned: str  # {subject}
-    reason: str
-    hint: str
-    # Problems the bridge names by EventProblem.code: (reason, hint) templates.
-    # {where} is a `place_*` phrase or "", {detail} the colon and the detail or
-    # "", {hours} an `hours` phrase (see problem_text).
-    problems: dict[str, tuple[str, str]]
-    # Where an unreadable calendar was, with its preposition.
-    place_named: str  # {name}: the attachment's file name
-    place_attachment: str
-    place_inline: str
-    place_forwarded: str  # {place}: one of the above, inside a forwarded message
-    place_other: str  # {where}: a place worded elsewhere, shown as it came
-    hours: Plural  # {n}
-    decimal_separator: str
-    # French counts below two as singular ("1,5 heure"); the others only one.
-    singular_below_two: bool
-    calendar_one: str  # {filename}
-    calendar_many: str
-    ics_description: str  # {url}: the first line of the .ics DESCRIPTION
-    signature: str
-
-
-NBSP = "\u00a0"
-
-WORDING: dict[str, Wording] = {
-    "en": Wording(
-        colon=": ",
-        day="{weekday} {date}",
-        same_day="{day}, {start}–{end}",
-        across_days="{day}, {start} – {end_day}, {end}",
-        at_utc="{day}, {time} (UTC)",
-        reply_prefix="Re: ",
-        no_subject="your kMeet request",
-        planned_one="Your kMeet conference is planned.",
-        planned_many="Your {count} kMeet conferences are planned.",
-        cancelled_one="Your cancellation is noted.",
-        cancelled_many="Your {count} cancellations are noted.",
-        rejected="Your message could not be turned into a kMeet conference.",
-        rejected_many=(
-            "None of the {count} events in your message could be turned into a kMeet conference."
-        ),
-        mixed="Here is what became of the {count} events in your message.",
-        links_changed=(
-            "Please note: the link for {titles} has changed.",
-            "Please note: the links for {titles} have changed.",
-        ),
-        quoted="“{title}”",
-        status={
-            "new": "Your kMeet conference is planned.",
-            "unchanged": "This meeting was already planned: here is the same link again.",
-            "updated": "This meeting has changed; it keeps the same link.",
-            "replanned": "The link has changed: please use the new link below.",
-            "occurrence": (
-                "This occurrence of the series uses the series' room:"
-                " the link is the same as for the other occurrences."
-            ),
-        },
-        replanned_why=(
-            "The meeting now ends after the old room's settings expire, so it has a new room."
-        ),
-        replanned_old=(
-            "The old link {url} no longer carries this meeting's settings;"
-            " if you shared it, please pass on the new link instead."
-        ),
-        replanned_old_unknown=(
-            "The old link no longer carries this meeting's settings;"
-            " if you shared it, please pass on the new link instead."
-        ),
-        changed="What changed:",
-        change_labels={"time": "Time", "title": "Title"},
-        change="{label}: {before} → {after}",
-        series="Repeats {rule}",
-        next_occurrence="Next occurrence: {when}",
-        occurrences_left=(
-            "This is the last occurrence of the series.",
-            "{n} occurrences are left, the next one included.",
-        ),
-        join="Join",
-        join_new="New link",
-        password="Password: {password} (sent to you only: pass it on to the people you invite)",
-        cancelled="Cancelled: {title}",
-        cancelled_occurrence="Cancelled: {title}, the occurrence of {when}",
-        room_removed="The kMeet room was removed.",
-        room_unneeded="The room link {url} is no longer needed; there is nothing else to do.",
-        series_room_kept=(
-            "The other occurrences keep the link {url} as before; there is nothing else to do."
-        ),
-        no_room="No kMeet room was planned for it, so there is nothing to remove.",
-        not_planned="Not planned: {subject}",
-        reason="What went wrong",
-        hint="How to fix it",
-        problems={
-            "all_day": (
-                "The event lasts all day; a video conference needs a start and an end time.",
-                "Give the event a start and an end time in your calendar program"
-                " and send the invitation again.",
-            ),
-            "ended": (
-                "The event has already ended.",
-                "Check the date of the event; only meetings that are still to come can be planned.",
-            ),
-            "series_ended": (
-                "The repeating event is over: all its occurrences have ended.",
-                "Check the dates of the series;"
-                " only meetings that are still to come can be planned.",
-            ),
-            "unreadable": (
-                "The calendar{where} could not be read{detail}",
-                "Export the event from your calendar program again and forward the invitation"
-                " unchanged (or attach the .ics file it produces).",
-            ),
-            "end_before_start": (
-                "The event ends before or when it starts.",
-                "Give the event a start and an end time in your calendar program"
-                " and send the invitation again.",
-            ),
-            "no_start": (
-                "The event has no start time (DTSTART).",
-                "Give the event a start and an end time in your calendar program"
-                " and send the invitation again.",
-            ),
-            "bad_rule": (
-                "The event repeats by a rule that cannot be used{detail}",
-                "Check how the event repeats in your calendar program"
-                " and send the invitation again.",
-            ),
-            "api_refused": (
-                "kMeet refused to plan the meeting{detail}",
-                "Check the times and the title of the invitation and send it again.",
-            ),
-            "retry_exhausted": (
-                "Planning the meeting kept failing for {hours}{detail}",
-                "Please send the request again later.",
-            ),
-            "too_deep": (
-                "The message holds forwarded messages nested more than {limit} deep.",
-                "Forward the invitation itself, or attach its .ics file.",
-            ),
-            "too_complex": (
-                "The message has more MIME parts, or parts nested deeper, than are read here.",
-                "Forward the invitation itself, or attach its .ics file.",
-            ),
-            "too_costly": (
-                "Reading the message took more than {seconds} seconds of computing time.",
-                "Send the invitation of this one meeting only, or a shorter request.",
-            ),
-            "reading_stopped": (
-                "The bridge was stopped while it read this message, so it is not read again.",
-                "Send the invitation again, or write the request in a new message.",
-            ),
-            "dense_rule": (
-                "The event repeats more than {limit} times a day; a series of meetings"
-                " cannot be planned that densely.",
-                "Check how the event repeats in your calendar program"
-                " and send the invitation again.",
-            ),
-            "too_large": (
-                "The calendar{where} is {size} KiB, more than the {limit} KiB read here.",
-                "Send the invitation of this one meeting only, not a whole calendar export.",
-            ),
-            "too_large_event": (
-                "The event{where} is {size} KiB, more than the {limit} KiB read here.",
-                "Send the invitation again with less in it: a shorter description, fewer"
-                " attendees.",
-            ),
-            "too_many_events": (
-                "The message holds {count} events, more than the {limit} planned from one message.",
-                "Send the meetings that need a kMeet room one by one.",
-            ),
-            "message_too_large": (
-                "The message is {size} MiB, more than the {limit} MiB read here.",
-                "Send the invitation again without large attachments.",
-            ),
-            "sender_rate_limited": (
-                "You have planned {limit} rooms within the last hour, the most allowed.",
-                "Please send your request again after {after}.",
-            ),
-            "daily_rate_limited": (
-                "{limit} rooms have been planned within the last 24 hours, the most allowed.",
-                "Please send your request again after {after}.",
-            ),
-            "not_yours": (
-                "The meeting was planned by someone else, and does not list you as an attendee.",
-                "Ask the meeting’s organiser for the link.",
-            ),
-            "not_owner": (
-                "Only the meeting’s organiser, or whoever had it planned, can change or cancel"
-                " it. It stays as planned.",
-                "Ask the organiser to send the change.",
-            ),
-            "internal": (
-                "An internal error occurred in kmeet-bridge.",
-                "Please send the message again later;"
-                " if the problem persists, contact your IT support.",
-            ),
-        },
-        place_named='in the attachment "{name}"',
-        place_attachment="in the attachment",
-        place_inline="in the inline part",
-        place_forwarded="{place} of the forwarded message",
-        place_other="in {where}",
-        hours=("{n} hour", "{n} hours"),
-        decimal_separator=".",
-        singular_below_two=False,
-        calendar_one="To add it to your calendar, open the attached {filename}.",
-        calendar_many="To add them to your calendar, open the attached .ics files.",
-        ics_description="kMeet: {url}",
-        signature="This message was sent automatically by kmeet-bridge.",
-    ),
-    # French as written in Switzerland and France alike: a no-break space before
-    # ":", ";", "?" and "!", typographic apostrophes, guillemets.
-    "fr": Wording(
-        colon=f"{NBSP}: ",
-        day="{weekday} {date}",
-        same_day="{day}, {start}–{end}",
-        across_days="{day}, {start} – {end_day}, {end}",
-        at_utc="{day}, {time} (UTC)",
-        reply_prefix="Re: ",
-        no_subject="votre demande kMeet",
-        planned_one="Votre visioconférence kMeet est planifiée.",
-        planned_many="Vos {count} visioconférences kMeet sont planifiées.",
-        cancelled_one="Votre annulation a bien été prise en compte.",
-        cancelled_many="Vos {count} annulations ont bien été prises en compte.",
-        rejected="Votre message n’a pas pu être transformé en visioconférence kMeet.",
-        rejected_many=(
-            "Aucun des {count} événements de votre message n’a pu être transformé"
-            " en visioconférence kMeet."
-        ),
-        mixed="Voici ce qu’il est advenu des {count} événements de votre message.",
-        links_changed=(
-            f"Attention{NBSP}: le lien de la réunion {{titles}} a changé.",
-            f"Attention{NBSP}: les liens des réunions {{titles}} ont changé.",
-        ),
-        quoted=f"«{NBSP}{{title}}{NBSP}»",
-        status={
-            "new": "Votre visioconférence kMeet est planifiée.",
-            "unchanged": (
-                f"Cette réunion était déjà planifiée{NBSP}: voici à nouveau le même lien."
-            ),
-            "updated": f"Cette réunion a été modifiée{NBSP}; elle garde le même lien.",
-            "replanned": (f"Le lien a changé{NBSP}: veuillez utiliser le nouveau lien ci-dessous."),
-            "occurrence": (
-                f"Cette date de la série utilise la salle de la série{NBSP}:"
-                " le lien est le même que pour les autres dates."
-            ),
-        },
-        replanned_why=(
-            "La réunion se termine désormais après l’expiration des réglages de l’ancienne"
-            f" salle{NBSP}; elle a donc une nouvelle salle."
-        ),
-        replanned_old=(
-            f"L’ancien lien {{url}} ne porte plus les réglages de cette réunion{NBSP};"
-            " si vous l’avez communiqué, veuillez transmettre le nouveau lien à la place."
-        ),
-        replanned_old_unknown=(
-            f"L’ancien lien ne porte plus les réglages de cette réunion{NBSP};"
-            " si vous l’avez communiqué, veuillez transmettre le nouveau lien à la place."
-        ),
-        changed=f"Ce qui a changé{NBSP}:",
-        change_labels={"time": "Horaire", "title": "Titre"},
-        change=f"{{label}}{NBSP}: {{before}} → {{after}}",
-        series="Se répète {rule}",
-        next_occurrence=f"Prochaine date{NBSP}: {{when}}",
-        occurrences_left=(
-            "C’est la dernière date de la série.",
-            "Il reste {n} dates, la prochaine comprise.",
-        ),
-        join="Rejoindre",
-        join_new="Nouveau lien",
-        password=(
-            f"Mot de passe{NBSP}: {{password}} (envoyé à vous seul{NBSP}: transmettez-le aux "
-            "personnes que vous invitez)"
-        ),
-        cancelled=f"Annulé{NBSP}: {{title}}",
-        cancelled_occurrence=f"Annulé{NBSP}: {{title}}, le {{when}}",
-        room_removed="La salle kMeet a été supprimée.",
-        room_unneeded=(
-            f"Le lien de la salle {{url}} n’est plus nécessaire{NBSP};"
-            " vous n’avez rien d’autre à faire."
-        ),
-        series_room_kept=(
-            f"Les autres dates de la série gardent le lien {{url}}{NBSP};"
-            " vous n’avez rien d’autre à faire."
-        ),
-        no_room=(
-            "Aucune salle kMeet n’avait été planifiée pour cette réunion,"
-            " il n’y a donc rien à supprimer."
-        ),
-        not_planned=f"Non planifié{NBSP}: {{subject}}",
-        reason="Ce qui ne va pas",
-        hint="Comment y remédier",
-        problems={
-            "all_day": (
-                f"L’événement dure toute la journée{NBSP}; une visioconférence a besoin"
-                " d’une heure de début et d’une heure de fin.",
-                "Indiquez une heure de début et une heure de fin pour l’événement dans votre"
-                " agenda, puis renvoyez l’invitation.",
-            ),
-            "ended": (
-                "L’événement est déjà terminé.",
-                f"Vérifiez la date de l’événement{NBSP}; seules les réunions à venir peuvent"
-                " être planifiées.",
-            ),
-            "series_ended": (
-                f"La série est terminée{NBSP}: toutes ses dates sont passées.",
-                f"Vérifiez les dates de la série{NBSP}; seules les réunions à venir peuvent"
-                " être planifiées.",
-            ),
-            "unreadable": (
-                "Le calendrier{where} n’a pas pu être lu{detail}",
-                "Exportez à nouveau l’événement depuis votre agenda et transférez l’invitation"
-                " sans la modifier (ou joignez le fichier .ics obtenu).",
-            ),
-            "end_before_start": (
-                "L’heure de fin de l’événement n’est pas postérieure à son heure de début.",
-                "Indiquez une heure de début et une heure de fin pour l’événement dans votre"
-                " agenda, puis renvoyez l’invitation.",
-            ),
-            "no_start": (
-                "L’événement n’a pas d’heure de début (DTSTART).",
-                "Indiquez une heure de début et une heure de fin pour l’événement dans votre"
-                " agenda, puis renvoyez l’invitation.",
-            ),
-            "bad_rule": (
-                "L’événement se répète selon une règle inutilisable{detail}",
-                "Vérifiez la périodicité de l’événement dans votre agenda,"
-                " puis renvoyez l’invitation.",
-            ),
-            "api_refused": (
-                "kMeet a refusé de planifier la réunion{detail}",
-                "Vérifiez les horaires et le titre de l’invitation, puis renvoyez-la.",
-            ),
-            "retry_exhausted": (
-                "La planification de la réunion a échoué pendant {hours}{detail}",
-                "Veuillez renvoyer la demande plus tard.",
-            ),
-            "too_deep": (
-                "Le message contient des messages transférés imbriqués sur plus de {limit}"
-                " niveaux.",
-                "Transférez l’invitation elle-même, ou joignez son fichier .ics.",
-            ),
-            "too_complex": (
-                "Le message contient plus de parties MIME, ou des parties imbriquées plus"
-                " profondément, que ce qui est lu ici.",
-                "Transférez l’invitation elle-même, ou joignez son fichier .ics.",
-            ),
-            "too_costly": (
-                "La lecture du message a pris plus de {seconds} secondes de calcul.",
-                "Envoyez l’invitation de cette seule réunion, ou une demande plus courte.",
-            ),
-            "reading_stopped": (
-                "Le service a été arrêté pendant la lecture de ce message ; il ne le relit pas.",
-                "Envoyez à nouveau l’invitation, ou écrivez la demande dans un nouveau message.",
-            ),
-            "dense_rule": (
-                "L’événement se répète plus de {limit} fois par jour ; une série de réunions"
-                " aussi dense ne peut pas être planifiée.",
-                "Vérifiez la répétition de l’événement dans votre agenda"
-                " et envoyez à nouveau l’invitation.",
-            ),
-            "too_large": (
-                "Le calendrier{where} fait {size} Kio, plus que les {limit} Kio lus ici.",
-                "Envoyez uniquement l’invitation de cette réunion, pas l’export d’un agenda"
-                " entier.",
-            ),
-            "too_large_event": (
-                "L’événement{where} fait {size} Kio, plus que les {limit} Kio lus ici.",
-                "Renvoyez l’invitation avec moins de contenu : une description plus courte,"
-                " moins de participants.",
-            ),
-            "too_many_events": (
-                "Le message contient {count} événements, plus que les {limit} planifiés"
-                " par message.",
-                "Envoyez une à une les réunions qui ont besoin d’une salle kMeet.",
-            ),
-            "message_too_large": (
-                "Le message fait {size} Mio, plus que les {limit} Mio lus ici.",
-                "Renvoyez l’invitation sans pièces jointes volumineuses.",
-            ),
-            "sender_rate_limited": (
-                "Vous avez planifié {limit} salles au cours de la dernière heure, le maximum"
-                " autorisé.",
-                "Veuillez renvoyer votre demande après {after}.",
-            ),
-            "daily_rate_limited": (
-                "{limit} salles ont été planifiées au cours des dernières 24 heures, le maximum"
-                " autorisé.",
-                "Veuillez renvoyer votre demande après {after}.",
-            ),
-            "not_yours": (
-                "Cette réunion a été planifiée par quelqu’un d’autre et ne vous compte pas parmi"
-                " ses participants.",
-                "Demandez le lien à l’organisateur de la réunion.",
-            ),
-            "not_owner": (
-                "Seul l’organisateur de la réunion, ou la personne qui l’a fait planifier, peut"
-                " la modifier ou l’annuler. Elle reste telle que planifiée.",
-                "Demandez à l’organisateur d’envoyer la modification.",
-            ),
-            "internal": (
-                "Une erreur interne s’est produite dans kmeet-bridge.",
-                f"Veuillez renvoyer le message plus tard{NBSP}; si le problème persiste,"
-                " contactez votre support informatique.",
-            ),
-        },
-        place_named=f"dans la pièce jointe «{NBSP}{{name}}{NBSP}»",
-        place_attachment="dans la pièce jointe",
-        place_inline="dans le message lui-même",
-        place_forwarded="{place} du message transféré",
-        place_other="({where})",
-        hours=("{n} heure", "{n} heures"),
-        decimal_separator=",",
-        singular_below_two=True,
-        calendar_one="Pour l’ajouter à votre agenda, ouvrez le fichier joint {filename}.",
-        calendar_many="Pour les ajouter à votre agenda, ouvrez les fichiers .ics joints.",
-        ics_description=f"Visioconférence kMeet{NBSP}: {{url}}",
-        signature="Ce message a été envoyé automatiquement par kmeet-bridge.",
-    ),
-    # German as written in Switzerland: "ss" is the same in both spellings, so
-    # the words chosen need no "ß".
-    "de": Wording(
-        colon=": ",
-        day="{weekday}, {date}",
-        same_day="{day}, {start}–{end} Uhr",
-        across_days="{day}, {start} Uhr – {end_day}, {end} Uhr",
-        at_utc="{day}, {time} Uhr (UTC)",
-        reply_prefix="Re: ",
-        no_subject="Ihre kMeet-Anfrage",
-        planned_one="Ihre kMeet-Videokonferenz ist geplant.",
-        planned_many="Ihre {count} kMeet-Videokonferenzen sind geplant.",
-        cancelled_one="Ihre Absage wurde vermerkt.",
-        cancelled_many="Ihre {count} Absagen wurden vermerkt.",
-        rejected="Aus Ihrer Nachricht konnte keine kMeet-Videokonferenz erstellt werden.",
-        rejected_many=(
-            "Aus keinem der {count} Termine in Ihrer Nachricht konnte eine"
-            " kMeet-Videokonferenz erstellt werden."
-        ),
-        mixed="Hier sehen Sie, was aus den {count} Terminen in Ihrer Nachricht geworden ist.",
-        links_changed=(
-            "Bitte beachten Sie: Der Link für {titles} hat sich geändert.",
-            "Bitte beachten Sie: Die Links für {titles} haben sich geändert.",
-        ),
-        quoted="„{title}“",
-        status={
-            "new": "Ihre kMeet-Videokonferenz ist geplant.",
-            "unchanged": (
-                "Diese Besprechung war bereits geplant: Hier ist noch einmal derselbe Link."
-            ),
-            "updated": "Diese Besprechung wurde geändert; der Link bleibt derselbe.",
-            "replanned": "Der Link hat sich geändert: Bitte verwenden Sie den neuen Link unten.",
-            "occurrence": (
-                "Dieser Termin der Serie nutzt den Raum der Serie:"
-                " Der Link ist derselbe wie für die anderen Termine."
-            ),
-        },
-        replanned_why=(
-            "Die Besprechung endet jetzt erst nach Ablauf der Einstellungen des alten Raums"
-            " und hat deshalb einen neuen Raum erhalten."
-        ),
-        replanned_old=(
-            "Für den alten Link {url} gelten die Einstellungen dieser Besprechung nicht mehr;"
-            " falls Sie ihn weitergegeben haben, geben Sie bitte stattdessen den neuen Link"
-            " weiter."
-        ),
-        replanned_old_unknown=(
-            "Für den alten Link gelten die Einstellungen dieser Besprechung nicht mehr;"
-            " falls Sie ihn weitergegeben haben, geben Sie bitte stattdessen den neuen Link"
-            " weiter."
-        ),
-        changed="Was sich geändert hat:",
-        change_labels={"time": "Zeit", "title": "Titel"},
-        change="{label}: {before} → {after}",
-        series="Wiederholung: {rule}",
-        next_occurrence="Nächster Termin: {when}",
-        occurrences_left=(
-            "Dies ist der letzte Termin der Serie.",
-            "Es bleiben {n} Termine, der nächste eingeschlossen.",
-        ),
-        join="Teilnehmen",
-        join_new="Neuer Link",
-        password=(
-            "Passwort: {password} (nur an Sie gesendet: geben Sie es den eingeladenen "
-            "Personen weiter)"
-        ),
-        cancelled="Abgesagt: {title}",
-        cancelled_occurrence="Abgesagt: {title} am {when}",
-        room_removed="Der kMeet-Raum wurde gelöscht.",
-        room_unneeded="Der Raumlink {url} wird nicht mehr benötigt; Sie müssen nichts weiter tun.",
-        series_room_kept=(
-            "Die anderen Termine der Serie behalten den Link {url}; Sie müssen nichts weiter tun."
-        ),
-        no_room="Dafür war kein kMeet-Raum geplant, es gibt also nichts zu löschen.",
-        not_planned="Nicht geplant: {subject}",
-        reason="Was nicht stimmt",
-        hint="So beheben Sie es",
-        problems={
-            "all_day": (
-                "Der Termin dauert den ganzen Tag; eine Videokonferenz braucht eine Start-"
-                " und eine Endzeit.",
-                "Geben Sie dem Termin in Ihrem Kalenderprogramm eine Start- und eine Endzeit"
-                " und senden Sie die Einladung erneut.",
-            ),
-            "ended": (
-                "Der Termin ist bereits vorbei.",
-                "Prüfen Sie das Datum des Termins; nur künftige Besprechungen können geplant"
-                " werden.",
-            ),
-            "series_ended": (
-                "Die Serie ist abgeschlossen: Alle ihre Termine sind vorbei.",
-                "Prüfen Sie die Daten der Serie; nur künftige Besprechungen können geplant werden.",
-            ),
-            "unreadable": (
-                "Der Kalender{where} konnte nicht gelesen werden{detail}",
-                "Exportieren Sie den Termin erneut aus Ihrem Kalenderprogramm und leiten Sie"
-                " die Einladung unverändert weiter (oder hängen Sie die erzeugte .ics-Datei an).",
-            ),
-            "end_before_start": (
-                "Das Ende des Termins liegt nicht nach seinem Beginn.",
-                "Geben Sie dem Termin in Ihrem Kalenderprogramm eine Start- und eine Endzeit"
-                " und senden Sie die Einladung erneut.",
-            ),
-            "no_start": (
-                "Der Termin hat keine Startzeit (DTSTART).",
-                "Geben Sie dem Termin in Ihrem Kalenderprogramm eine Start- und eine Endzeit"
-                " und senden Sie die Einladung erneut.",
-            ),
-            "bad_rule": (
-                "Der Termin wiederholt sich nach einer Regel, die nicht verwendet werden"
-                " kann{detail}",
-                "Prüfen Sie die Wiederholung des Termins in Ihrem Kalenderprogramm und senden"
-                " Sie die Einladung erneut.",
-            ),
-            "api_refused": (
-                "kMeet hat die Planung der Besprechung abgelehnt{detail}",
-                "Prüfen Sie Zeiten und Titel der Einladung und senden Sie sie erneut.",
-            ),
-            "retry_exhausted": (
-                "Die Planung der Besprechung ist {hours} lang fehlgeschlagen{detail}",
-                "Bitte senden Sie die Anfrage später erneut.",
-            ),
-            "too_deep": (
-                "Die Nachricht enthält weitergeleitete Nachrichten, die mehr als {limit}"
-                " Ebenen tief verschachtelt sind.",
-                "Leiten Sie die Einladung selbst weiter oder hängen Sie ihre .ics-Datei an.",
-            ),
-            "too_complex": (
-                "Die Nachricht hat mehr MIME-Teile oder tiefer verschachtelte Teile, als hier"
-                " gelesen werden.",
-                "Leiten Sie die Einladung selbst weiter oder hängen Sie ihre .ics-Datei an.",
-            ),
-            "too_costly": (
-                "Das Lesen der Nachricht hat mehr als {seconds} Sekunden Rechenzeit gebraucht.",
-                "Senden Sie nur die Einladung dieser einen Besprechung oder eine kürzere Anfrage.",
-            ),
-            "reading_stopped": (
-                "Der Dienst wurde beim Lesen dieser Nachricht angehalten; sie wird nicht"
-                " erneut gelesen.",
-                "Senden Sie die Einladung erneut oder schreiben Sie die Anfrage in einer neuen"
-                " Nachricht.",
-            ),
-            "dense_rule": (
-                "Der Termin wiederholt sich mehr als {limit} Mal am Tag; eine so dichte"
-                " Terminserie kann nicht geplant werden.",
-                "Prüfen Sie die Wiederholung des Termins in Ihrem Kalenderprogramm"
-                " und senden Sie die Einladung erneut.",
-            ),
-            "too_large": (
-                "Der Kalender{where} ist {size} KiB gross, mehr als die {limit} KiB, die hier"
-                " gelesen werden.",
-                "Senden Sie nur die Einladung dieser einen Besprechung, nicht den Export eines"
-                " ganzen Kalenders.",
-            ),
-            "too_large_event": (
-                "Der Termin{where} ist {size} KiB gross, mehr als die {limit} KiB, die hier"
-                " gelesen werden.",
-                "Senden Sie die Einladung mit weniger Inhalt erneut: einer kürzeren"
-                " Beschreibung, weniger Teilnehmenden.",
-            ),
-            "too_many_events": (
-                "Die Nachricht enthält {count} Termine, mehr als die {limit}, die aus einer"
-                " Nachricht geplant werden.",
-                "Senden Sie die Besprechungen, die einen kMeet-Raum brauchen, einzeln.",
-            ),
-            "message_too_large": (
-                "Die Nachricht ist {size} MiB gross, mehr als die {limit} MiB, die hier gelesen"
-                " werden.",
-                "Senden Sie die Einladung ohne grosse Anhänge erneut.",
-            ),
-            "sender_rate_limited": (
-                "Sie haben in der letzten Stunde {limit} Räume geplant, mehr sind nicht erlaubt.",
-                "Bitte senden Sie Ihre Anfrage nach {after} erneut.",
-            ),
-            "daily_rate_limited": (
-                "In den letzten 24 Stunden wurden {limit} Räume geplant, mehr sind nicht erlaubt.",
-                "Bitte senden Sie Ihre Anfrage nach {after} erneut.",
-            ),
-            "not_yours": (
-                "Diese Besprechung wurde von jemand anderem geplant und führt Sie nicht als"
-                " Teilnehmer.",
-                "Bitten Sie die Organisatorin oder den Organisator der Besprechung um den Link.",
-            ),
-            "not_owner": (
-                "Nur wer die Besprechung organisiert oder sie planen liess, kann sie ändern oder"
-                " absagen. Sie bleibt wie geplant.",
-                "Bitten Sie die Organisatorin oder den Organisator, die Änderung zu senden.",
-            ),
-            "internal": (
-                "In kmeet-bridge ist ein interner Fehler aufgetreten.",
-                "Bitte senden Sie die Nachricht später erneut; falls der Fehler bestehen"
-                " bleibt, wenden Sie sich an Ihren IT-Support.",
-            ),
-        },
-        place_named="im Anhang „{name}“",
-        place_attachment="im Anhang",
-        place_inline="in der Nachricht selbst",
-        place_forwarded="{place} der weitergeleiteten Nachricht",
-        place_other="({where})",
-        hours=("{n} Stunde", "{n} Stunden"),
-        decimal_separator=",",
-        singular_below_two=False,
-        calendar_one=(
-            "Um den Termin in Ihren Kalender aufzunehmen, öffnen Sie die angehängte Datei"
-            " {filename}."
-        ),
-        calendar_many=(
-            "Um die Termine in Ihren Kalender aufzunehmen, öffnen Sie die angehängten .ics-Dateien."
-        ),
-        ics_description="kMeet-Videokonferenz: {url}",
-        signature="Diese Nachricht wurde automatisch von kmeet-bridge gesendet.",
-    ),
-    # Italian addresses the reader formally (Lei), as Swiss services do.
-    "it": Wording(
-        colon=": ",
-        day="{weekday} {date}",
-        same_day="{day}, {start}–{end}",
-        across_days="{day}, {start} – {end_day}, {end}",
-        at_utc="{day}, {time} (UTC)",
-        reply_prefix="Re: ",
-        no_subject="la sua richiesta kMeet",
-        planned_one="La sua videoconferenza kMeet è stata pianificata.",
-        planned_many="Le sue {count} videoconferenze kMeet sono state pianificate.",
-        cancelled_one="Il suo annullamento è stato registrato.",
-        cancelled_many="I suoi {count} annullamenti sono stati registrati.",
-        rejected="Non è stato possibile creare una videoconferenza kMeet dal suo messaggio.",
-        rejected_many=(
-            "Da nessuno dei {count} eventi del suo messaggio è stato possibile creare"
-            " una videoconferenza kMeet."
-        ),
-        mixed="Ecco che cosa è successo ai {count} eventi del suo messaggio.",
-        links_changed=(
-            "Attenzione: il link della riunione {titles} è cambiato.",
-            "Attenzione: i link delle riunioni {titles} sono cambiati.",
-        ),
-        quoted="«{title}»",
-        status={
-            "new": "La sua videoconferenza kMeet è stata pianificata.",
-            "unchanged": "Questa riunione era già pianificata: ecco di nuovo lo stesso link.",
-            "updated": "Questa riunione è stata modificata; il link resta lo stesso.",
-            "replanned": "Il link è cambiato: utilizzi il nuovo link indicato qui sotto.",
-            "occurrence": (
-                "Questa data della serie usa la sala della serie:"
-                " il link è lo stesso delle altre date."
-            ),
-        },
-        replanned_why=(
-            "Ora la riunione termina dopo la scadenza delle impostazioni della vecchia sala,"
-            " per cui le è stata assegnata una nuova sala."
-        ),
-        replanned_old=(
-            "Il vecchio link {url} non ha più le impostazioni di questa riunione;"
-            " se lo ha condiviso, trasmetta invece il nuovo link."
-        ),
-        replanned_old_unknown=(
-            "Il vecchio link non ha più le impostazioni di questa riunione;"
-            " se lo ha condiviso, trasmetta invece il nuovo link."
-        ),
-        changed="Che cosa è cambiato:",
-        change_labels={"time": "Orario", "title": "Titolo"},
-        change="{label}: {before} → {after}",
-        series="Si ripete {rule}",
-        next_occurrence="Prossima data: {when}",
-        occurrences_left=(
-            "Questa è l’ultima data della serie.",
-            "Restano {n} date, compresa la prossima.",
-        ),
-        join="Partecipa",
-        join_new="Nuovo link",
-        password="Password: {password} (inviata solo a Lei: la comunichi alle persone che invita)",
-        cancelled="Annullato: {title}",
-        cancelled_occurrence="Annullato: {title}, la data di {when}",
-        room_removed="La sala kMeet è stata eliminata.",
-        room_unneeded="Il link della sala {url} non serve più; non deve fare nient’altro.",
-        series_room_kept=(
-            "Le altre date della serie mantengono il link {url}; non deve fare nient’altro."
-        ),
-        no_room="Non era stata pianificata alcuna sala kMeet, quindi non c’è nulla da eliminare.",
-        not_planned="Non pianificato: {subject}",
-        reason="Che cosa non va",
-        hint="Come risolvere",
-        problems={
-            "all_day": (
-                "L’evento dura tutto il giorno; una videoconferenza richiede un orario di inizio"
-                " e uno di fine.",
-                "Indichi un orario di inizio e uno di fine per l’evento nel suo programma di"
-                " calendario e invii di nuovo l’invito.",
-            ),
-            "ended": (
-                "L’evento è già terminato.",
-                "Controlli la data dell’evento; si possono pianificare solo riunioni future.",
-            ),
-            "series_ended": (
-                "La serie è conclusa: tutte le sue date sono passate.",
-                "Controlli le date della serie; si possono pianificare solo riunioni future.",
-            ),
-            "unreadable": (
-                "Il calendario{where} non è leggibile{detail}",
-                "Esporti di nuovo l’evento dal suo programma di calendario e inoltri l’invito"
-                " senza modificarlo (oppure alleghi il file .ics generato).",
-            ),
-            "end_before_start": (
-                "L’orario di fine dell’evento non è successivo a quello di inizio.",
-                "Indichi un orario di inizio e uno di fine per l’evento nel suo programma di"
-                " calendario e invii di nuovo l’invito.",
-            ),
-            "no_start": (
-                "L’evento non ha un orario di inizio (DTSTART).",
-                "Indichi un orario di inizio e uno di fine per l’evento nel suo programma di"
-                " calendario e invii di nuovo l’invito.",
-            ),
-            "bad_rule": (
-                "L’evento si ripete secondo una regola non utilizzabile{detail}",
-                "Controlli la ricorrenza dell’evento nel suo programma di calendario e invii"
-                " di nuovo l’invito.",
-            ),
-            "api_refused": (
-                "kMeet ha rifiutato di pianificare la riunione{detail}",
-                "Controlli gli orari e il titolo dell’invito e lo invii di nuovo.",
-            ),
-            "retry_exhausted": (
-                "La pianificazione della riunione non è riuscita per {hours}{detail}",
-                "Invii di nuovo la richiesta più tardi.",
-            ),
-            "too_deep": (
-                "Il messaggio contiene messaggi inoltrati annidati su più di {limit} livelli.",
-                "Inoltri l’invito stesso, oppure alleghi il suo file .ics.",
-            ),
-            "too_complex": (
-                "Il messaggio ha più parti MIME, o parti annidate più in profondità, di quanto"
-                " si legga qui.",
-                "Inoltri l’invito stesso, oppure alleghi il suo file .ics.",
-            ),
-            "too_costly": (
-                "La lettura del messaggio ha richiesto più di {seconds} secondi di calcolo.",
-                "Invii l’invito di questa sola riunione, oppure una richiesta più breve.",
-            ),
-            "reading_stopped": (
-                "Il servizio è stato fermato mentre leggeva questo messaggio; non lo rilegge.",
-                "Invii di nuovo l’invito, oppure scriva la richiesta in un nuovo messaggio.",
-            ),
-            "dense_rule": (
-                "L’evento si ripete più di {limit} volte al giorno; una serie di riunioni così"
-                " fitta non può essere pianificata.",
-                "Controlli la ripetizione dell’evento nel suo calendario"
-                " e invii di nuovo l’invito.",
-            ),
-            "too_large": (
-                "Il calendario{where} occupa {size} KiB, più dei {limit} KiB letti qui.",
-                "Invii soltanto l’invito di questa riunione, non l’esportazione di un intero"
-                " calendario.",
-            ),
-            "too_large_event": (
-                "L’evento{where} occupa {size} KiB, più dei {limit} KiB letti qui.",
-                "Invii di nuovo l’invito con meno contenuto: una descrizione più breve, meno"
-                " partecipanti.",
-            ),
-            "too_many_events": (
-                "Il messaggio contiene {count} eventi, più dei {limit} pianificati per messaggio.",
-                "Invii una alla volta le riunioni che hanno bisogno di una sala kMeet.",
-            ),
-            "message_too_large": (
-                "Il messaggio occupa {size} MiB, più dei {limit} MiB letti qui.",
-                "Invii di nuovo l’invito senza allegati pesanti.",
-            ),
-            "sender_rate_limited": (
-                "Nell’ultima ora ha pianificato {limit} sale, il massimo consentito.",
-                "Invii di nuovo la sua richiesta dopo le {after}.",
-            ),
-            "daily_rate_limited": (
-                "Nelle ultime 24 ore sono state pianificate {limit} sale, il massimo consentito.",
-                "Invii di nuovo la sua richiesta dopo le {after}.",
-            ),
-            "not_yours": (
-                "Questa riunione è stata pianificata da un’altra persona e non la elenca tra i"
-                " partecipanti.",
-                "Chieda il link a chi organizza la riunione.",
-            ),
-            "not_owner": (
-                "Solo chi organizza la riunione, o chi l’ha fatta pianificare, può modificarla o"
-                " annullarla. Rimane come pianificata.",
-                "Chieda a chi organizza la riunione di inviare la modifica.",
-            ),
-            "internal": (
-                "Si è verificato un errore interno in kmeet-bridge.",
-                "Invii di nuovo il messaggio più tardi; se il problema persiste, contatti il"
-                " supporto informatico.",
-            ),
-        },
-        place_named="nell’allegato «{name}»",
-        place_attachment="nell’allegato",
-        place_inline="nel messaggio stesso",
-        place_forwarded="{place} del messaggio inoltrato",
-        place_other="({where})",
-        hours=("{n} ora", "{n} ore"),
-        decimal_separator=",",
-        singular_below_two=False,
-        calendar_one="Per aggiungerla al suo calendario, apra il file allegato {filename}.",
-        calendar_many="Per aggiungerle al suo calendario, apra i file .ics allegati.",
-        ics_description="Videoconferenza kMeet: {url}",
-        signature="Questo messaggio è stato inviato automaticamente da kmeet-bridge.",
-    ),
-}
-
 STATUSES = ("new", "unchanged", "updated", "replanned", "occurrence")
-
-
-def _wording(language: str | None) -> Wording:
-    return WORDING[recurrence.language_code(language)]
 
 
 @dataclass(frozen=True)
 class _ProblemParams:
     """The params a problem code's wording uses: `required` must be given and
     non-empty; any name outside `allowed` means the problem says more than the
-    table can, and keeps its own words."""
+    catalog can, and keeps its own words."""
 
     allowed: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
 
 
-# The codes the bridge sets on an EventProblem whose wording lives in WORDING.
-# Other codes (a plain request's "no_time", "past", ...) come with `reason` and
-# `hint` already written in the sender's language, and are shown as given. A
-# plain request's "end_before_start" carries the times it read (and its
-# "language"), so it too keeps its own, more precise, words.
+# The codes the bridge sets on an EventProblem whose wording lives in the
+# catalogs ("problem.<code>", "problem.<code>.hint"). Other codes (a plain
+# request's "no_time", "past", ...) come with `reason` and `hint` already
+# written in the sender's language, and are shown as given. A plain request's
+# "end_before_start" carries the times it read (and its "language"), so it too
+# keeps its own, more precise, words.
 PROBLEM_CODES: dict[str, _ProblemParams] = {
     "all_day": _ProblemParams(),
     "ended": _ProblemParams(),
@@ -982,6 +112,9 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     "not_yours": _ProblemParams(),
     "not_owner": _ProblemParams(),
 }
+# Nothing was wrong with a message refused for these: its reply does not open
+# by saying it could not be turned into a conference.
+RATE_LIMITS = frozenset({"sender_rate_limited", "daily_rate_limited"})
 
 # The places invites.py names a calendar part by: 'the attachment "x.ics"',
 # "attachment", "inline part", each maybe "... of the forwarded message".
@@ -991,9 +124,23 @@ _PLACE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = (".", "!", "?", "…")
+# The numeric times the bridge records (updates.time_text, a rate limit's
+# "after"): "2027-03-15 14:00–15:30 (Europe/Berlin)", "2027-03-15 14:00 –
+# 2027-03-16 01:00 (Europe/Berlin)", "2026-12-07 10:15 (Europe/Zurich)". They
+# are kept numeric in the state database and worded here, in the reply's language.
+_RECORDED_TIME = re.compile(
+    r"(?P<day>\d{4}-\d{2}-\d{2}) (?P<start>\d{2}:\d{2})"
+    r"(?:–(?P<end>\d{2}:\d{2})| – (?P<end_day>\d{4}-\d{2}-\d{2}) (?P<end_at>\d{2}:\d{2}))?"
+    r" \((?P<zone>[^()]+)\)"
+)
+# Sizes are shown in kB and MB, as people read them ("Mio" reads as "million"
+# in Swiss French). A calendar's size comes in KiB (invites.py), a message's in
+# bytes (bridge.py); one with a decimal point is an older record, in MiB.
+_KILOBYTE, _MEGABYTE = 1000, 1_000_000
+_KIB, _MIB = 1024, 1024 * 1024
 
 
-def _place(where: str, wording: Wording) -> str:
+def _place(where: str, language: str) -> str:
     """Where an unreadable calendar was, worded for the reply: " in the
     attachment ..." (with its leading space), or "" when not said."""
     where = headers.one_line(where)
@@ -1001,30 +148,49 @@ def _place(where: str, wording: Wording) -> str:
         return ""
     match = _PLACE.fullmatch(where)
     if match is None:
-        return " " + wording.place_other.format(where=where)
+        return " " + say(language, "place.other", where=where)
     if match["inline"]:
-        place = wording.place_inline
+        place = say(language, "place.inline")
     elif match["name"]:
-        place = wording.place_named.format(name=match["name"])
+        place = say(language, "place.named", name=match["name"])
     else:
-        place = wording.place_attachment
+        place = say(language, "place.attachment")
     if match["forwarded"]:
-        place = wording.place_forwarded.format(place=place)
+        place = say(language, "place.forwarded", place=place)
     return " " + place
 
 
-def _hours(value: str, wording: Wording) -> str:
-    """A number of hours in words: "24 hours", "1,5 heure"."""
-    text = headers.one_line(value)
+def _number(value: str) -> float | None:
     try:
-        number = float(text)
+        number = float(value)
     except ValueError:
-        return wording.hours[1].format(n=text)  # shown as given
-    if not math.isfinite(number):
-        return wording.hours[1].format(n=text)
-    shown = f"{number:g}".replace(".", wording.decimal_separator)
-    singular = abs(number) < 2 if wording.singular_below_two else number == 1
-    return wording.hours[0 if singular else 1].format(n=shown)
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _hours(value: str, language: str) -> str:
+    """A number of hours in words: "24 hours", "1,5 heure"; shown as given when
+    it is not a number."""
+    number = _number(value)
+    if number is None:
+        return wording.say_plural(language, "duration.hours", 2, n=value)  # shown as given
+    return wording.write_hours(number, language)
+
+
+def _size(value: str, language: str, *, unit: int) -> str:
+    """A size recorded in units of `unit` bytes, as people read it: "320 kB",
+    "26,2 Mo" (kB below a megabyte, MB with one decimal above)."""
+    number = _number(value)
+    if number is None:
+        return value
+    size = number * unit
+    if size < _MEGABYTE:
+        return wording.write_kilobytes(max(1, round(size / _KILOBYTE)), language)
+    megabytes = size / _MEGABYTE
+    # "26 MB", not "26.2 MB": a tenth only where it is a noticeable part.
+    return wording.write_megabytes(
+        round(megabytes) if megabytes >= 10 else round(megabytes, 1), language
+    )
 
 
 def _sentence(text: str) -> str:
@@ -1036,31 +202,40 @@ def _sentence(text: str) -> str:
 def problem_text(problem: EventProblem, language: str | None) -> tuple[str, str]:
     """The problem's (reason, hint) for a reply written in `language`.
 
-    A code of PROBLEM_CODES is worded from WORDING, its params inserted (a
+    A code of PROBLEM_CODES is worded from the catalog, its params inserted (a
     "detail" from a parser or the API is quoted as it came); any other code, or
     none, gives the problem's own `reason` and `hint`.
     """
-    wording = _wording(language)
+    code = wording.language_code(language)
     spec = PROBLEM_CODES.get(problem.code)
-    templates = wording.problems.get(problem.code)
     params = {name: headers.one_line(value) for name, value in problem.params}
     if (
         spec is None
-        or templates is None
         or not params.keys() <= spec.allowed
         or any(not params.get(name) for name in spec.required)
     ):
         return problem.reason, problem.hint
     detail = params.get("detail", "")
-    reason, hint = templates
-    plain = {k: v for k, v in params.items() if k not in ("where", "detail", "hours")}
-    reason = reason.format(
-        where=_place(params.get("where", ""), wording),
-        detail=wording.colon + detail if detail else "",
-        hours=_hours(params.get("hours", ""), wording),
-        **plain,
-    )
-    return _sentence(reason), hint.format(**plain)
+    values = dict(params)
+    values["where"] = _place(params.get("where", ""), code)
+    values["detail"] = say(code, "colon") + " " + detail if detail else ""
+    values["hours"] = _hours(params.get("hours", ""), code)
+    for name in ("size", "limit"):
+        if problem.code in ("too_large", "too_large_event"):
+            values[name] = _size(params[name], code, unit=_KIB)
+        elif problem.code == "message_too_large":
+            legacy = "." in params[name]
+            values[name] = _size(params[name], code, unit=_MIB if legacy else 1)
+    if "after" in params:
+        values["after"] = recorded_time(params["after"], code)
+    if problem.code in RATE_LIMITS:
+        # "1 room", "20 rooms": a limit that is not a number counts as many.
+        count = int(params["limit"]) if params["limit"].isdigit() else 2
+        reason = wording.say_plural(code, f"problem.{problem.code}", count, **values)
+    else:
+        reason = say(code, f"problem.{problem.code}", **values)
+    hint = say(code, f"problem.{problem.code}.hint", **values)
+    return _sentence(reason), hint
 
 
 def reply_recipient(
@@ -1098,17 +273,21 @@ def reply_recipient(
     return sender
 
 
+# Kept as "Re: " in every language: it is what keeps replies threaded in every
+# client, whatever its own language.
+REPLY_PREFIX = "Re: "
+
+
 def reply_subject(original_subject: str, language: str | None = "en") -> str:
     """`Re: <subject>`, on one line, without piling up a second "Re:"."""
     text = headers.one_line(original_subject)
     if len(text) > _MAX_SUBJECT:
         text = text[: _MAX_SUBJECT - 1] + "…"
-    wording = _wording(language)
     if not text:
-        return wording.reply_prefix + wording.no_subject
+        return REPLY_PREFIX + say(language, "subject.none")
     if _ALREADY_A_REPLY.match(text):
         return text
-    return wording.reply_prefix + text
+    return REPLY_PREFIX + text
 
 
 def _in_zone(moment: datetime, zone_name: str) -> datetime:
@@ -1119,35 +298,72 @@ def _in_zone(moment: datetime, zone_name: str) -> datetime:
         return moment
 
 
-def _day(moment: datetime, language: str) -> str:
-    """A day with its weekday, as `language` writes it: "Mittwoch, 3. Februar 2027"."""
-    code = recurrence.language_code(language)
-    weekday = recurrence.WORDING[code].weekdays[moment.weekday()]
-    return _wording(code).day.format(
-        weekday=weekday, date=recurrence.format_date(moment.date(), code)
-    )
+def _span(start: datetime, end: datetime, zone: str, language: str) -> str:
+    """A meeting's time as every reply line writes it: "Tuesday, 8 December 2026,
+    14:30–15:30 (Zurich time)"."""
+    day = wording.write_date(start.date(), language, weekday=True)
+    begin, finish = wording.write_time(start, language), wording.write_time(end, language)
+    if start.date() == end.date():
+        span = say(language, "time.same_day", day=day, start=begin, end=finish)
+    else:
+        end_day = wording.write_date(end.date(), language, weekday=True)
+        span = say(language, "time.across_days", day=day, start=begin, end_day=end_day, end=finish)
+    return say(language, "time.with_zone", span=span, zone=wording.zone_name(zone, language))
 
 
 def describe_time(meeting: MeetingRequest, language: str | None = "en") -> str:
-    """When the meeting happens, in its own zone, with the zone named:
-    `Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)` in English,
-    `Mittwoch, 3. Februar 2027, 09:00–10:00 Uhr (Europe/Zurich)` in German."""
-    code = recurrence.language_code(language)
-    wording = _wording(code)
+    """When the meeting happens, in its own zone, with the zone named as people
+    do: `Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)` in English,
+    `Mittwoch, 3. Februar 2027, 09:00–10:00 Uhr (Zürcher Zeit)` in German."""
+    code = wording.language_code(language)
     start = _in_zone(meeting.start, meeting.timezone)
     end = _in_zone(meeting.end, meeting.timezone)
-    if start.date() == end.date():
-        span = wording.same_day.format(
-            day=_day(start, code), start=f"{start:%H:%M}", end=f"{end:%H:%M}"
-        )
-    else:
-        span = wording.across_days.format(
-            day=_day(start, code),
-            start=f"{start:%H:%M}",
-            end_day=_day(end, code),
-            end=f"{end:%H:%M}",
-        )
-    return f"{span} ({headers.one_line(meeting.timezone)})"
+    return _span(start, end, headers.one_line(meeting.timezone), code)
+
+
+def recorded_time(text: str, language: str | None = "en") -> str:
+    """A time the bridge recorded numerically (see _RECORDED_TIME), worded as
+    the meeting line is: a span like describe_time, a single moment as "10:15
+    on Monday, 7 December 2026 (Zurich time)". Any other text is shown as it came."""
+    code = wording.language_code(language)
+    text = headers.one_line(text)
+    match = _RECORDED_TIME.fullmatch(text)
+    if match is None:
+        return text
+    try:
+        start = datetime.fromisoformat(f"{match['day']}T{match['start']}")
+        if match["end"]:
+            end = datetime.fromisoformat(f"{match['day']}T{match['end']}")
+        elif match["end_day"]:
+            end = datetime.fromisoformat(f"{match['end_day']}T{match['end_at']}")
+        else:
+            end = None
+    except ValueError:
+        return text
+    zone = match["zone"]
+    if end is not None:
+        return _span(start, end, zone, code)
+    return say(
+        code,
+        "time.moment",
+        day=wording.write_date(start.date(), code, weekday=True),
+        time=wording.write_time(start, code),
+        zone=wording.zone_name(zone, code),
+    )
+
+
+def _recorded_span(text: str) -> tuple[date, datetime, datetime, str] | None:
+    """A recorded time span within one day, as (day, start, end, zone); None
+    for any other shape."""
+    match = _RECORDED_TIME.fullmatch(headers.one_line(text))
+    if match is None or not match["end"]:
+        return None
+    try:
+        start = datetime.fromisoformat(f"{match['day']}T{match['start']}")
+        end = datetime.fromisoformat(f"{match['day']}T{match['end']}")
+    except ValueError:
+        return None
+    return start.date(), start, end, match["zone"]
 
 
 def _describe_recurrence_id(recurrence_id: str, language: str) -> str:
@@ -1162,9 +378,10 @@ def _describe_recurrence_id(recurrence_id: str, language: str) -> str:
             moment = datetime.strptime(text, shape)
         except ValueError:
             continue
+        day = wording.write_date(moment.date(), language, weekday=True)
         if not with_time:
-            return _day(moment, language)
-        return _wording(language).at_utc.format(day=_day(moment, language), time=f"{moment:%H:%M}")
+            return day
+        return say(language, "time.at_utc", day=day, time=wording.write_time(moment, language))
     return text
 
 
@@ -1230,7 +447,7 @@ def calendar_attachment(
     """
     start = _in_zone(meeting.start, meeting.timezone)
     end = _in_zone(meeting.end, meeting.timezone)
-    description = _wording(language).ics_description.format(url=room.url)
+    description = say(language, "ics.description", url=room.url)
     if meeting.description.strip():
         description += "\n\n" + meeting.description.strip()
 
@@ -1346,10 +563,12 @@ class _Line:
 
 @dataclass(frozen=True)
 class _Block:
-    """Lines shown together: a paragraph, or a bulleted list."""
+    """Lines shown together: a paragraph, a bulleted list, or lines to copy
+    (`to_copy`: set apart, one per line, nothing added to them)."""
 
     lines: tuple[_Line, ...]
     bulleted: bool = False
+    to_copy: bool = False
 
 
 @dataclass(frozen=True)
@@ -1360,10 +579,16 @@ class _Item:
     blocks: tuple[_Block, ...]
 
 
+_KEPT_SPACES = re.compile(f"([{NBSP}{NNBSP}])")
+
+
 def _flat(value: str) -> str:
     """`value` folded to one line as headers.one_line does, but keeping its
-    no-break spaces: French typography puts one before ":" and inside « »."""
-    return NBSP.join(headers.one_line(part) for part in value.split(NBSP))
+    no-break spaces: French typography puts one before ":" and ";" and inside « »."""
+    return "".join(
+        part if _KEPT_SPACES.fullmatch(part) else headers.one_line(part)
+        for part in _KEPT_SPACES.split(value)
+    )
 
 
 def _say(
@@ -1381,102 +606,209 @@ def _say(
     return _Line(text, f"<strong>{page}</strong>" if strong else page)
 
 
-def _labelled(label: str, value: str, wording: Wording) -> _Line:
-    value = _flat(value)
-    colon = wording.colon.rstrip(" ")
+def _labelled(label: str, value: str, language: str) -> _Line:
+    value = wording.after_colon(_flat(value), language)
+    colon = say(language, "colon")
     return _Line(
-        f"{label}{wording.colon}{value}",
+        f"{label}{colon} {value}",
         f"<strong>{html.escape(label)}{colon}</strong> {html.escape(value)}",
     )
 
 
-def _planned_item(
-    planned: PlannedMeeting, wording: Wording, language: str, *, show_status: bool
-) -> _Item:
+def _lines_to_copy(lines: Sequence[str]) -> _Block:
+    shown = [_flat(line) for line in lines if line.strip()]
+    return _Block(tuple(_Line(line, html.escape(line)) for line in shown), to_copy=True)
+
+
+def note_text(note: Note, language: str | None) -> str:
+    """What the request reader assumed or corrected (its note codes, see
+    requests.REPLY_NOTES), as the reply says it; "" for a note the reply does not
+    repeat. A date is repeated only where the sender wrote words ("demain",
+    "Friday") or it was read by an assumption (day first, no year)."""
+    code = wording.language_code(language)
+    params = {name: headers.one_line(value) for name, value in note.params}
+
+    def day() -> str:
+        return wording.write_date(date.fromisoformat(params["day"]), code, weekday=True)
+
+    try:
+        if note.code == "no_date":
+            return say(code, "note.today", date=day())
+        if note.code == "date":
+            if any(char.isdigit() for char in params["text"]) and not params.get("how"):
+                return ""  # "3 February 2027": the date line says it already
+            return say(code, "note.read_as", text=params["text"], date=day())
+        if note.code == "no_duration":
+            length = wording.write_minutes(int(params["minutes"]), code)
+            return say(code, "note.default_length", length=length)
+        if note.code == "corrected_word":
+            return say(code, "note.corrected_word", text=params["text"], word=params["word"])
+        if note.code == "one_reading_ahead":
+            return say(
+                code,
+                "note.one_reading_ahead",
+                text=params["text"],
+                time=params["time"],
+                other=params["other"],
+            )
+        if note.code == "instant":
+            return say(code, "note.instant")
+        if note.code == "option_both_ways":
+            return say(code, "note.option_conflict", option=say(code, f"option.{params['option']}"))
+        if note.code == "recording_not_on":
+            return say(code, "note.recording_ignored", text=params["words"])
+        if note.code == "attendees_left_out":
+            return say(
+                code, "note.attendees_left_out", count=params["count"], limit=params["limit"]
+            )
+    except (KeyError, ValueError):
+        return ""
+    return ""
+
+
+def _change_line(change: Change, language: str) -> _Line:
+    """One change: a time moved within one day reads "Time: was 14:30–15:30, now
+    14:00–15:30 (Tuesday, 8 December 2026, Zurich time)"; any other as before → after."""
+    try:
+        label = say(language, f"change.label.{change.what}")
+    except KeyError:
+        label = change.what
+    if change.what != "time":
+        return _say(
+            template(language, "change.line"), label=label, before=change.before, after=change.after
+        )
+    before, after = _recorded_span(change.before), _recorded_span(change.after)
+    if before and after and before[0] == after[0] and before[3] == after[3]:
+        day, zone = before[0], before[3]
+        clocks = [
+            say(
+                language,
+                "time.clock_span",
+                start=wording.write_time(start, language),
+                end=wording.write_time(end, language),
+            )
+            for start, end in ((before[1], before[2]), (after[1], after[2]))
+        ]
+        return _say(
+            template(language, "change.same_day"),
+            label=label,
+            before=clocks[0],
+            after=clocks[1],
+            day=wording.write_date(day, language, weekday=True),
+            zone=wording.zone_name(zone, language),
+        )
+    return _say(
+        template(language, "change.line"),
+        label=label,
+        before=recorded_time(change.before, language),
+        after=recorded_time(change.after, language),
+    )
+
+
+def _planned_item(planned: PlannedMeeting, language: str, *, show_status: bool) -> _Item:
+    """A planned meeting: its status, when it is and how to join; then what the
+    reader assumed, why a link changed, and what changed."""
     meeting, room = planned.meeting, planned.room
     replanned = planned.status == "replanned"
     blocks: list[_Block] = []
     if show_status:
-        blocks.append(_Block((_say(wording.status[planned.status], strong=replanned),)))
-    if replanned:
-        old = (
-            _say(wording.replanned_old, url=planned.previous_url)
-            if planned.previous_url
-            else _say(wording.replanned_old_unknown)
-        )
-        blocks.append(_Block((_say(wording.replanned_why), old)))
-    if planned.changes:
-        changes = tuple(
-            _say(
-                wording.change,
-                label=wording.change_labels.get(change.what, change.what),
-                before=change.before,
-                after=change.after,
-            )
-            for change in planned.changes
-        )
-        blocks += [_Block((_say(wording.changed),)), _Block(changes, bulleted=True)]
+        status = template(language, f"status.{planned.status}")
+        blocks.append(_Block((_say(status, strong=replanned),)))
 
     when = describe_time(meeting, language)
     lines: list[_Line] = []
     if meeting.is_series:
         start = _in_zone(meeting.start, meeting.timezone)
         rule = recurrence.describe_rule(meeting.rule or "", start, language)
-        lines += [_say(wording.series, rule=rule), _say(wording.next_occurrence, when=when)]
+        lines += [
+            _say(template(language, "series.repeats"), rule=rule),
+            _say(template(language, "series.next"), when=when),
+        ]
         left = meeting.occurrences_left
         if left is not None:
-            lines.append(_say(plural(wording.occurrences_left, left), n=str(left)))
+            lines.append(_say(wording.plural_template(language, "series.left", left), n=str(left)))
     else:
         lines.append(_say("{when}", when=when))
     # After a replan the link is the news: it is named as the new one.
-    label = wording.join_new if replanned else wording.join
+    label = say(language, "join.new" if replanned else "join")
     url = headers.one_line(room.url)
-    colon = wording.colon
+    colon = say(language, "colon")
     lines.append(
         _Line(
-            f"{label}{colon}{url}",
-            f"{html.escape(label)}{colon}<strong>{_html_link(url)}</strong>",
+            f"{label}{colon} {url}",
+            f"{html.escape(label)}{colon} <strong>{_html_link(url)}</strong>",
         )
     )
     if planned.password:
-        lines.append(_say(wording.password, password=planned.password))
+        lines.append(_say(template(language, "password"), password=planned.password))
+    if room.e2ee_enabled:
+        lines.append(_say(template(language, "e2ee")))
     blocks.append(_Block(tuple(lines)))
 
-    notes = tuple(_say("{note}", note=note) for note in meeting.notes if note.strip())
+    # Right under the time, where the sender compares them with what they wrote.
+    said = [note_text(note, language) for note in meeting.reply_notes]
+    notes = tuple(_say("{note}", note=text) for text in said if text.strip())
     if notes:
-        blocks.append(_Block(notes, bulleted=True))
+        blocks += [
+            _Block((_say(template(language, "notes.heading")),)),
+            _Block(notes, bulleted=True),
+        ]
+    if replanned:
+        old = (
+            _say(template(language, "replanned.old"), url=planned.previous_url)
+            if planned.previous_url
+            else _say(template(language, "replanned.old_unknown"))
+        )
+        blocks.append(_Block((_say(template(language, "replanned.why")), old)))
+    if planned.changes:
+        changes = tuple(_change_line(change, language) for change in planned.changes)
+        blocks += [
+            _Block((_say(template(language, "change.heading")),)),
+            _Block(changes, bulleted=True),
+        ]
     return _Item(headers.one_line(meeting.title), tuple(blocks))
 
 
-def _cancelled_item(cancelled: CancelledMeeting, wording: Wording, language: str) -> _Item:
+def _cancelled_item(cancelled: CancelledMeeting, language: str) -> _Item:
     cancellation = cancelled.cancellation
     title = headers.one_line(cancellation.title)
     if cancellation.recurrence_id:
         when = _describe_recurrence_id(cancellation.recurrence_id, language)
-        heading = wording.cancelled_occurrence.format(title=title, when=when)
+        heading = say(language, "cancelled.occurrence", title=title, when=when)
     else:
-        heading = wording.cancelled.format(title=title)
+        heading = say(language, "cancelled.title", title=title)
 
     if cancelled.room_removed:
-        line = _say(wording.room_removed)
+        line = _say(template(language, "cancelled.room_removed"))
     elif cancelled.room is None:
-        line = _say(wording.no_room)
+        line = _say(template(language, "cancelled.no_room"))
     elif cancellation.recurrence_id:
         # One occurrence is off; the series' room goes on serving the others.
-        line = _say(wording.series_room_kept, links={"url": cancelled.room.url})
+        line = _say(
+            template(language, "cancelled.series_room_kept"), links={"url": cancelled.room.url}
+        )
     else:
         # Not a link: there is nothing left to join.
-        line = _say(wording.room_unneeded, url=cancelled.room.url)
+        line = _say(template(language, "cancelled.room_unneeded"), url=cancelled.room.url)
     return _Item(heading, (_Block((line,)),))
 
 
-def _problem_item(problem: EventProblem, wording: Wording, language: str) -> _Item:
+def _problem_item(problem: EventProblem, language: str) -> _Item:
     subject = headers.one_line(problem.subject)
     reason, hint = problem_text(problem, language)
-    blocks = [_Block((_labelled(wording.reason, reason, wording),))]
-    if hint.strip():
-        blocks.append(_Block((_labelled(wording.hint, hint, wording),)))
-    heading = wording.not_planned.format(subject=subject) if subject else ""
+    # A rate limit is no fault of the message: its labels say why, not what went wrong.
+    limit = ".limit" if problem.code in RATE_LIMITS else ""
+    reason_label = say(language, f"problem.reason_label{limit}")
+    blocks = [_Block((_labelled(reason_label, reason, language),))]
+    # A hint's first line says what to do; any further lines are examples the
+    # sender can copy, one per line.
+    first, *examples = hint.strip().splitlines() or [""]
+    if first.strip():
+        hint_label = say(language, f"problem.hint_label{limit}")
+        blocks.append(_Block((_labelled(hint_label, first, language),)))
+    if any(line.strip() for line in examples):
+        blocks.append(_lines_to_copy([line.strip() for line in examples]))
+    heading = say(language, "problem.heading", subject=subject) if subject else ""
     return _Item(heading, tuple(blocks))
 
 
@@ -1484,38 +816,49 @@ def _intro(
     planned: Sequence[PlannedMeeting],
     cancelled: Sequence[CancelledMeeting],
     problems: Sequence[EventProblem],
-    wording: Wording,
     language: str,
 ) -> tuple[list[_Line], bool]:
     """The opening lines, and whether each planned meeting still needs its own
     status sentence (not when the opening has already said it)."""
     count = len(planned) + len(cancelled) + len(problems)
     if planned and not cancelled and not problems and all(p.status == "new" for p in planned):
-        opening = wording.planned_one if count == 1 else wording.planned_many
-        return [_say(opening.format(count=count))], False
+        key = "reply.planned.one" if count == 1 else "reply.planned.many"
+        if count == 1 and planned[0].meeting.is_series:
+            key = "reply.planned.series"
+        return [_say(say(language, key, count=count))], False
     if count == 1 and planned:
         status = planned[0].status
-        return [_say(wording.status[status], strong=status == "replanned")], False
+        return [_say(template(language, f"status.{status}"), strong=status == "replanned")], False
 
     if not planned and not problems:
-        opening = wording.cancelled_one if count == 1 else wording.cancelled_many
+        key = "reply.cancelled.one" if count == 1 else "reply.cancelled.many"
+    elif not planned and not cancelled and all(p.code in RATE_LIMITS for p in problems):
+        key = "reply.rate_limited"
     elif not planned and not cancelled:
-        opening = wording.rejected if count == 1 else wording.rejected_many
+        key = "reply.rejected.one" if count == 1 else "reply.rejected.many"
     else:
-        opening = wording.mixed
-    lines = [_say(opening.format(count=count))]
+        key = "reply.mixed"
+    lines = [_say(say(language, key, count=count))]
     # In a list, a changed link must not wait to be found further down.
     replanned = [headers.one_line(p.meeting.title) for p in planned if p.status == "replanned"]
     if replanned:
-        titles = join_list([wording.quoted.format(title=title) for title in replanned], language)
-        lines.append(
-            _say(plural(wording.links_changed, len(replanned)), strong=True, titles=titles)
+        titles = wording.join_list(
+            [say(language, "reply.quoted", title=title) for title in replanned], language
         )
+        links_changed = wording.plural_template(language, "reply.links_changed", len(replanned))
+        lines.append(_say(links_changed, strong=True, titles=titles))
     return lines, True
 
 
+def _calendar_line(planned: PlannedMeeting) -> str:
+    """The message that says what the attached .ics does for this meeting."""
+    if planned.status in ("updated", "replanned"):
+        return "calendar.update"
+    return "calendar.series" if planned.meeting.is_series else "calendar.one"
+
+
 def _render(
-    intro: list[_Line], items: list[_Item], closing: list[_Line], wording: Wording, language: str
+    intro: list[_Line], items: list[_Item], closing: list[_Line], language: str
 ) -> tuple[str, str]:
     """The text and the HTML body: the opening, the items (numbered when there
     are several), the closing lines and the signature."""
@@ -1533,15 +876,25 @@ def _render(
                 text += [f"{indent}- {line.text}" for line in block.lines]
                 page.append("<ul>" + "".join(f"<li>{line.html}</li>" for line in block.lines))
                 page.append("</ul>\n")
+            elif block.to_copy:
+                # Set apart by a blank line and an indent, each on a line of its own.
+                text += [""] + [f"{indent}    {line.text}" for line in block.lines] + [""]
+                page.append(
+                    '<p style="margin-left: 2em; font-family: monospace">'
+                    + "<br>\n".join(line.html for line in block.lines)
+                    + "</p>\n"
+                )
             else:
                 text += [f"{indent}{line.text}" for line in block.lines]
                 page.append("<p>" + "<br>\n".join(line.html for line in block.lines) + "</p>\n")
-        text.append("")
+        if text[-1] != "":
+            text.append("")
+    signature = say(language, "signature")
     for line in closing:
         text += [line.text, ""]
         page.append(f"<p>{line.html}</p>\n")
-    text += ["-- ", wording.signature, ""]
-    page.append(f"<p><small>{html.escape(wording.signature)}</small></p>\n")
+    text += ["-- ", signature, ""]
+    page.append(f"<p><small>{html.escape(signature)}</small></p>\n")
     return "\n".join(text), _html_document("".join(page), language)
 
 
@@ -1570,21 +923,20 @@ def compose_reply(
     for entry in planned:
         if entry.status not in STATUSES:
             raise ValueError(f"unknown status of a planned meeting: {entry.status!r}")
-    language = recurrence.language_code(language)
-    wording = _wording(language)
-    intro, show_status = _intro(planned, cancelled, problems, wording, language)
+    language = wording.language_code(language)
+    intro, show_status = _intro(planned, cancelled, problems, language)
     items = [
-        *(_planned_item(p, wording, language, show_status=show_status) for p in planned),
-        *(_cancelled_item(c, wording, language) for c in cancelled),
-        *(_problem_item(problem, wording, language) for problem in problems),
+        *(_planned_item(p, language, show_status=show_status) for p in planned),
+        *(_cancelled_item(c, language) for c in cancelled),
+        *(_problem_item(problem, language) for problem in problems),
     ]
     names = _attachment_names(len(planned)) if planned else []
     closing: list[_Line] = []
     if len(names) == 1:
-        closing.append(_say(wording.calendar_one, filename=names[0]))
+        closing.append(_say(template(language, _calendar_line(planned[0])), filename=names[0]))
     elif names:
-        closing.append(_say(wording.calendar_many))
-    text, page = _render(intro, items, closing, wording, language)
+        closing.append(_say(template(language, "calendar.many")))
+    text, page = _render(intro, items, closing, language)
 
     reply = _reply_skeleton(
         original,

@@ -24,9 +24,11 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge import headers
+from babel.lists import format_list
+
+from kmeet_bridge import headers, models, wording
 from kmeet_bridge.invites import clean_description, fold_title
-from kmeet_bridge.language import WEEKDAY_NAMES, detect_language, fold
+from kmeet_bridge.language import detect_language, fold
 from kmeet_bridge.models import (
     LANGUAGES,
     Attendee,
@@ -83,6 +85,24 @@ def title_from_subject(subject: str) -> str:
     return title or "kMeet"
 
 
+# The reader's notes a reply repeats to the sender (replies.note_text words
+# them): what was assumed or corrected. Readings that only repeat the request
+# ("45 minutes" read as 45 minutes, the language, an option as asked) are not
+# among them; `parse` shows every note.
+REPLY_NOTES = frozenset(
+    {
+        "no_date",
+        "no_duration",
+        "date",
+        "corrected_word",
+        "one_reading_ahead",
+        "instant",
+        "option_both_ways",
+        "recording_not_on",
+    }
+)
+
+
 # --- problems -------------------------------------------------------------------
 
 
@@ -119,209 +139,78 @@ class RequestProblem(Unplannable):
 
 
 def problem_text(code: str, params: dict[str, str], language: str) -> tuple[str, str]:
-    """A problem's reason and hint written in `language` (English when unknown)."""
+    """A problem's reason and hint written in `language` (English when unknown).
+    The hint's first line says what to write; the examples follow, one per line."""
     if language not in LANGUAGES:
         language = "en"
     values = {key: params.get(key, "") for key in _PARAM_NAMES}
     values.update(_written_params(params, language))
-    reason = _REASONS.get(code, _REASONS["vague"])[language].format(**values)
+    key = code if code in _REASON_CODES else "vague"
+    reason = wording.say(language, f"request.{key}", **values)
     understood = _understood_line(params, language)
     if understood:
         reason = f"{reason} {understood}"
     examples = [params[key] for key in ("example_1", "example_2") if params.get(key)]
-    hint = _HINTS["examples"][language] + "".join(f"\n  {line}" for line in examples)
-    if not examples:
-        hint = _HINTS.get(code, _HINTS["plain"])[language]
+    if examples:
+        hint = wording.say(language, "request.hint.examples") + "".join(
+            f"\n{line}" for line in examples
+        )
+    else:
+        hint = wording.say(language, f"request.hint.{code if code in _HINT_CODES else 'plain'}")
     return reason, hint
 
 
 _PARAM_NAMES = ("text", "date", "time", "end", "duration", "zone", "choices", "weekday", "named")
-
-_REASONS: dict[str, dict[str, str]] = {
-    "no_time": {
-        "en": "The message gives a day but no time.",
-        "fr": "Le message donne un jour, mais pas d'heure.",
-        "de": "Die Nachricht nennt einen Tag, aber keine Uhrzeit.",
-        "it": "Il messaggio indica un giorno, ma nessun orario.",
-    },
-    "no_date": {
-        "en": "The message gives a time ({time}) but no day, and {time} today has already passed.",
-        "fr": (
-            "Le message donne une heure ({time}) mais pas de jour, et {time} aujourd'hui est déjà"
-            " passé."
-        ),
-        "de": (
-            "Die Nachricht nennt eine Uhrzeit ({time}), aber keinen Tag, und heute {time} ist "
-            "schon vorbei."
-        ),
-        "it": (
-            "Il messaggio indica un orario ({time}) ma nessun giorno, e oggi alle {time} è già "
-            "passato."
-        ),
-    },
-    "vague": {
-        "en": '"{text}" does not say on which day and at what time.',
-        "fr": "« {text} » ne dit pas quel jour ni à quelle heure.",
-        "de": "„{text}“ sagt nicht, an welchem Tag und um welche Uhrzeit.",
-        "it": "«{text}» non dice in quale giorno né a che ora.",
-    },
-    "ambiguous_date": {
-        "en": '"{text}" can mean {choices}.',
-        "fr": "« {text} » peut vouloir dire {choices}.",
-        "de": "„{text}“ kann {choices} bedeuten.",
-        "it": "«{text}» può voler dire {choices}.",
-    },
-    "ambiguous_time": {
-        "en": '"{text}" can mean {choices}.',
-        "fr": "« {text} » peut vouloir dire {choices}.",
-        "de": "„{text}“ kann {choices} bedeuten.",
-        "it": "«{text}» può voler dire {choices}.",
-    },
-    "ambiguous_duration": {
-        "en": "The message gives more than one length: {text}.",
-        "fr": "Le message donne plusieurs durées : {text}.",
-        "de": "Die Nachricht nennt mehrere Dauern: {text}.",
-        "it": "Il messaggio indica più durate: {text}.",
-    },
-    "ambiguous_zone": {
-        "en": "The message names more than one time zone: {text}.",
-        "fr": "Le message nomme plusieurs fuseaux horaires : {text}.",
-        "de": "Die Nachricht nennt mehrere Zeitzonen: {text}.",
-        "it": "Il messaggio indica più fusi orari: {text}.",
-    },
-    "conflicting_end": {
-        "en": "The end ({end}) and the length ({duration}) do not agree.",
-        "fr": "La fin ({end}) et la durée ({duration}) ne concordent pas.",
-        "de": "Ende ({end}) und Dauer ({duration}) passen nicht zusammen.",
-        "it": "La fine ({end}) e la durata ({duration}) non coincidono.",
-    },
-    "weekday_mismatch": {
-        "en": '"{text}": that date is a {weekday}, not a {named}.',
-        "fr": "« {text} » : cette date tombe un {weekday}, pas un {named}.",
-        "de": "„{text}“: Dieses Datum ist ein {weekday}, kein {named}.",
-        "it": "«{text}»: quella data è {weekday}, non {named}.",
-    },
-    "invalid_date": {
-        "en": '"{text}" is not a date in the calendar.',
-        "fr": "« {text} » n'est pas une date du calendrier.",
-        "de": "„{text}“ ist kein Datum im Kalender.",
-        "it": "«{text}» non è una data del calendario.",
-    },
-    "invalid_time": {
-        "en": '"{text}" is not a time of day.',
-        "fr": "« {text} » n'est pas une heure valable.",
-        "de": "„{text}“ ist keine gültige Uhrzeit.",
-        "it": "«{text}» non è un orario valido.",
-    },
-    "unknown_zone": {
-        "en": 'The time zone "{text}" cannot be used; name a city or a zone such as Europe/London.',
-        "fr": (
-            "Le fuseau horaire « {text} » n'est pas utilisable ; nommez une ville ou un fuseau "
-            "comme Europe/London."
-        ),
-        "de": (
-            "Die Zeitzone „{text}“ ist nicht verwendbar; nennen Sie eine Stadt oder eine Zone wie"
-            " Europe/London."
-        ),
-        "it": (
-            "Il fuso orario «{text}» non è utilizzabile; indichi una città o un fuso come "
-            "Europe/London."
-        ),
-    },
-    "end_before_start": {
-        "en": "The meeting would end ({end}) before it starts ({time}).",
-        "fr": "La réunion finirait ({end}) avant de commencer ({time}).",
-        "de": "Die Besprechung würde enden ({end}), bevor sie beginnt ({time}).",
-        "it": "La riunione finirebbe ({end}) prima di iniziare ({time}).",
-    },
-    "too_long": {
-        "en": "A meeting can last 24 hours at most.",
-        "fr": "Une réunion peut durer 24 heures au plus.",
-        "de": "Eine Besprechung kann höchstens 24 Stunden dauern.",
-        "it": "Una riunione può durare al massimo 24 ore.",
-    },
-    "no_such_time": {
-        "en": "{time} does not exist on {date} in {zone}: the clocks change that night.",
-        "fr": "{time} n'existe pas le {date} ({zone}) : on change d'heure cette nuit-là.",
-        "de": "{time} gibt es am {date} ({zone}) nicht: In dieser Nacht wird die Uhr umgestellt.",
-        "it": "Le {time} non esistono il {date} ({zone}): quella notte cambia l'ora.",
-    },
-    "past": {
-        "en": "The meeting would start on {date} at {time} ({zone}), which has already passed.",
-        "fr": "La réunion commencerait le {date} à {time} ({zone}), ce qui est déjà passé.",
-        "de": (
-            "Die Besprechung würde am {date} um {time} ({zone}) beginnen, und das ist schon "
-            "vorbei."
-        ),
-        "it": "La riunione inizierebbe il {date} alle {time} ({zone}), che è già passato.",
-    },
-    "no_message_id": {
-        "en": "The message has no Message-ID, so it cannot be told apart from a copy of itself.",
-        "fr": (
-            "Le message n'a pas de Message-ID : il ne peut pas être distingué d'une copie de lui-"
-            "même."
-        ),
-        "de": (
-            "Die Nachricht hat keine Message-ID und ist daher nicht von einer Kopie zu "
-            "unterscheiden."
-        ),
-        "it": "Il messaggio non ha un Message-ID, quindi non si distingue da una sua copia.",
-    },
-}  # fmt: skip
-
-_HINTS: dict[str, dict[str, str]] = {
-    "examples": {
-        "en": "Write the day and time in the first lines, for example one of these:",
-        "fr": (
-            "Écrivez le jour et l'heure dans les premières lignes, par exemple l'une de celles-ci"
-            " :"
-        ),
-        "de": "Schreiben Sie Tag und Uhrzeit in die ersten Zeilen, zum Beispiel eine dieser:",
-        "it": "Scriva giorno e ora nelle prime righe, per esempio una di queste:",
-    },
-    "no_message_id": {
-        "en": "Send it from an ordinary mail program.",
-        "fr": "Envoyez-le depuis un programme de messagerie ordinaire.",
-        "de": "Senden Sie sie aus einem gewöhnlichen E-Mail-Programm.",
-        "it": "Lo invii da un normale programma di posta.",
-    },
-    "plain": {
-        "en": "Write the day and time in the first lines, or forward a calendar invitation.",
-        "fr": "Écrivez le jour et l'heure dans les premières lignes, ou transférez une invitation.",
-        "de": (
-            "Schreiben Sie Tag und Uhrzeit in die ersten Zeilen oder leiten Sie eine Einladung "
-            "weiter."
-        ),
-        "it": "Scriva giorno e ora nelle prime righe, oppure inoltri un invito di calendario.",
-    },
-}  # fmt: skip
-
-_UNDERSTOOD_LABELS = {
-    "en": ("Understood", "date", "start", "end", "length", "time zone"),
-    "fr": ("Compris", "date", "début", "fin", "durée", "fuseau horaire"),
-    "de": ("Verstanden", "Datum", "Beginn", "Ende", "Dauer", "Zeitzone"),
-    "it": ("Capito", "data", "inizio", "fine", "durata", "fuso orario"),
-}
-_OR = {"en": "or", "fr": "ou", "de": "oder", "it": "oppure"}
-_TODAY = {"en": "today", "fr": "aujourd'hui", "de": "heute", "it": "oggi"}
-_TOMORROW = {"en": "tomorrow", "fr": "demain", "de": "morgen", "it": "domani"}
+# The codes worded in the catalogs ("request.<code>"); any other is worded as "vague".
+_REASON_CODES = frozenset(
+    {
+        "no_time",
+        "no_date",
+        "vague",
+        "ambiguous_date",
+        "ambiguous_time",
+        "ambiguous_duration",
+        "ambiguous_zone",
+        "conflicting_end",
+        "weekday_mismatch",
+        "invalid_date",
+        "invalid_time",
+        "unknown_zone",
+        "end_before_start",
+        "too_long",
+        "no_such_time",
+        "past",
+        "no_message_id",
+    }
+)
+# Codes with a hint of their own ("request.hint.<code>"); the others get "plain".
+_HINT_CODES = frozenset({"no_message_id"})
+_UNDERSTOOD = (
+    ("date", "request.understood.date"),
+    ("time", "request.understood.start"),
+    ("end", "request.understood.end"),
+    ("duration", "request.understood.length"),
+    ("zone", ""),  # a zone's name says what it is: "Zurich time"
+)
 
 
 def _written_params(params: dict[str, str], language: str) -> dict[str, str]:
     """Params as a person reads them in `language`: dates with month names, the
-    choices joined with "or", minutes with their unit."""
+    choices joined with "or", minutes with their unit, the zone by its city."""
     written: dict[str, str] = {}
     if params.get("date"):
         written["date"] = write_date(date.fromisoformat(params["date"]), language, weekday=True)
     if params.get("duration"):
         written["duration"] = write_duration(int(params["duration"]), language)
+    if params.get("zone"):
+        written["zone"] = wording.zone_name(params["zone"], language)
     choices = [choice for choice in params.get("choices", "").split("|") if choice]
     if choices:
         words = [_write_choice(choice, language) for choice in choices]
-        written["choices"] = f" {_OR[language]} ".join(words)
+        written["choices"] = format_list(words, style="or", locale=wording.LOCALES[language])
     for key in ("weekday", "named"):
         if params.get(key, "").isdigit():
-            written[key] = WEEKDAY_NAMES[language][int(params[key])]
+            written[key] = wording.weekday_name(int(params[key]), language)
     return written
 
 
@@ -334,23 +223,23 @@ def _write_choice(choice: str, language: str) -> str:
 
 
 def _understood_line(params: dict[str, str], language: str) -> str:
-    title, *labels = _UNDERSTOOD_LABELS[language]
-    colon = " :" if language == "fr" else ":"  # French puts a space before a colon
+    """ "Understood: date: Tuesday, 8 December 2026 (“tomorrow”); time zone: Zurich
+    time." in `language`, or "" when nothing was understood."""
+    colon = wording.say(language, "colon")
+    written = _written_params(params, language)
     parts = []
-    for label, key in zip(labels, ("date", "time", "end", "duration", "zone"), strict=True):
-        value = params.get(key)
+    for key, label in _UNDERSTOOD:
+        value = written.get(key) or params.get(key)
         if not value:
             continue
-        if key == "date":
-            value = write_date(date.fromisoformat(value), language, weekday=True)
-            if params.get("date_text") and params.get("date_text") != value:
-                value += f' ("{params["date_text"]}")'
-        elif key == "duration":
-            value = write_duration(int(value), language)
-        parts.append(f"{label}{colon} {value}")
+        if key == "date" and params.get("date_text") and params["date_text"] != value:
+            value += " (" + wording.say(language, "request.quoted", text=params["date_text"]) + ")"
+        parts.append(f"{wording.say(language, label)} {value}" if label else value)
     if not parts:
         return ""
-    return f"{title}{colon} " + "; ".join(parts) + "."
+    separator = wording.say(language, "punctuation.semicolon") + " "
+    title = wording.say(language, "request.understood")
+    return f"{title}{colon} " + separator.join(parts) + "."
 
 
 def _problem(
@@ -465,9 +354,9 @@ def _examples(
 def _day_of(value: date, language: str, today: date) -> str:
     """A day as the sender can write it: "today", "tomorrow" or the date."""
     if value == today:
-        return _TODAY[language]
+        return wording.say(language, "request.today")
     if value == today + timedelta(days=1):
-        return _TOMORROW[language]
+        return wording.say(language, "request.tomorrow")
     return write_date(value, language)
 
 
@@ -1007,6 +896,9 @@ def extract(
             attendees=people,
             source="request",
             notes=tuple(item.text(language) for item in notes),
+            reply_notes=tuple(
+                models.Note(item.code, item.params) for item in notes if item.code in REPLY_NOTES
+            ),
             options=options,
             language=language,
         )

@@ -80,8 +80,8 @@ def assert_settled(env: BridgeEnv, *, rooms: int, in_doubt: bool, position: int 
     url = room_url(env)
     text = text_of(env)
     # Worded as the first answer would have been, whatever pass sent it.
-    assert text.startswith("Your kMeet conference is planned.\r\n")
-    assert f"Join: {url}" in text
+    assert text.startswith("Your kMeet meeting has been scheduled.\r\n")
+    assert f"Join link: {url}" in text
     assert env.uids("INBOX") == []
     assert len(env.uids("kmeet/processed")) == 1
     assert rows(env, "SELECT uid, outcome, reason FROM messages") == [(1, "planned", f"new: {url}")]
@@ -168,7 +168,7 @@ def test_killed_after_the_answer_reuses_the_room_and_keeps_the_password(
     assert result.returncode == 0, result.stderr
     assert_settled(env, rooms=1, in_doubt=False)
     # The reply written after the restart gives the password the room was made with.
-    assert f"Password: {password} (sent to you only" in text_of(env)
+    assert f"Password: {password} (only you have received it" in text_of(env)
 
 
 def test_killed_during_the_reply_sends_it_once(bridge_env: BridgeEnv) -> None:

@@ -162,12 +162,12 @@ def test_unreadable_invitation_is_rejected_with_an_explanation(bridge_env: Bridg
     assert reply.message["In-Reply-To"] == original["Message-ID"]
     [(outcome, reason)] = rows(env, "SELECT outcome, reason FROM messages")
     assert outcome == "rejected"
-    problem = (
-        'The calendar in the attachment "steering.ics" could not be read: DTSTART (line 8): '
-        "Wrong datetime format: 2027-06-15 10:00."
+    detail = "could not be read: DTSTART (line 8): Wrong datetime format: 2027-06-15 10:00."
+    # The state keeps the English reason as the reader gave it; the reply words it.
+    assert reason == f'Steering committee: The calendar in the attachment "steering.ics" {detail}'
+    assert f"What went wrong: The calendar in the attachment “steering.ics” {detail}" in text_of(
+        reply.message
     )
-    assert reason == f"Steering committee: {problem}"
-    assert f"What went wrong: {problem}" in text_of(reply.message)
 
 
 def test_token_refused_stops_the_pass_and_keeps_the_message(bridge_env: BridgeEnv) -> None:

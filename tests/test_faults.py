@@ -361,8 +361,8 @@ def test_smtp_down_after_planning_keeps_the_room_and_replies_later(
     assert posts(env) == 1
     [reply] = env.smtp.messages
     text = text_of(reply.message)
-    assert text.startswith("Your kMeet conference is planned.\r\n")
-    assert f"Join: {url}" in text
+    assert text.startswith("Your kMeet meeting has been scheduled.\r\n")
+    assert f"Join link: {url}" in text
     assert env.uids("INBOX") == []
     assert rows(env, "SELECT outcome, reason FROM messages") == [("planned", f"new: {url}")]
 

@@ -270,7 +270,7 @@ def test_a_deferred_reply_and_its_password_go_only_to_the_message_that_planned_i
     assert url in bob and password not in bob
     assert url not in mallory and password not in mallory
     assert url in copy and password not in copy
-    assert f"Password: {password} (sent to you only" in alice
+    assert f"Password: {password} (only you have received it" in alice
     assert rows(env, "SELECT password FROM message_plans") == []
 
 

@@ -327,6 +327,19 @@ def test_plan_posts_exactly_the_body_with_token_and_user_agent(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("e2ee", [True, False])
+def test_the_room_says_whether_it_was_asked_end_to_end_encrypted(
+    kmeet_simulator: KMeetSimulator, e2ee: bool
+) -> None:
+    # The API does not answer the setting back; the reply needs it to warn
+    # guests whose browser cannot join an end-to-end encrypted meeting.
+    config = kmeet_settings_for(kmeet_simulator, e2ee_enabled=e2ee)
+    with KMeetClient(config) as client:
+        room = client.plan(room_body(zurich_meeting(), config))
+    assert room.e2ee_enabled is e2ee
+
+
+@pytest.mark.integration
 def test_plan_returns_the_room_the_api_answered(kmeet_simulator: KMeetSimulator) -> None:
     room = plan_zurich(kmeet_simulator)
     (stored,) = kmeet_simulator.rooms.values()
@@ -339,6 +352,7 @@ def test_plan_returns_the_room_the_api_answered(kmeet_simulator: KMeetSimulator)
         code=stored["code"],
         event_id=stored["event_id"],
         ending_at="2027-02-03 10:00:00",
+        e2ee_enabled=True,  # as asked (the default)
     )
     assert (room.id, room.event_id) == (155910, 4242)
 

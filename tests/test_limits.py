@@ -97,9 +97,17 @@ def test_limit_problems_are_worded_in_the_reply_language() -> None:
         "Senden Sie die Besprechungen, die einen kMeet-Raum brauchen, einzeln.",
     )
     limited = EventProblem(
-        "m", "r", "h", None, "sender_rate_limited", (("limit", "20"), ("after", "14:05"))
+        "m",
+        "r",
+        "h",
+        None,
+        "sender_rate_limited",
+        (
+            ("limit", "20"),
+            ("after", "2027-03-15 14:05 (Europe/Zurich)"),
+        ),
     )
     assert problem_text(limited, "it") == (
-        "Nell’ultima ora ha pianificato 20 sale, il massimo consentito.",
-        "Invii di nuovo la sua richiesta dopo le 14:05.",
+        "Nell’ultima ora ha pianificato 20 videoconferenze, cioè il numero massimo consentito.",
+        "Invii di nuovo la richiesta dopo le 14:05 (ora di Zurigo) di lunedì 15 marzo 2027.",
     )

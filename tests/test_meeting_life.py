@@ -40,11 +40,9 @@ def test_an_update_within_the_planned_time_keeps_the_room(bridge_env: BridgeEnv)
     text = text_of(second.message)
     assert url in text_of(first.message) and url in text
     assert second.message["In-Reply-To"] == parse(update)["Message-ID"]
-    assert "This meeting has changed; it keeps the same link." in text
+    assert "This meeting has been updated. The link stays the same." in text
     assert "- Title: Budget review → Budget review (short)" in text
-    assert (
-        "- Time: 2027-03-15 14:00–15:00 (Europe/Zurich) → 2027-03-15 14:00–14:45 (Europe/Zurich)"
-    ) in text
+    assert ("- Time: was 14:00–15:00, now 14:00–14:45 (Monday, 15 March 2027, Zurich time)") in text
     assert rows(env, "SELECT title, ending_at, sequence, status FROM meetings") == [
         ("Budget review (short)", "2027-03-15 14:45:00", 1, "planned")
     ]
@@ -69,9 +67,9 @@ def test_a_reschedule_past_the_rooms_end_gets_a_new_room_and_says_so(
     old, new = room_url(env, 0), room_url(env, 1)
     assert old != new
     text = text_of(env.smtp.messages[1].message)
-    assert "The link has changed: please use the new link below." in text
-    assert f"New link: {new}" in text
-    assert f"The old link {old} no longer carries this meeting's settings" in text
+    assert "The meeting link has changed. Please use the new link below." in text
+    assert f"New join link: {new}" in text
+    assert f"Please do not use the old link ({old}) for this meeting any more" in text
     [(room, status)] = rows(env, "SELECT room, status FROM meetings")
     assert new in room and status == "planned"
 
@@ -94,7 +92,7 @@ def test_the_same_update_twice_changes_nothing_more(bridge_env: BridgeEnv) -> No
 
     assert len(env.simulator.planned_bodies) == 2
     last = text_of(env.smtp.messages[2].message)
-    assert "This meeting was already planned: here is the same link again." in last
+    assert "This meeting has already been scheduled. Here is its link again." in last
     assert room_url(env, 1) in last
 
 
@@ -118,7 +116,7 @@ def test_cancellation_is_acknowledged_and_the_room_kept_by_default(bridge_env: B
     assert [r.method for r in env.simulator.requests if r.method == "DELETE"] == []
     text = text_of(env.smtp.messages[1].message)
     assert "Cancelled: Budget review" in text
-    assert f"The room link {room_url(env, 0)} is no longer needed" in text
+    assert f"The meeting link {room_url(env, 0)} will no longer be used." in text
     assert rows(env, "SELECT status FROM meetings") == [("cancelled",)]
     assert rows(env, "SELECT event, outcome FROM message_events WHERE uid = 2") == [
         (f"ics:alice@example.com:{UID}:", "cancelled")
@@ -141,7 +139,7 @@ def test_cancellation_removes_the_room_when_configured(bridge_env: BridgeEnv) ->
 
     deletes = [r.path for r in env.simulator.requests if r.method == "DELETE"]
     assert deletes == [f"/1/kmeet/rooms/{room_id}"]
-    assert "The kMeet room was removed." in text_of(env.smtp.messages[1].message)
+    assert "The kMeet meeting room has been removed." in text_of(env.smtp.messages[1].message)
 
 
 def test_cancellation_of_an_unknown_meeting_is_ignored(bridge_env: BridgeEnv) -> None:
@@ -204,7 +202,7 @@ def test_a_series_gets_one_room_and_its_exception_reuses_it(bridge_env: BridgeEn
 
     assert len(env.simulator.planned_bodies) == 1
     text = text_of(env.smtp.messages[1].message)
-    assert "This occurrence of the series uses the series' room" in text
+    assert "This meeting of the series uses the link of the whole series" in text
     assert room_url(env, 0) in text
 
 
@@ -232,7 +230,7 @@ def test_several_events_each_get_an_outcome_in_one_reply(bridge_env: BridgeEnv) 
     [reply] = env.smtp.messages
     text = text_of(reply.message)
     assert room_url(env, 0) in text
-    assert "Not planned: Offsite day" in text
+    assert "Not scheduled: Offsite day" in text
     assert [outcome for _, outcome in rows(env, "SELECT event, outcome FROM message_events")] == [
         "planned",
         "rejected",
@@ -258,7 +256,7 @@ def test_an_outlook_meeting_edited_then_cancelled(bridge_env: BridgeEnv) -> None
     env.deliver_corpus("cancel_request.eml")
     once(env, "1 planned")
     texts = [text_of(r.message) for r in env.smtp.messages]
-    assert "The link has changed" in texts[1] and "The link has changed" in texts[2]
+    assert "The meeting link has changed" in texts[1] and "The meeting link has changed" in texts[2]
     assert "Cancelled: Quarterly planning review" in texts[3]
     assert rows(env, "SELECT status FROM meetings") == [("cancelled",)]
     assert len(env.uids("kmeet/processed")) == 4
@@ -280,4 +278,4 @@ def test_a_google_series_and_its_moved_occurrence(bridge_env: BridgeEnv) -> None
     first, second = (text_of(r.message) for r in env.smtp.messages)
     assert "Repeats every Monday at 10:00, 10 times" in first
     assert room_url(env, 0) in second
-    assert "This occurrence of the series uses the series' room" in second
+    assert "This meeting of the series uses the link of the whole series" in second

@@ -132,7 +132,7 @@ def assert_all_planned(env: BridgeEnv, raws: list[bytes]) -> None:
         reply = replies[original["Message-ID"]]
         assert reply.rcpt_tos == ("alice@example.com",)
         url = f"https://kmeet.infomaniak.com/{rooms[original['Subject']]['name']}"
-        assert f"Join: {url}" in text_of(reply.message)
+        assert f"Join link: {url}" in text_of(reply.message)
     assert env.uids("INBOX") == []
     assert len(env.uids("kmeet/processed")) == len(raws)
     assert rows(env, "SELECT uid, outcome FROM messages ORDER BY uid") == [
@@ -322,7 +322,7 @@ def test_an_update_and_a_cancellation_never_overtake_their_invitation(
     ]
     replies = {r.message["In-Reply-To"]: text_of(r.message) for r in env.smtp.messages}
     assert (
-        "This meeting has changed; it keeps the same link."
+        "This meeting has been updated. The link stays the same."
         in (replies[parse(shortened)["Message-ID"]])
     )
     assert "Cancelled: Meeting 5" in replies[parse(cancelled)["Message-ID"]]

@@ -102,4 +102,4 @@ def test_killed_with_four_workers_at_every_step(bridge_env: BridgeEnv, point: st
         texts = replies[original["Message-ID"]]
         assert 1 <= len(texts) <= (1 if point in ("before-plan", "after-plan") else 2)
         name = rooms[original["Subject"]].split('"name": "')[1].split('"')[0]
-        assert f"Join: https://kmeet.infomaniak.com/{name}" in texts[-1]
+        assert f"Join link: https://kmeet.infomaniak.com/{name}" in texts[-1]

@@ -194,15 +194,18 @@ def test_language_tags_are_read_for_their_language(language: str) -> None:
     assert describe_rule("FREQ=DAILY", at(8), language=language) == "tous les jours à 08:00"
 
 
-def test_every_language_fills_every_field() -> None:
-    assert set(recurrence.WORDING) == {"en", "fr", "de", "it"}
-    for wording in recurrence.WORDING.values():
-        assert len(wording.weekdays) == 7
-        assert len(wording.weekdays_on) == 7
-        assert len(wording.months) == 12
-        assert set(wording.positions) >= {1, 2, 3, 4, -1}
-        if wording.feminine_weekdays:
-            assert set(wording.positions_feminine) == set(wording.positions)
+def test_every_weekday_is_named_from_cldr_in_every_language() -> None:
+    """Names come from CLDR (wording.weekday_name), the phrases from the catalogs;
+    tests/test_wording.py checks that every catalog holds every phrase."""
+    names = {
+        "en": "Sunday",
+        "fr": "le dimanche",
+        "de": "sonntags",
+        "it": "la domenica",
+    }
+    for language, name in names.items():
+        text = describe_rule("FREQ=WEEKLY;INTERVAL=2;BYDAY=SU", at(8), language=language)
+        assert name in text, (language, text)
 
 
 # --- French, German, Italian ---------------------------------------------------------
@@ -213,8 +216,8 @@ IN_OTHER_LANGUAGES = [
         "FREQ=WEEKLY;BYDAY=MO;COUNT=10",
         MONDAY,
         "chaque lundi à 10:00, 10 fois",
-        "jeden Montag um 10:00 Uhr, 10-mal",
-        "ogni lunedì alle 10:00, 10 volte",
+        "jeden Montag um 10:00 Uhr, insgesamt 10 Termine",
+        "ogni lunedì alle 10:00, 10 incontri in tutto",
     ),
     (
         "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270630T215959Z",
@@ -255,15 +258,15 @@ IN_OTHER_LANGUAGES = [
         "FREQ=DAILY;INTERVAL=2;COUNT=5",
         at(8),
         "tous les 2 jours à 08:00, 5 fois",
-        "alle 2 Tage um 08:00 Uhr, 5-mal",
-        "ogni 2 giorni alle 08:00, 5 volte",
+        "alle 2 Tage um 08:00 Uhr, insgesamt 5 Termine",
+        "ogni 2 giorni alle 08:00, 5 incontri in tutto",
     ),
     (
         "FREQ=DAILY;COUNT=1",
         at(8),
         "tous les jours à 08:00, une fois",
-        "täglich um 08:00 Uhr, einmal",
-        "ogni giorno alle 08:00, una volta",
+        "täglich um 08:00 Uhr, ein einziger Termin",
+        "ogni giorno alle 08:00, un solo incontro",
     ),
     (
         "FREQ=MONTHLY",
@@ -325,8 +328,8 @@ IN_OTHER_LANGUAGES = [
         "FREQ=YEARLY;INTERVAL=2;BYMONTH=8;BYMONTHDAY=1;COUNT=3",
         at(10, day=1, month=8),
         "tous les 2 ans le 1er août à 10:00, 3 fois",
-        "alle 2 Jahre am 1. August um 10:00 Uhr, 3-mal",
-        "ogni 2 anni il 1º agosto alle 10:00, 3 volte",
+        "alle 2 Jahre am 1. August um 10:00 Uhr, insgesamt 3 Termine",
+        "ogni 2 anni il 1º agosto alle 10:00, 3 incontri in tutto",
     ),
     (
         "FREQ=YEARLY;BYMONTH=8;BYMONTHDAY=11",

@@ -22,6 +22,7 @@ from kmeet_bridge.models import (
     Change,
     EventProblem,
     MeetingRequest,
+    Note,
     PlannedMeeting,
     Room,
 )
@@ -361,33 +362,37 @@ def test_structure_of_planned_reply() -> None:
 
 def test_planned_text_exact() -> None:
     assert text_of(reparse(planned())) == (
-        "Your kMeet conference is planned.\n"
+        "Your kMeet meeting has been scheduled.\n"
         "\n"
         "Budget review\n"
-        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
-        f"Join: {URL}\n"
+        "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
+        f"Join link: {URL}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n"
+        "To add the meeting to your calendar, open the attached file (kmeet.ics).\n"
         "\n"
         "-- \n"
-        "This message was sent automatically by kmeet-bridge.\n"
+        "This is an automatic message from kmeet-bridge.\n"
     )
 
 
 def test_planned_html_links_the_url() -> None:
     page = html_of(reparse(planned()))
     assert f'<a href="{URL}">{URL}</a>' in page
-    assert "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)" in page
+    assert "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)" in page
     assert "<h3>Budget review</h3>" in page
 
 
 def test_hostile_values_are_escaped_in_html() -> None:
     hostile_room = Room(url='https://kmeet.example.com/a"><img src=x>', name="a", hostname="h")
-    meeting = zurich_meeting(title=HOSTILE_TITLE, notes=("<b>note</b>",))
+    meeting = zurich_meeting(
+        title=HOSTILE_TITLE, reply_notes=(Note("recording_not_on", (("words", "<b>note</b>"),)),)
+    )
     reply = reparse(planned([(meeting, hostile_room)]))
     page = html_of(reply)
     assert "<h3>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;</h3>" in page
-    assert "<li>&lt;b&gt;note&lt;/b&gt;</li>" in page
+    assert (
+        "<li>Recording cannot be turned on by email: “&lt;b&gt;note&lt;/b&gt;” was ignored.</li>"
+    ) in page
     assert (
         '<a href="https://kmeet.example.com/a&quot;&gt;&lt;img src=x&gt;">'
         "https://kmeet.example.com/a&quot;&gt;&lt;img src=x&gt;</a>"
@@ -405,29 +410,43 @@ def test_non_web_url_is_not_linked() -> None:
     assert "href" not in page
 
 
-def test_notes_are_listed() -> None:
-    meeting = zurich_meeting(notes=("end not given: 60 minutes assumed", " "))
+def test_reply_notes_are_listed_and_english_notes_are_not() -> None:
+    meeting = zurich_meeting(
+        notes=("language: English", 'date "tomorrow" read as Wednesday 3 February 2027'),
+        reply_notes=(
+            Note("date", (("day", "2027-02-03"), ("text", "tomorrow"))),
+            Note("date", (("day", "2027-02-03"), ("text", "3 February 2027"))),  # as written
+            Note("no_duration", (("minutes", "60"),)),
+            Note("some_future_code"),  # not worded by the catalogs: left out
+        ),
+    )
     text = text_of(reparse(planned([(meeting, ROOM)])))
-    assert f"Join: {URL}\n- end not given: 60 minutes assumed\n\nTo add" in text
+    assert (
+        f"Join link: {URL}\n"
+        "Please check how we read your message:\n"
+        "- “tomorrow” taken to mean Wednesday, 3 February 2027.\n"
+        "- No length given, so 60 minutes.\n\nTo add"
+    ) in text
+    assert "language: English" not in text and "read as Wednesday 3" not in text
 
 
 def test_several_meetings() -> None:
     reply = reparse(planned([(zurich_meeting(), ROOM), (new_york_meeting(), ROOM_2)]))
     assert text_of(reply) == (
-        "Your 2 kMeet conferences are planned.\n"
+        "Your 2 kMeet meetings have been scheduled.\n"
         "\n"
         "1. Budget review\n"
-        "   Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
-        f"   Join: {URL}\n"
+        "   Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
+        f"   Join link: {URL}\n"
         "\n"
         "2. Launch sync\n"
-        "   Sunday 4 July 2027, 14:30–15:15 (America/New_York)\n"
-        "   Join: https://kmeet.infomaniak.com/xyz-uvwx-rst\n"
+        "   Sunday, 4 July 2027, 14:30–15:15 (New York time)\n"
+        "   Join link: https://kmeet.infomaniak.com/xyz-uvwx-rst\n"
         "\n"
-        "To add them to your calendar, open the attached .ics files.\n"
+        "To add the meetings to your calendar, open the attached .ics files.\n"
         "\n"
         "-- \n"
-        "This message was sent automatically by kmeet-bridge.\n"
+        "This is an automatic message from kmeet-bridge.\n"
     )
     parts = ics_parts(reply)
     assert [part.get_filename() for part in parts] == ["kmeet-1.ics", "kmeet-2.ics"]
@@ -446,14 +465,14 @@ def test_empty_plan_is_refused() -> None:
 @pytest.mark.parametrize(
     ("meeting", "expected"),
     [
-        (zurich_meeting(), "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"),
-        (new_york_meeting(), "Sunday 4 July 2027, 14:30–15:15 (America/New_York)"),
+        (zurich_meeting(), "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)"),
+        (new_york_meeting(), "Sunday, 4 July 2027, 14:30–15:15 (New York time)"),
         (
             zurich_meeting(
                 start=datetime(2027, 10, 30, 23, 30, tzinfo=ZURICH),
                 end=datetime(2027, 10, 31, 1, 0, tzinfo=ZURICH),
             ),
-            "Saturday 30 October 2027, 23:30 – Sunday 31 October 2027, 01:00 (Europe/Zurich)",
+            "Saturday, 30 October 2027, 23:30 – Sunday, 31 October 2027, 01:00 (Zurich time)",
         ),
     ],
 )
@@ -463,7 +482,7 @@ def test_describe_time(meeting: MeetingRequest, expected: str) -> None:
 
 def test_new_york_time_line_in_body() -> None:
     text = text_of(reparse(planned([(new_york_meeting(), ROOM)])))
-    assert "Launch sync\nSunday 4 July 2027, 14:30–15:15 (America/New_York)\n" in text
+    assert "Launch sync\nSunday, 4 July 2027, 14:30–15:15 (New York time)\n" in text
 
 
 # --- .ics attachment ---------------------------------------------------------------
@@ -534,23 +553,23 @@ def test_rejection_exact() -> None:
     assert reply.get_content_type() == "multipart/alternative"
     assert list(reply.iter_attachments()) == []
     assert text_of(reply) == (
-        "Your message could not be turned into a kMeet conference.\n"
+        "We could not set up a kMeet meeting from your message.\n"
         "\n"
         "What went wrong: The invitation has no start time.\n"
-        "How to fix it: Add a time.\n"
+        "What to do: Add a time.\n"
         "\n"
         "-- \n"
-        "This message was sent automatically by kmeet-bridge.\n"
+        "This is an automatic message from kmeet-bridge.\n"
     )
     page = html_of(reply)
     assert "<strong>What went wrong:</strong> The invitation has no start time.</p>" in page
-    assert "<strong>How to fix it:</strong> Add a time.</p>" in page
+    assert "<strong>What to do:</strong> Add a time.</p>" in page
 
 
 def test_rejection_without_hint() -> None:
     reply = reparse(rejection(hint=""))
-    assert "How to fix it" not in text_of(reply)
-    assert "How to fix it" not in html_of(reply)
+    assert "What to do" not in text_of(reply)
+    assert "What to do" not in html_of(reply)
 
 
 def test_rejection_escapes_reason_in_html() -> None:
@@ -571,11 +590,16 @@ def test_rejection_escapes_reason_in_html() -> None:
 # --- compose_reply: one reply for everything a message asked -----------------------
 
 OLD_URL = "https://kmeet.infomaniak.com/old-link-abc"
-SIGNATURE = "\n-- \nThis message was sent automatically by kmeet-bridge.\n"
+# The time change of TIME_CHANGE (one day, one zone) as a reply words it.
+TIME_CHANGED = "- Time: was 09:00–10:00, now 09:00–11:00 (Wednesday, 3 February 2027, Zurich time)"
+CALENDAR_UPDATE = (
+    "To update your calendar, open the attached file (kmeet.ics);"
+    " it replaces the entry you already have."
+)
+SIGNATURE = "\n-- \nThis is an automatic message from kmeet-bridge.\n"
+# As updates.time_text records it.
 TIME_CHANGE = Change(
-    "time",
-    "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)",
-    "Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)",
+    "time", "2027-02-03 09:00–10:00 (Europe/Zurich)", "2027-02-03 09:00–11:00 (Europe/Zurich)"
 )
 TITLE_CHANGE = Change("title", "Budget", "Budget review")
 
@@ -600,29 +624,35 @@ def cancellation(title: str = "Team lunch", **changes: object) -> Cancellation:
 
 BUDGET_BLOCK = (
     "Budget review\n"
-    "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
-    f"Join: {URL}\n"
+    "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
+    f"Join link: {URL}\n"
     "\n"
-    "To add it to your calendar, open the attached kmeet.ics.\n"
+    "To add the meeting to your calendar, open the attached file (kmeet.ics).\n"
 )
 
 
 @pytest.mark.parametrize(
     ("status", "sentence"),
     [
-        ("new", "Your kMeet conference is planned."),
-        ("unchanged", "This meeting was already planned: here is the same link again."),
-        ("updated", "This meeting has changed; it keeps the same link."),
+        ("new", "Your kMeet meeting has been scheduled."),
+        ("unchanged", "This meeting has already been scheduled. Here is its link again."),
+        ("updated", "This meeting has been updated. The link stays the same."),
         (
             "occurrence",
-            "This occurrence of the series uses the series' room:"
-            " the link is the same as for the other occurrences.",
+            "This meeting of the series uses the link of the whole series,"
+            " the same as for its other meetings.",
         ),
     ],
 )
 def test_one_planned_meeting_opens_with_its_status(status: str, sentence: str) -> None:
     reply = reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM, status)])
-    assert text_of(reply) == f"{sentence}\n\n{BUDGET_BLOCK}{SIGNATURE}"
+    block = BUDGET_BLOCK
+    if status == "updated":  # the attachment updates the calendar entry
+        block = block.replace(
+            "To add the meeting to your calendar, open the attached file (kmeet.ics).",
+            CALENDAR_UPDATE,
+        )
+    assert text_of(reply) == f"{sentence}\n\n{block}{SIGNATURE}"
     assert html_of(reply).count(f"<p>{html.escape(sentence)}</p>") == 1
     assert len(ics_parts(reply)) == 1
 
@@ -632,21 +662,19 @@ def test_updated_meeting_lists_what_changed() -> None:
         planned=[PlannedMeeting(zurich_meeting(), ROOM, "updated", (TIME_CHANGE, TITLE_CHANGE))]
     )
     assert text_of(reply) == (
-        "This meeting has changed; it keeps the same link.\n"
+        "This meeting has been updated. The link stays the same.\n"
         "\n"
         "Budget review\n"
-        "What changed:\n"
-        "- Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
-        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
+        "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
+        f"Join link: {URL}\n"
+        "What has changed:\n"
+        f"{TIME_CHANGED}\n"
         "- Title: Budget → Budget review\n"
-        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
-        f"Join: {URL}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+        f"{CALENDAR_UPDATE}\n" + SIGNATURE
     )
     assert (
-        "<p>What changed:</p>\n<ul><li>Time: Wednesday 3 February 2027, 09:00–10:00"
-        " (Europe/Zurich) → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)</li>"
+        f"<p>What has changed:</p>\n<ul><li>{TIME_CHANGED[2:]}</li>"
         "<li>Title: Budget → Budget review</li></ul>\n"
     ) in html_of(reply)
 
@@ -656,25 +684,28 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
         planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned", (TIME_CHANGE,), OLD_URL)]
     )
     assert text_of(reply) == (
-        "The link has changed: please use the new link below.\n"
+        "The meeting link has changed. Please use the new link below.\n"
         "\n"
         "Budget review\n"
-        "The meeting now ends after the old room's settings expire, so it has a new room.\n"
-        f"The old link {OLD_URL} no longer carries this meeting's settings;"
-        " if you shared it, please pass on the new link instead.\n"
-        "What changed:\n"
-        "- Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
-        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
-        "Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
-        f"New link: {ROOM_2.url}\n"
+        "Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
+        f"New join link: {ROOM_2.url}\n"
+        "Because the meeting now ends later, it has a new meeting room with a new link.\n"
+        f"Please do not use the old link ({OLD_URL}) for this meeting any more: guests who use it"
+        " would wait in a different room. If you have already shared it, please send your guests"
+        " the new link.\n"
+        "What has changed:\n"
+        f"{TIME_CHANGED}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+        f"{CALENDAR_UPDATE}\n" + SIGNATURE
     )
     page = html_of(reply)
-    assert "<p><strong>The link has changed: please use the new link below.</strong></p>" in page
-    assert f'New link: <strong><a href="{ROOM_2.url}">{ROOM_2.url}</a></strong>' in page
+    assert (
+        "<p><strong>The meeting link has changed. Please use the new link below.</strong></p>"
+        in page
+    )
+    assert f'New join link: <strong><a href="{ROOM_2.url}">{ROOM_2.url}</a></strong>' in page
     # The old link is named, never offered as something to click.
-    assert f"The old link {OLD_URL} no longer" in page
+    assert f"Please do not use the old link ({OLD_URL}) for this meeting any more:" in page
     assert f'href="{OLD_URL}"' not in page
     (part,) = ics_parts(reply)
     assert only_event(part)[1]["URL"] == ROOM_2.url
@@ -682,26 +713,28 @@ def test_replanned_meeting_says_plainly_that_the_link_changed() -> None:
 
 def test_replanned_without_the_old_link_still_warns() -> None:
     text = text_of(reply_to(planned=[PlannedMeeting(zurich_meeting(), ROOM_2, "replanned")]))
-    assert text.startswith("The link has changed: please use the new link below.\n")
+    assert text.startswith("The meeting link has changed. Please use the new link below.\n")
     assert (
-        "The old link no longer carries this meeting's settings;"
-        " if you shared it, please pass on the new link instead.\n"
-    ) in text
-    assert f"New link: {ROOM_2.url}\n" in text
+        "Please do not use the old link for this meeting any more: guests who use it would wait"
+        " in a different room. If you have already shared it, please send your guests the new"
+        " link.\n" in text
+    )
+    assert f"New join link: {ROOM_2.url}\n" in text
 
 
 def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
     reply = reply_to(planned=[PlannedMeeting(weekly_series(), ROOM)])
     assert text_of(reply) == (
-        "Your kMeet conference is planned.\n"
+        "Your kMeet meeting series has been scheduled.\n"
         "\n"
         "Weekly sync\n"
         "Repeats every Monday at 10:00, 10 times\n"
-        "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
-        "7 occurrences are left, the next one included.\n"
-        f"Join: {URL}\n"
+        "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+        "7 meetings remaining, including the next one.\n"
+        f"Join link: {URL}\n"
         "\n"
-        "To add it to your calendar, open the attached kmeet.ics.\n" + SIGNATURE
+        "To add the whole series to your calendar, open the attached file (kmeet.ics).\n"
+        + SIGNATURE
     )
 
 
@@ -711,30 +744,30 @@ def test_series_says_its_rule_next_occurrence_and_what_is_left() -> None:
         (
             weekly_series(occurrences_left=1),
             "Repeats every Monday at 10:00, 10 times\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
-            "This is the last occurrence of the series.\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+            "This is the last meeting of the series.\n",
         ),
         (
             weekly_series(rule="FREQ=WEEKLY;INTERVAL=2", occurrences_left=None),
             "Repeats every 2 weeks on Monday at 10:00\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
         ),
         (
             weekly_series(rule="", occurrences_left=3),
             "Repeats on several dates\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
-            "3 occurrences are left, the next one included.\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+            "3 meetings remaining, including the next one.\n",
         ),
         (
             weekly_series(rule="FREQ=HOURLY;INTERVAL=2", occurrences_left=None),
             "Repeats according to the rule FREQ=HOURLY;INTERVAL=2\n"
-            "Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n",
+            "Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n",
         ),
     ],
 )
 def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
     text = text_of(reply_to(planned=[PlannedMeeting(meeting, ROOM)]))
-    assert f"Weekly sync\n{lines}Join: {URL}\n" in text
+    assert f"Weekly sync\n{lines}Join link: {URL}\n" in text
 
 
 @pytest.mark.parametrize(
@@ -743,17 +776,17 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
         (
             CancelledMeeting(cancellation(), ROOM, room_removed=True),
             "Cancelled: Team lunch",
-            "The kMeet room was removed.",
+            "The kMeet meeting room has been removed.",
         ),
         (
             CancelledMeeting(cancellation(), ROOM),
             "Cancelled: Team lunch",
-            f"The room link {URL} is no longer needed; there is nothing else to do.",
+            f"The meeting link {URL} will no longer be used. You do not need to do anything else.",
         ),
         (
             CancelledMeeting(cancellation(), None),
             "Cancelled: Team lunch",
-            "No kMeet room was planned for it, so there is nothing to remove.",
+            "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
         (
             CancelledMeeting(
@@ -762,18 +795,19 @@ def test_series_lines(meeting: MeetingRequest, lines: str) -> None:
                 ),
                 ROOM,
             ),
-            "Cancelled: Team lunch, the occurrence of Monday 15 March 2027, 09:00 (UTC)",
-            f"The other occurrences keep the link {URL} as before; there is nothing else to do.",
+            "Cancelled: Team lunch, the meeting of Monday, 15 March 2027, 09:00 (UTC)",
+            f"The other meetings of the series keep the link {URL}."
+            " You do not need to do anything else.",
         ),
         (
             CancelledMeeting(cancellation(recurrence_id="20270315"), None),
-            "Cancelled: Team lunch, the occurrence of Monday 15 March 2027",
-            "No kMeet room was planned for it, so there is nothing to remove.",
+            "Cancelled: Team lunch, the meeting of Monday, 15 March 2027",
+            "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
         (
             CancelledMeeting(cancellation(recurrence_id="next\r\nmonday"), None),
-            "Cancelled: Team lunch, the occurrence of next monday",
-            "No kMeet room was planned for it, so there is nothing to remove.",
+            "Cancelled: Team lunch, the meeting of next monday",
+            "No kMeet meeting had been set up for it, so there is nothing else to do.",
         ),
     ],
 )
@@ -781,7 +815,7 @@ def test_cancellation(cancelled: CancelledMeeting, heading: str, line: str) -> N
     reply = reply_to(cancelled=[cancelled])
     assert reply.get_content_type() == "multipart/alternative"
     assert list(reply.iter_attachments()) == []
-    assert text_of(reply) == f"Your cancellation is noted.\n\n{heading}\n{line}\n{SIGNATURE}"
+    assert text_of(reply) == f"The meeting has been cancelled.\n\n{heading}\n{line}\n{SIGNATURE}"
     assert f"<h3>{heading}</h3>" in html_of(reply)
 
 
@@ -794,28 +828,28 @@ def test_problems_are_listed_with_their_hints() -> None:
     )
     assert list(reply.iter_attachments()) == []
     assert text_of(reply) == (
-        "None of the 2 events in your message could be turned into a kMeet conference.\n"
+        "We could not set up a kMeet meeting from any of the 2 events in your message.\n"
         "\n"
-        "1. Not planned: Budget review\n"
+        "1. Not scheduled: Budget review\n"
         "   What went wrong: The event has no start time.\n"
-        "   How to fix it: Add a start time.\n"
+        "   What to do: Add a start time.\n"
         "\n"
-        "2. Not planned: calendar part 2 (invite.ics)\n"
+        "2. Not scheduled: calendar part 2 (invite.ics)\n"
         "   What went wrong: The calendar part is unreadable.\n" + SIGNATURE
     )
     page = html_of(reply)
-    assert "<h3>2. Not planned: calendar part 2 (invite.ics)</h3>" in page
-    assert "<p><strong>How to fix it:</strong> Add a start time.</p>" in page
+    assert "<h3>2. Not scheduled: calendar part 2 (invite.ics)</h3>" in page
+    assert "<p><strong>What to do:</strong> Add a start time.</p>" in page
 
 
 def test_one_problem_names_its_event() -> None:
     reply = reply_to(problems=[EventProblem("Budget review", "No start time.", "Add one.")])
     assert text_of(reply) == (
-        "Your message could not be turned into a kMeet conference.\n"
+        "We could not set up a kMeet meeting from your message.\n"
         "\n"
-        "Not planned: Budget review\n"
+        "Not scheduled: Budget review\n"
         "What went wrong: No start time.\n"
-        "How to fix it: Add one.\n" + SIGNATURE
+        "What to do: Add one.\n" + SIGNATURE
     )
 
 
@@ -848,34 +882,39 @@ def test_everything_in_one_reply_in_order() -> None:
         "Please note: the link for “Weekly sync” has changed.\n"
         "\n"
         "1. Budget review\n"
-        "   Your kMeet conference is planned.\n"
-        "   Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)\n"
-        f"   Join: {URL}\n"
+        "   Your kMeet meeting has been scheduled.\n"
+        "   Wednesday, 3 February 2027, 09:00–10:00 (Zurich time)\n"
+        f"   Join link: {URL}\n"
         "\n"
         "2. Weekly sync\n"
-        "   The link has changed: please use the new link below.\n"
-        "   The meeting now ends after the old room's settings expire, so it has a new room.\n"
-        f"   The old link {OLD_URL} no longer carries this meeting's settings;"
-        " if you shared it, please pass on the new link instead.\n"
-        "   What changed:\n"
-        "   - Time: Wednesday 3 February 2027, 09:00–10:00 (Europe/Zurich)"
-        " → Wednesday 3 February 2027, 09:00–11:00 (Europe/Zurich)\n"
+        "   The meeting link has changed. Please use the new link below.\n"
         "   Repeats every Monday at 10:00, 10 times\n"
-        "   Next occurrence: Monday 15 March 2027, 10:00–11:00 (Europe/Zurich)\n"
-        "   7 occurrences are left, the next one included.\n"
-        f"   New link: {ROOM_2.url}\n"
+        "   Next meeting: Monday, 15 March 2027, 10:00–11:00 (Zurich time)\n"
+        "   7 meetings remaining, including the next one.\n"
+        f"   New join link: {ROOM_2.url}\n"
+        "   Because the meeting now ends later, it has a new meeting room with a new link.\n"
+        f"   Please do not use the old link ({OLD_URL}) for this meeting any more: guests who"
+        " use it would wait in a different room. If you have already shared it, please send"
+        " your guests the new link.\n"
+        "   What has changed:\n"
+        f"   {TIME_CHANGED}\n"
         "\n"
         "3. Cancelled: Team lunch\n"
-        "   The kMeet room was removed.\n"
+        "   The kMeet meeting room has been removed.\n"
         "\n"
-        "4. Not planned: Offsite\n"
+        "4. Not scheduled: Offsite\n"
         "   What went wrong: The event has no end.\n"
-        "   How to fix it: Add an end time.\n"
+        "   What to do: Add an end time.\n"
         "\n"
-        "To add them to your calendar, open the attached .ics files.\n" + SIGNATURE
+        "To add the meetings to your calendar, open the attached .ics files.\n" + SIGNATURE
     )
     page = html_of(reply)
-    headings = ["1. Budget review", "2. Weekly sync", "3. Cancelled: Team lunch", "4. Not planned"]
+    headings = [
+        "1. Budget review",
+        "2. Weekly sync",
+        "3. Cancelled: Team lunch",
+        "4. Not scheduled",
+    ]
     positions = [page.index(f"<h3>{heading}") for heading in headings]
     assert positions == sorted(positions)
     assert "<p><strong>Please note: the link for “Weekly sync” has changed.</strong></p>" in page
@@ -915,9 +954,9 @@ def test_planned_and_unchanged_each_say_their_status() -> None:
         )
     )
     assert text.startswith("Here is what became of the 2 events in your message.\n\n")
-    assert "1. Budget review\n   Your kMeet conference is planned.\n" in text
+    assert "1. Budget review\n   Your kMeet meeting has been scheduled.\n" in text
     assert (
-        "2. Launch sync\n   This meeting was already planned: here is the same link again.\n"
+        "2. Launch sync\n   This meeting has already been scheduled. Here is its link again.\n"
     ) in text
     assert "Please note" not in text
 
@@ -932,13 +971,13 @@ def test_cancellations_only() -> None:
         )
     )
     assert text == (
-        "Your 2 cancellations are noted.\n"
+        "The 2 meetings have been cancelled.\n"
         "\n"
         "1. Cancelled: Team lunch\n"
-        "   The kMeet room was removed.\n"
+        "   The kMeet meeting room has been removed.\n"
         "\n"
         "2. Cancelled: Offsite\n"
-        "   No kMeet room was planned for it, so there is nothing to remove.\n" + SIGNATURE
+        "   No kMeet meeting had been set up for it, so there is nothing else to do.\n" + SIGNATURE
     )
 
 
@@ -966,13 +1005,13 @@ def test_every_value_is_escaped_in_html() -> None:
     for escaped in (
         "Repeats according to the rule FREQ=HOURLY;X-A=&lt;b&gt;<br>",
         "<li>&lt;i&gt;: &lt;b&gt;before&lt;/b&gt; → &quot;after&quot; &amp; &lt;u&gt;</li>",
-        "The old link https://kmeet.example.com/old&quot;&gt;&lt;img src=x&gt; no longer",
+        "Please do not use the old link (https://kmeet.example.com/old&quot;&gt;&lt;img src=x&gt;)",
         "Cancelled: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;,"
-        " the occurrence of &lt;em&gt;</h3>",
-        "The room link &lt;s&gt;gone&lt;/s&gt; is no longer needed",
-        "<h3>4. Not planned: &lt;h1&gt;part&lt;/h1&gt;</h3>",
+        " the meeting of &lt;em&gt;</h3>",
+        "The meeting link &lt;s&gt;gone&lt;/s&gt; will no longer be used",
+        "<h3>4. Not scheduled: &lt;h1&gt;part&lt;/h1&gt;</h3>",
         "<strong>What went wrong:</strong> &lt;script&gt;bad&lt;/script&gt;</p>",
-        "<strong>How to fix it:</strong> &lt;a href=x&gt;fix&lt;/a&gt;</p>",
+        "<strong>What to do:</strong> &lt;a href=x&gt;fix&lt;/a&gt;</p>",
     ):
         assert escaped in page
     # The text part reads as written.
@@ -1042,3 +1081,81 @@ def test_ics_without_a_usable_rule_has_no_rrule(meeting: MeetingRequest) -> None
     event = series_event(meeting)
     assert "RRULE" not in event
     assert "ATTENDEE" not in event
+
+
+# --- end-to-end encryption and rate limits --------------------------------------------
+
+E2EE_LINE = (
+    "This meeting is end-to-end encrypted: guests using Firefox, Safari or a browser on their"
+    " phone should join with the kMeet app, or on a computer with Chrome, Edge or another"
+    " Chromium-based browser.\n"
+)
+
+
+def test_an_end_to_end_encrypted_room_tells_which_guests_need_another_browser() -> None:
+    room = Room(url=URL, name="abc-defg-hij", hostname="kmeet.infomaniak.com", e2ee_enabled=True)
+    reply = reparse(planned([(zurich_meeting(), room)]))
+    assert f"Join link: {URL}\n{E2EE_LINE}\nTo add" in text_of(reply)
+    assert E2EE_LINE.strip() in html_of(reply)
+
+
+@pytest.mark.parametrize("e2ee", [False, None])
+def test_a_room_without_end_to_end_encryption_says_nothing_of_browsers(e2ee: bool | None) -> None:
+    room = Room(url=URL, name="abc-defg-hij", hostname="kmeet.infomaniak.com", e2ee_enabled=e2ee)
+    assert "Chromium" not in text_of(reparse(planned([(zurich_meeting(), room)])))
+
+
+def test_a_rate_limit_does_not_say_the_message_was_wrong() -> None:
+    problem = EventProblem(
+        "",
+        "20 rooms were planned within the last hour, the most allowed",
+        "Please send your request again after 2027-01-15 10:15 (Europe/Zurich).",
+        code="sender_rate_limited",
+        params=(("limit", "20"), ("after", "2027-01-15 10:15 (Europe/Zurich)")),
+    )
+    assert text_of(reply_to(problems=[problem])) == (
+        "Your request is fine, but no more meetings can be set up for now.\n"
+        "\n"
+        "Why: You have reached the limit of 20 meetings per hour.\n"
+        "What to do: Please send your request again after 10:15 on Friday, 15 January 2027"
+        " (Zurich time).\n" + SIGNATURE
+    )
+
+
+def test_a_message_too_large_is_measured_in_megabytes() -> None:
+    problem = EventProblem(
+        "", "too large", code="message_too_large", params=(("size", "31.4"), ("limit", "25.0"))
+    )
+    reason, _ = replies.problem_text(problem, "en")
+    # 31.4 MiB and 25 MiB, as people read sizes.
+    assert reason == "Your message is 33 MB, which is over the 26 MB limit."
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("en", "The limit of 1 meeting per 24 hours has been reached."),
+        (
+            "fr",
+            "1 visioconférence a été planifiée au cours des dernières 24 heures,"
+            " soit le maximum autorisé.",
+        ),
+        (
+            "de",
+            "In den letzten 24 Stunden wurde 1 Besprechung eingerichtet; mehr ist nicht möglich.",
+        ),
+        (
+            "it",
+            "Nelle ultime 24 ore è stata pianificata 1 videoconferenza,"
+            " cioè il numero massimo consentito.",
+        ),
+    ],
+)
+def test_a_limit_of_one_room_is_singular(language: str, reason: str) -> None:
+    problem = EventProblem(
+        "",
+        "1 room",
+        code="daily_rate_limited",
+        params=(("limit", "1"), ("after", "2027-01-15 10:15 (Europe/Zurich)")),
+    )
+    assert replies.problem_text(problem, language)[0] == reason

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kmeet_bridge import requests
+from kmeet_bridge import models, requests
 from kmeet_bridge.models import Attendee, MeetingRequest, NotARequest, RoomOptions, Unplannable
 from kmeet_bridge.requests import RequestProblem
 
 CORPUS = Path(__file__).parent / "requests_corpus" / "cases.txt"
 ZONE = "Europe/Zurich"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo(ZONE))  # a Tuesday
+NBSP, NNBSP = "\u00a0", "\u202f"
 OWN = "meet@example.com"
 OPTION_FIELDS = {
     "lobby": "lobby_enabled",
@@ -240,11 +241,15 @@ def test_a_request_with_everything() -> None:
         source="request",
         notes=(
             "language: English",
-            'date "3 Feb 2027" read as Wednesday 3 February 2027',
+            'date "3 Feb 2027" read as Wednesday, 3 February 2027',
             'duration "45 minutes" read as 45 minutes',
             "no time zone named: Europe/Zurich",
             'lobby on ("with lobby")',
             'end-to-end encryption off ("no e2ee")',
+        ),
+        # What a reply may repeat; it leaves out a date written as a date.
+        reply_notes=(
+            models.Note("date", (("day", "2027-02-03"), ("how", ""), ("text", "3 Feb 2027"))),
         ),
         options=RoomOptions(lobby_enabled=True, e2ee_enabled=False),
         language="en",
@@ -530,14 +535,15 @@ def test_a_past_request_is_answered_in_the_senders_language() -> None:
     assert isinstance(problem, Unplannable)
     assert (problem.code, problem.language) == ("past", "fr")
     assert problem.reason == (
-        "La réunion commencerait le mardi 1er décembre 2026 à 09:00 (Europe/Zurich), ce qui est "
-        'déjà passé. Compris : date : mardi 1er décembre 2026 ("aujourd\'hui"); début : 09:00; '
-        "fuseau horaire : Europe/Zurich."
+        "La réunion commencerait le mardi 1er décembre 2026 à 09:00 (heure de Zurich), ce qui "
+        f"est déjà passé. Compris{NBSP}: date mardi 1er décembre 2026 "
+        f"(«{NBSP}aujourd'hui{NBSP}»)"
+        f"{NNBSP}; début 09:00{NNBSP}; heure de Zurich."
     )
     assert problem.hint == (
-        "Écrivez le jour et l'heure dans les premières lignes, par exemple l'une de celles-ci :\n"
-        "  demain à 09:00\n"
-        "  8 décembre 2026 à 09:00"
+        f"Indiquez le jour et l’heure au début de votre message, par exemple{NBSP}:\n"
+        "demain à 09:00\n"
+        "8 décembre 2026 à 09:00"
     )
     assert problem.params == (
         ("date", "2026-12-01"),
@@ -553,26 +559,26 @@ def test_a_past_request_is_answered_in_the_senders_language() -> None:
 def test_a_past_request_in_german_and_italian() -> None:
     german = problem_of(build_message("gestern um 10 Uhr", subject="kmeet: Termin"))
     assert german.reason.startswith(
-        "Die Besprechung würde am Montag, 30. November 2026 um 10:00 (Europe/Zurich) beginnen"
+        "Die Besprechung würde am Montag, 30. November 2026 um 10:00 (Zürcher Zeit) beginnen"
     )
-    assert german.hint.splitlines()[1:] == ["  morgen 10:00 Uhr", "  7. Dezember 2026, 10:00 Uhr"]
+    assert german.hint.splitlines()[1:] == ["morgen 10:00 Uhr", "7. Dezember 2026, 10:00 Uhr"]
     italian = problem_of(build_message("oggi alle 9", subject="kmeet: riunione"))
     assert italian.reason.startswith(
-        "La riunione inizierebbe il martedì 1 dicembre 2026 alle 09:00"
+        "La riunione inizierebbe il martedì 1º dicembre 2026 alle 09:00 (ora di Zurigo)"
     )
-    assert italian.hint.splitlines()[1:] == ["  domani alle 09:00", "  8 dicembre 2026 alle 09:00"]
+    assert italian.hint.splitlines()[1:] == ["domani alle 09:00", "8 dicembre 2026 alle 09:00"]
 
 
 def test_an_english_numeric_date_is_asked_about() -> None:
     problem = problem_of(build_message("03/04/2027 10:00-11:00"))
     assert problem.code == "ambiguous_date"
     assert problem.reason == (
-        '"03/04/2027" can mean Saturday 3 April 2027 or Thursday 4 March 2027. '
-        "Understood: start: 10:00; end: 11:00; time zone: Europe/Zurich."
+        "“03/04/2027” can mean Saturday, 3 April 2027 or Thursday, 4 March 2027. "
+        "Understood so far: start 10:00; end 11:00; Zurich time."
     )
     assert problem.hint.splitlines()[1:] == [
-        "  3 April 2027 10:00-11:00",
-        "  4 March 2027 10:00-11:00",
+        "3 April 2027, 10:00–11:00",
+        "4 March 2027, 10:00–11:00",
     ]
     assert dict(problem.params)["choices"] == "2027-04-03|2027-03-04"
 
@@ -581,12 +587,12 @@ def test_a_date_without_a_time_keeps_the_date_in_the_examples() -> None:
     problem = problem_of(build_message("Können wir nächsten Dienstag sprechen?"))
     assert problem.code == "no_time"
     assert problem.reason == (
-        "Die Nachricht nennt einen Tag, aber keine Uhrzeit. Verstanden: Datum: Dienstag, "
-        '8. Dezember 2026 ("nächsten Dienstag"); Zeitzone: Europe/Zurich.'
+        "Die Nachricht nennt einen Tag, aber keine Uhrzeit. Verstanden: Datum Dienstag, "
+        "8. Dezember 2026 („nächsten Dienstag“); Zürcher Zeit."
     )
     assert problem.hint.splitlines()[1:] == [
-        "  8. Dezember 2026, 10:00 Uhr",
-        "  8. Dezember 2026, von 14:00 bis 15:00",
+        "8. Dezember 2026, 10:00 Uhr",
+        "8. Dezember 2026, von 14:00 bis 15:00 Uhr",
     ]
 
 
@@ -601,12 +607,11 @@ def test_a_problem_can_be_worded_in_another_language() -> None:
     problem = problem_of(build_message("tomorrow"))
     reason, hint = problem.describe("it")
     assert reason == (
-        "Il messaggio indica un giorno, ma nessun orario. Capito: data: mercoledì 2 dicembre 2026 "
-        '("tomorrow"); fuso orario: Europe/Zurich.'
+        "Il messaggio indica il giorno, ma non l’ora. Abbiamo interpretato: data mercoledì"
+        " 2 dicembre 2026 "
+        "(«tomorrow»); ora di Zurigo."
     )
-    assert (
-        hint.splitlines()[0] == "Scriva giorno e ora nelle prime righe, per esempio una di queste:"
-    )
+    assert hint.splitlines()[0] == "Scriva giorno e ora all’inizio del messaggio, per esempio:"
 
 
 def test_event_problem_carries_code_and_params() -> None:
@@ -636,7 +641,7 @@ PROBLEM_BODIES = [
     ("en", "tomorrow 10:00 London time, 11:00 CET", "ambiguous_zone"),
     ("en", "tomorrow 10:00 EST or PST", "ambiguous_zone"),
     ("en", "tomorrow 9:00-10:00, 30 minutes", "conflicting_end"),
-    ("en", "Monday 3 February 2027 at 9:00", "weekday_mismatch"),
+    ("en", "Monday, 3 February 2027 at 9:00", "weekday_mismatch"),
     ("fr", "le 31/02/2027 à 10h", "invalid_date"),
     ("de", "morgen 25:00", "invalid_time"),
     ("en", "tomorrow 10:00 UTC+05:30", "unknown_zone"),
@@ -657,7 +662,7 @@ def test_problems_give_two_examples_that_can_be_planned(
     assert (problem.code, problem.language) == (code, language)
     examples = [params["example_1"], params["example_2"]]
     assert examples[0] != examples[1]
-    assert problem.hint.splitlines()[1:] == [f"  {example}" for example in examples]
+    assert problem.hint.splitlines()[1:] == examples
     for example in examples:
         meeting = extract(build_message(example), default_language=language)
         assert meeting.start >= NOW, example
@@ -667,8 +672,9 @@ def test_the_reason_quotes_what_was_understood() -> None:
     problem = problem_of(build_message("demain 14h, 45 minutes, ou 15h ?"))
     assert problem.code == "ambiguous_time"
     assert problem.reason == (
-        "« 14h / 15h » peut vouloir dire 14:00 ou 15:00. Compris : date : mercredi 2 décembre "
-        '2026 ("demain"); durée : 45 minutes; fuseau horaire : Europe/Zurich.'
+        f"«{NBSP}14h / 15h{NBSP}» peut vouloir dire 14:00 ou 15:00. Compris{NBSP}: date "
+        f"mercredi 2 décembre 2026 («{NBSP}demain{NBSP}»){NNBSP}; durée 45 minutes{NNBSP}; "
+        "heure de Zurich."
     )
 
 

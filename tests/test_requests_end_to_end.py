@@ -39,8 +39,8 @@ CASES = [
         "kmeet: Budget review",
         "Hi,\n2027-02-03 09:00, 45 minutes please.\nThanks\n-- \nLea",
         ("2027-02-03 09:00:00", "2027-02-03 09:45:00"),
-        "Your kMeet conference is planned.",
-        "Wednesday 3 February 2027, 09:00–09:45 (Europe/Zurich)",
+        "Your kMeet meeting has been scheduled.",
+        "Wednesday, 3 February 2027, 09:00–09:45 (Zurich time)",
     ),
     (
         "fr",
@@ -48,23 +48,23 @@ CASES = [
         "Bonjour,\nle 12 mars 2027 à 14h30, une heure.\nMerci",
         ("2027-03-12 14:30:00", "2027-03-12 15:30:00"),
         "Votre visioconférence kMeet est planifiée.",
-        "vendredi 12 mars 2027, 14:30–15:30 (Europe/Zurich)",
+        "vendredi 12 mars 2027, 14:30–15:30 (heure de Zurich)",
     ),
     (
         "de",
         "[kmeet] Wochenrückblick",
         "Hallo\n3. Februar 2027, 9:00–9:45\nGruss",
         ("2027-02-03 09:00:00", "2027-02-03 09:45:00"),
-        "Ihre kMeet-Videokonferenz ist geplant.",
-        "Mittwoch, 3. Februar 2027, 09:00–09:45 Uhr (Europe/Zurich)",
+        "Ihre kMeet-Videokonferenz wurde eingerichtet.",
+        "Mittwoch, 3. Februar 2027, 09:00–09:45 Uhr (Zürcher Zeit)",
     ),
     (
         "it",
         "kmeet: revisione budget",
         "Buongiorno,\n5 marzo 2027 ore 16, per favore.\nGrazie",
         ("2027-03-05 16:00:00", "2027-03-05 17:00:00"),
-        "La sua videoconferenza kMeet è stata pianificata.",
-        "venerdì 5 marzo 2027, 16:00–17:00 (Europe/Zurich)",
+        "La Sua videoconferenza kMeet è stata pianificata.",
+        "venerdì 5 marzo 2027, 16:00–17:00 (ora di Zurigo)",
     ),
 ]
 
@@ -144,7 +144,7 @@ def test_a_password_room_sends_the_password_to_the_requester_only(bridge_env: Br
     assert len(password) == 19
     [reply] = env.smtp.messages
     assert list(reply.rcpt_tos) == ["lea.keller@example.com"]
-    assert f"Passwort: {password} (nur an Sie gesendet" in text_of(reply.message)
+    assert f"Passwort: {password} (nur Ihnen zugestellt" in text_of(reply.message)
     # Nowhere else: not in the log, not in the state.
     assert password not in result.stdout + result.stderr
     with sqlite3.connect(env.state_path) as db:
@@ -162,5 +162,7 @@ def test_a_request_not_understood_is_answered_in_its_language(bridge_env: Bridge
     [reply] = env.smtp.messages
     assert reply.message["Content-Language"] == "fr"
     text = text_of(reply.message)
-    assert text.startswith("Votre message n’a pas pu être transformé en visioconférence kMeet.")
+    assert text.startswith(
+        "Nous n’avons pas pu créer de visioconférence kMeet à partir de votre message."
+    )
     assert len(env.uids("kmeet/failed")) == 1

@@ -35,7 +35,7 @@ def problem(text: str, language: str = "en", **kwargs: object) -> WhenProblem:
     return caught.value
 
 
-# Every form the issue names, with the request read on Tuesday 1 December 2026, 10:00.
+# Every form the issue names, with the request read on Tuesday, 1 December 2026, 10:00.
 ISSUE_FORMS = [
     ("en", "2027-02-03 09:00", "2027-02-03 09:00", "2027-02-03 10:00", ZONE),
     ("en", "3 Feb 2027 9am", "2027-02-03 09:00", "2027-02-03 10:00", ZONE),
@@ -151,7 +151,7 @@ def test_slashed_dates_are_day_first_in_french_and_italian(
 ) -> None:
     when = read("03/04/2027 10:00", language)
     assert f"{when.start:%Y-%m-%d %H:%M}" == start
-    assert when.notes[0].text("en") == f'date "03/04/2027" read as Saturday 3 April 2027 ({how})'
+    assert when.notes[0].text("en") == f'date "03/04/2027" read as Saturday, 3 April 2027 ({how})'
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
@@ -184,7 +184,7 @@ def test_a_date_without_a_year_is_the_next_one() -> None:
     assert f"{read('5 janvier à 10h', 'fr').start:%Y-%m-%d}" == "2027-01-05"
     assert f"{read('15.06. um 10 Uhr', 'de').start:%Y-%m-%d}" == "2027-06-15"
     assert read("5 janvier à 10h", "fr").notes[0].text("en") == (
-        'date "5 janvier" read as Tuesday 5 January 2027 (no year: 2027)'
+        'date "5 janvier" read as Tuesday, 5 January 2027 (no year: 2027)'
     )
 
 
@@ -291,7 +291,7 @@ def test_early_hours_that_say_which(text: str, start: str) -> None:
 def test_a_time_without_a_date_is_today_while_ahead() -> None:
     when = read("14:00")
     assert f"{when.start:%Y-%m-%d %H:%M}" == "2026-12-01 14:00"
-    assert when.notes[0].text("en") == "no date: today, Tuesday 1 December 2026"
+    assert when.notes[0].text("en") == "no date: today, Tuesday, 1 December 2026"
 
 
 def test_a_time_without_a_date_that_has_passed_is_asked_about() -> None:
@@ -313,7 +313,7 @@ def test_a_time_without_a_date_that_has_passed_is_asked_about() -> None:
         ("tomorrow 14:00 or 15:00", "en", "ambiguous_time"),
         ("tomorrow 10:00, 30 minutes or 45 minutes", "en", "ambiguous_duration"),
         ("tomorrow 9:00-10:00 for 30 minutes", "en", "conflicting_end"),
-        ("Monday 3 February 2027 9:00", "en", "weekday_mismatch"),
+        ("Monday, 3 February 2027 9:00", "en", "weekday_mismatch"),
         ("Freitag, den 5. um 10 Uhr", "de", "weekday_mismatch"),
         ("31.02.2027 10:00", "de", "invalid_date"),
         ("domani alle 25:00", "it", "invalid_time"),
@@ -336,10 +336,10 @@ def test_a_start_this_minute_is_not_past() -> None:
 
 
 def test_a_weekday_that_agrees_with_its_date() -> None:
-    when = read("Wednesday 3 February 2027 9:00")
+    when = read("Wednesday, 3 February 2027 9:00")
     assert (
         when.notes[0].text("en")
-        == 'date "Wednesday 3 February 2027" read as Wednesday 3 February 2027'
+        == 'date "Wednesday, 3 February 2027" read as Wednesday, 3 February 2027'
     )
 
 
@@ -368,7 +368,7 @@ def test_a_fold_back_hour_is_its_first_occurrence() -> None:
 @pytest.mark.parametrize(
     ("language", "plain", "with_weekday"),
     [
-        ("en", "3 February 2027", "Wednesday 3 February 2027"),
+        ("en", "3 February 2027", "Wednesday, 3 February 2027"),
         ("fr", "3 février 2027", "mercredi 3 février 2027"),
         ("de", "3. Februar 2027", "Mittwoch, 3. Februar 2027"),
         ("it", "3 febbraio 2027", "mercoledì 3 febbraio 2027"),
@@ -382,9 +382,9 @@ def test_write_date(language: str, plain: str, with_weekday: str) -> None:
 @pytest.mark.parametrize(
     ("language", "one", "two"),
     [
-        ("en", "tomorrow 09:00", "tomorrow 09:00-09:45"),
+        ("en", "tomorrow 09:00", "tomorrow 09:00–09:45"),
         ("fr", "demain à 09:00", "demain de 09:00 à 09:45"),
-        ("de", "morgen 09:00 Uhr", "morgen von 09:00 bis 09:45"),
+        ("de", "morgen 09:00 Uhr", "morgen von 09:00 bis 09:45 Uhr"),
         ("it", "domani alle 09:00", "domani dalle 09:00 alle 09:45"),
     ],
 )

@@ -73,9 +73,10 @@ def test_rooms_per_sender_per_hour(bridge_env: BridgeEnv) -> None:
     assert result.stdout.strip() == "pass finished: 2 planned, 1 rejected"
     assert len(env.simulator.planned_bodies) == 2
     third = text_of(env.smtp.messages[2].message)
-    assert "You have planned 2 rooms within the last hour, the most allowed." in third
-    assert "Please send your request again after 20" in third  # a date and time
-    assert "(Europe/Zurich)." in third
+    assert third.startswith("Your request is fine, but no more meetings can be set up for now.")
+    assert "Why: You have reached the limit of 2 meetings per hour." in third
+    assert "What to do: Please send your request again after " in third  # a time and a day
+    assert "(Zurich time)." in third
 
 
 def test_rooms_per_day_for_everyone(bridge_env: BridgeEnv) -> None:
@@ -94,7 +95,7 @@ def test_rooms_per_day_for_everyone(bridge_env: BridgeEnv) -> None:
     assert env.command("once").stdout.strip() == "pass finished: 1 planned, 1 rejected"
 
     assert len(env.simulator.planned_bodies) == 1
-    assert "1 rooms have been planned within the last 24 hours, the most allowed." in text_of(
+    assert "Why: The limit of 1 meeting per 24 hours has been reached." in text_of(
         env.smtp.messages[1].message
     )
 
@@ -112,8 +113,8 @@ def test_a_message_over_the_size_limit_is_answered_from_its_header(
 
     assert env.simulator.planned_bodies == []
     [reply] = env.smtp.messages
-    size = f"{len(raw) / 1048576:.1f}"
-    assert f"The message is {size} MiB, more than the 0.0 MiB read here." in text_of(reply.message)
+    size = round(len(raw) / 1000)
+    assert f"Your message is {size} kB, which is over the 4 kB limit." in text_of(reply.message)
     assert len(env.uids("kmeet/failed")) == 1
 
 
@@ -133,7 +134,7 @@ def test_attendees_passed_to_the_api_are_capped(bridge_env: BridgeEnv) -> None:
 
     [body] = env.simulator.planned_bodies
     assert [a["address"] for a in body["attendees"]] == ["alice@example.com", "bob@example.org"]
-    assert "7 attendees: only the first 2 are passed to kMeet (5 left out)" in text_of(
+    assert "- Only the first 2 of the 7 attendees were passed to kMeet." in text_of(
         env.smtp.messages[0].message
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from kmeet_bridge import wording
+
 
 def write_time(value: time) -> str:
     return f"{value:%H:%M}"
@@ -17,27 +19,22 @@ def write_when(
     duration: int | None = None,
 ) -> str:
     """One line a sender can copy: `day` (already written: "demain", "3 février
-    2027"), the start, and an end or a duration, in `language`'s usual form."""
-    begin = write_time(start)
+    2027"), the start, and an end or a duration, in `language`'s usual form
+    (the catalogs' "example.*" messages)."""
+    begin = wording.write_time(start, language)
     if end is not None:
-        finish = write_time(end)
-        clock = {
-            "en": f"{begin}-{finish}",
-            "fr": f"de {begin} à {finish}",
-            "de": f"von {begin} bis {finish}",
-            "it": f"dalle {begin} alle {finish}",
-        }[language]
+        finish = wording.write_time(end, language)
+        clock = wording.say(language, "example.span", start=begin, end=finish)
     else:
-        clock = {"en": begin, "fr": f"à {begin}", "de": begin, "it": f"alle {begin}"}[language]
-        if language == "de":
-            clock = f"{begin} Uhr"
-    separator = ", " if language == "de" and day[:1].isdigit() else " "
-    text = f"{day}{separator}{clock}"
+        clock = wording.say(language, "example.at", start=begin)
+    # German sets a written date apart from the time by a comma ("3. Februar 2027, 10:00 Uhr").
+    shape = "example.date_clock" if day[:1].isdigit() else "example.day_clock"
+    text = wording.say(language, shape, day=day, clock=clock)
     if duration is not None:
-        text += ", " + write_duration(duration, language)
+        length = write_duration(duration, language)
+        text = wording.say(language, "example.with_length", line=text, length=length)
     return text
 
 
 def write_duration(minutes: int, language: str) -> str:
-    unit = {"en": "minutes", "fr": "minutes", "de": "Minuten", "it": "minuti"}[language]
-    return f"{minutes} {unit}"
+    return wording.write_minutes(minutes, language)
