@@ -174,6 +174,5 @@ def test_the_reply_says_which_zone_a_floating_time_was_read_in(bridge_env: Bridg
     [body] = env.simulator.planned_bodies
     assert (body["starting_at"], body["timezone"]) == ("2027-03-15 09:00:00", "America/New_York")
     [reply] = env.smtp.messages
-    assert "floating time read in America/New_York (the calendar's X-WR-TIMEZONE)" in text_of(
-        reply.message
-    )
+    # The meeting line names the zone the floating times were read in.
+    assert "Monday, 15 March 2027, 09:00–10:00 (New York time)" in text_of(reply.message)

@@ -256,17 +256,18 @@ def test_a_deferred_reply_and_its_password_go_only_to_the_message_that_planned_i
         env.deliver(from_(original, "bob@example.org"))
         env.deliver(from_(original, "mallory@example.com"))
         env.deliver(original)
-        assert bridge.run_pass().summary() == "2 planned, 1 rejected"
-        clock.at(120)
-        assert bridge.run_pass().summary() == "1 planned"
+        # SMTP is held back as down until its probe, due a moment later, finds it
+        # back (health.py); then the waiting reply goes first, in arrival order.
+        clock.at(2)
+        assert bridge.run_pass().summary() == "3 planned, 1 rejected"
 
     assert [m.rcpt_tos for m in env.smtp.messages] == [
+        ("alice@example.com",),
         ("bob@example.org",),
         ("mallory@example.com",),
         ("alice@example.com",),
-        ("alice@example.com",),
     ]
-    bob, mallory, copy, alice = (text_of(m.message) for m in env.smtp.messages)
+    alice, bob, mallory, copy = (text_of(m.message) for m in env.smtp.messages)
     assert url in bob and password not in bob
     assert url not in mallory and password not in mallory
     assert url in copy and password not in copy
