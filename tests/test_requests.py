@@ -3,7 +3,6 @@ side of a request (body, quotes, attendees, room options, problems)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -16,51 +15,13 @@ import pytest
 from kmeet_bridge import models, requests
 from kmeet_bridge.models import Attendee, MeetingRequest, NotARequest, RoomOptions, Unplannable
 from kmeet_bridge.requests import RequestProblem
+from tests.support.request_cases import SCORER
 
 CORPUS = Path(__file__).parent / "requests_corpus" / "cases.txt"
 ZONE = "Europe/Zurich"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo(ZONE))  # a Tuesday
 NBSP, NNBSP = "\u00a0", "\u202f"
 OWN = "meet@example.com"
-OPTION_FIELDS = {
-    "lobby": "lobby_enabled",
-    "password": "password_enabled",
-    "e2ee": "e2ee_enabled",
-    "recording": "enable_recording",
-}
-
-
-@dataclass
-class Case:
-    name: str
-    headers: dict[str, str]
-    body: str
-    expect: dict[str, str] = field(default_factory=dict)
-
-
-def load_cases() -> list[Case]:
-    """The cases of cases.txt: "=== name", headers, "---", body, "---", expectations."""
-    cases: list[Case] = []
-    for block in CORPUS.read_text(encoding="utf-8").split("\n=== ")[1:]:
-        name, *lines = block.rstrip("\n").split("\n")
-        first, second = (number for number, line in enumerate(lines) if line == "---")
-        cases.append(
-            Case(
-                name.strip(),
-                dict(_pairs(lines[:first])),
-                "\n".join(lines[first + 1 : second]),
-                dict(_pairs(lines[second + 1 :])),
-            )
-        )
-    return cases
-
-
-def _pairs(lines: list[str]) -> list[tuple[str, str]]:
-    pairs = []
-    for line in filter(None, lines):
-        key, _, value = line.partition(":")
-        pairs.append((key.strip().lower(), value.strip()))
-    return pairs
 
 
 def build_message(
@@ -112,7 +73,7 @@ def problem_of(message: EmailMessage, **kwargs: object) -> RequestProblem:
     return caught.value
 
 
-CASES = load_cases()
+CASES = SCORER.load(CORPUS)
 
 
 def test_the_corpus_is_large_and_covers_four_languages() -> None:
@@ -128,7 +89,7 @@ def test_the_corpus_is_large_and_covers_four_languages() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_corpus(case: Case) -> None:
+def test_corpus(case: SCORER.Case) -> None:
     headers = case.headers
     message = build_message(
         case.body,
@@ -163,7 +124,7 @@ def _options(text: str) -> RoomOptions:
     settings = {}
     for pair in text.split():
         name, _, value = pair.partition("=")
-        settings[OPTION_FIELDS[name]] = value == "on"
+        settings[SCORER.OPTION_FIELDS[name]] = value == "on"
     return RoomOptions(**settings)
 
 

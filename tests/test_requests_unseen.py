@@ -5,32 +5,17 @@ plan one at a wrong time (asking back is safe, a room at a wrong time is not).""
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.request_cases import SCORER
+
 ROOT = Path(__file__).parent.parent
 UNSEEN = sorted((ROOT / "tests" / "requests_corpus").glob("unseen_*.txt"))
 NOW = datetime(2026, 12, 7, 9, 15, tzinfo=ZoneInfo("Europe/Zurich"))
-
-
-def _scorer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "score_requests", ROOT / "scripts" / "score_requests.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("score_requests", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-SCORER = _scorer()
 
 
 @functools.cache
