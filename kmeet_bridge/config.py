@@ -1,10 +1,13 @@
 """TOML configuration -> validated, typed settings.
 
-Every key is described once, in `SCHEMA`: its type, default and a line of
-help. The same table validates the file and documents the keys (see
-`config.example.toml`, which a test keeps in step with it). A wrong value stops
-the program with one sentence that names the key (`ConfigError`), never a
-traceback at the first use of a bad value.
+Every key is declared once, as a field of the settings dataclass of its
+section: the field's name is the key, its annotation the type, and `setting()`
+gives the default, the bounds and the sentence that describes it. `SCHEMA` is
+derived from those fields; it validates the file, and a test checks
+`config.example.toml` against it. A wrong value stops the program with one
+sentence that names the key (`ConfigError`), never a traceback at the first use
+of a bad value. (A validation library would need its messages rewritten into
+these sentences; the fields and one small validator are shorter.)
 
 Secrets (`password`, `token`) are resolved here, in this order: systemd
 credential (`$CREDENTIALS_DIRECTORY`), inline value, `*_file`, environment
@@ -23,9 +26,10 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 DEFAULT_CONFIG_PATH = Path("/etc/kmeet-bridge/config.toml")
@@ -59,143 +63,237 @@ class Secret:
 
 @dataclass(frozen=True)
 class Option:
-    type: type | tuple[type, ...]
+    """One key as validation, the error messages and the example-file test see it.
+
+    Built from the field that declares the key (see `setting`), never written by hand."""
+
+    type: type  # as TOML writes it: str, int, float, bool or list
     default: Any = None  # None with required=False: optional, no value
     required: bool = False
-    help: str = ""
+    help: str = ""  # the sentence a "missing" error ends with
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     secret: bool = False  # a wrong value is never shown
 
 
-# One place that describes every key. Order here is the order of the example file.
-SCHEMA: dict[str, dict[str, Option]] = {
-    "imap": {
-        "host": Option(str, required=True, help="IMAP server name"),
-        "port": Option(int, 993, help="IMAP port", minimum=1),
-        "security": Option(
-            str, "ssl", help="ssl, starttls or plain (plain: loopback only)", choices=SECURITY_MODES
-        ),
-        "username": Option(str, required=True, help="IMAP login"),
-        "password": Option(str, help="IMAP password (prefer password_file)", secret=True),
-        "password_file": Option(str, help="file holding the IMAP password"),
-        "folder": Option(str, "INBOX", help="folder the requests arrive in"),
-        "processed_folder": Option(str, "kmeet/processed", help="where planned messages go"),
-        "failed_folder": Option(str, "kmeet/failed", help="where rejected messages go"),
-        "poll_interval": Option(int, 60, help="seconds between passes", minimum=5),
-        "idle": Option(bool, True, help="use IMAP IDLE for push delivery where offered"),
-        "timeout": Option(int, 30, help="seconds before an IMAP operation gives up", minimum=1),
-        "allow_insecure": Option(
-            bool, False, help='allow security = "plain" to a host that is not loopback'
-        ),
-    },
-    "smtp": {
-        "host": Option(str, required=True, help="SMTP server name"),
-        "port": Option(int, 587, help="SMTP port", minimum=1),
-        "security": Option(
-            str,
-            "starttls",
-            help="ssl, starttls or plain (plain: loopback only)",
-            choices=SECURITY_MODES,
-        ),
-        "username": Option(str, help="SMTP login; leave out for a server without AUTH"),
-        "password": Option(str, help="SMTP password (prefer password_file)", secret=True),
-        "password_file": Option(str, help="file holding the SMTP password"),
-        "from_address": Option(str, required=True, help="address the replies come from"),
-        "from_name": Option(str, "kMeet", help="display name of the replies"),
-        "timeout": Option(int, 30, help="seconds before an SMTP operation gives up", minimum=1),
-        "allow_insecure": Option(
-            bool, False, help='allow security = "plain" to a host that is not loopback'
-        ),
-    },
-    "kmeet": {
-        "api_url": Option(str, "https://api.infomaniak.com", help="Infomaniak API base URL"),
-        "calendar_api_url": Option(
-            str, "https://calendar.infomaniak.com", help="Infomaniak Calendar API base URL"
-        ),
-        "token": Option(str, help="API token (prefer token_file)", secret=True),
-        "token_file": Option(str, help="file holding the API token"),
-        "calendar_id": Option(int, required=True, help="calendar that gets the events"),
-        "hostname": Option(str, "kmeet.infomaniak.com", help="the kMeet instance"),
-        "timezone": Option(str, "Europe/Zurich", help="zone for floating times and plain requests"),
-        "default_duration": Option(int, 60, help="minutes, when no end is given", minimum=1),
-        "language": Option(
-            str,
-            "en",
-            help="language of replies when the request's own is unclear",
-            choices=("en", "fr", "de", "it"),
-        ),
-        "timeout": Option(int, 30, help="seconds before an API call gives up", minimum=1),
-        "delete_cancelled_rooms": Option(
-            bool, False, help="remove the room of a cancelled meeting (undocumented API call)"
-        ),
-        "max_rooms_per_day": Option(
-            int, 200, help="rooms planned in any 24 hours, all senders together", minimum=1
-        ),
-        "retry_for": Option(
-            int, 86400, help="seconds a temporary failure is retried before giving up", minimum=60
-        ),
-        "max_parallel": Option(
-            int, 4, help="API requests at once; messages in hand: one more than this", minimum=1
-        ),
-        "max_requests_per_second": Option(
-            float, 20.0, help="API requests begun per second, all messages together", minimum=0.1
-        ),
-        "allow_insecure": Option(
-            bool, False, help="allow http:// API URLs to a host that is not loopback"
-        ),
-    },
-    "kmeet.room": {
-        "start_audio_muted": Option(bool, False, help="participants join muted"),
-        "enable_recording": Option(bool, False, help="allow recording (needs drive_id)"),
-        "drive_id": Option(int, help="kDrive that receives recordings"),
-        "enable_moderator_video": Option(bool, True, help="moderator video on"),
-        "start_audio_only": Option(bool, False, help="join with audio only"),
-        "lobby_enabled": Option(bool, False, help="participants wait in a lobby"),
-        "password_enabled": Option(
-            bool, False, help="room needs a password (generated, sent to the requester only)"
-        ),
-        "e2ee_enabled": Option(bool, True, help="end-to-end encryption"),
-    },
-    "senders": {
-        "allow": Option(list, [], help="glob patterns of addresses allowed to plan rooms"),
-        "require_authenticated": Option(
-            bool, False, help="count a request only if a trusted server authenticated its sender"
-        ),
-        "trusted_authserv_ids": Option(
-            list, [], help="authserv-ids whose Authentication-Results headers are trusted"
-        ),
-        "max_rooms_per_hour": Option(
-            int, 20, help="rooms one sender may plan in any hour", minimum=1
-        ),
-        "max_refusals_per_hour": Option(
-            int, 3, help="refusals one sender is sent in any hour; then silence", minimum=0
-        ),
-    },
-    "limits": {
-        "max_message_size": Option(
-            int, 52_428_800, help="bytes; larger messages are rejected unread", minimum=1024
-        ),
-        "max_calendar_size": Option(
-            int, 1_048_576, help="bytes of one calendar part", minimum=1024
-        ),
-        "max_events": Option(int, 50, help="events in one message", minimum=1),
-        "max_attendees": Option(int, 100, help="attendees passed to the API", minimum=1),
-        "max_nesting": Option(
-            int, 3, help="forwarded messages inside forwarded messages", minimum=0
-        ),
-        "max_parts": Option(int, 500, help="MIME parts of one message", minimum=10),
-        "cpu_seconds": Option(int, 1, help="CPU seconds reading one message may take", minimum=1),
-    },
-    "state": {
-        "path": Option(str, "/var/lib/kmeet-bridge/state.db", help="SQLite state database"),
-    },
-    "metrics": {
-        "listen": Option(
-            str, None, help='"host:port" serving Prometheus metrics for `run`; off when absent'
-        ),
-    },
+_DECLARED = "kmeet_bridge.config"  # the metadata key of a field that declares a config key
+
+# The types a key can have, as TOML writes them, and how an error message names them.
+_KINDS: dict[type, str] = {
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    str: "a string",
+    list: "a list",
 }
+
+
+def setting(
+    default: Any = MISSING,
+    help: str = "",
+    *,
+    minimum: float | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """Declare a config key as a field of a settings dataclass: the field's name
+    is the key, its annotation the type, `default` the default, `help` what the
+    key means. Without a default the key is required, except a `Secret`, which
+    may also come from a file, the environment or a systemd credential."""
+    return field(
+        default=default,
+        metadata={_DECLARED: {"help": help, "minimum": minimum, "choices": choices}},
+    )
+
+
+# Each settings dataclass below declares the keys of one section, in the order
+# of the example file. Keyword-only, so that a required key may follow one with
+# a default, as the file lists them.
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImapSettings:
+    host: str = setting(help="IMAP server name")
+    port: int = setting(993, "IMAP port", minimum=1)
+    security: str = setting(
+        "ssl", "ssl, starttls or plain (plain: loopback only)", choices=SECURITY_MODES
+    )
+    username: str = setting(help="IMAP login")
+    password: Secret = setting(help="IMAP password (prefer password_file)")
+    password_file: str | None = setting(None, "file holding the IMAP password")
+    folder: str = setting("INBOX", "folder the requests arrive in")
+    processed_folder: str = setting("kmeet/processed", "where planned messages go")
+    failed_folder: str = setting("kmeet/failed", "where rejected messages go")
+    poll_interval: int = setting(60, "seconds between passes", minimum=5)
+    idle: bool = setting(True, "use IMAP IDLE for push delivery where offered")
+    timeout: int = setting(30, "seconds before an IMAP operation gives up", minimum=1)
+    allow_insecure: bool = setting(False, 'allow security = "plain" to a host that is not loopback')
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    host: str = setting(help="SMTP server name")
+    port: int = setting(587, "SMTP port", minimum=1)
+    security: str = setting(
+        "starttls", "ssl, starttls or plain (plain: loopback only)", choices=SECURITY_MODES
+    )
+    username: str | None = setting(None, "SMTP login; leave out for a server without AUTH")
+    password: Secret | None = setting(None, "SMTP password (prefer password_file)")
+    password_file: str | None = setting(None, "file holding the SMTP password")
+    from_address: str = setting(help="address the replies come from")
+    from_name: str = setting("kMeet", "display name of the replies")
+    timeout: int = setting(30, "seconds before an SMTP operation gives up", minimum=1)
+    allow_insecure: bool = setting(False, 'allow security = "plain" to a host that is not loopback')
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomSettings:
+    """[kmeet.room]: the settings of every planned room."""
+
+    start_audio_muted: bool = setting(False, "participants join muted")
+    enable_recording: bool = setting(False, "allow recording (needs drive_id)")
+    drive_id: int | None = setting(None, "kDrive that receives recordings")
+    enable_moderator_video: bool = setting(True, "moderator video on")
+    start_audio_only: bool = setting(False, "join with audio only")
+    lobby_enabled: bool = setting(False, "participants wait in a lobby")
+    password_enabled: bool = setting(
+        False, "room needs a password (generated, sent to the requester only)"
+    )
+    e2ee_enabled: bool = setting(True, "end-to-end encryption")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KmeetSettings:
+    api_url: str = setting("https://api.infomaniak.com", "Infomaniak API base URL")
+    calendar_api_url: str = setting(
+        "https://calendar.infomaniak.com", "Infomaniak Calendar API base URL"
+    )
+    token: Secret = setting(help="API token (prefer token_file)")
+    token_file: str | None = setting(None, "file holding the API token")
+    calendar_id: int = setting(help="calendar that gets the events")
+    hostname: str = setting("kmeet.infomaniak.com", "the kMeet instance")
+    timezone: str = setting("Europe/Zurich", "zone for floating times and plain requests")
+    default_duration: int = setting(60, "minutes, when no end is given", minimum=1)
+    language: str = setting(
+        "en",
+        "language of replies when the request's own is unclear",
+        choices=("en", "fr", "de", "it"),
+    )
+    timeout: int = setting(30, "seconds before an API call gives up", minimum=1)
+    delete_cancelled_rooms: bool = setting(
+        False, "remove the room of a cancelled meeting (undocumented API call)"
+    )
+    max_rooms_per_day: int = setting(
+        200, "rooms planned in any 24 hours, all senders together", minimum=1
+    )
+    retry_for: int = setting(
+        86400, "seconds a temporary failure is retried before giving up", minimum=60
+    )
+    max_parallel: int = setting(
+        4, "API requests at once; messages in hand: one more than this", minimum=1
+    )
+    max_requests_per_second: float = setting(
+        20.0, "API requests begun per second, all messages together", minimum=0.1
+    )
+    allow_insecure: bool = setting(False, "allow http:// API URLs to a host that is not loopback")
+    room: RoomSettings  # the [kmeet.room] section, declared above
+
+
+@dataclass(frozen=True, kw_only=True)
+class SenderSettings:
+    allow: tuple[str, ...] = setting((), "glob patterns of addresses allowed to plan rooms")
+    require_authenticated: bool = setting(
+        False, "count a request only if a trusted server authenticated its sender"
+    )
+    trusted_authserv_ids: tuple[str, ...] = setting(
+        (), "authserv-ids whose Authentication-Results headers are trusted"
+    )
+    max_rooms_per_hour: int = setting(20, "rooms one sender may plan in any hour", minimum=1)
+    max_refusals_per_hour: int = setting(
+        3, "refusals one sender is sent in any hour; then silence", minimum=0
+    )
+
+    def allows(self, address: str) -> bool:
+        """True when `address` matches one of the glob patterns (case-insensitive)."""
+        address = address.strip().lower()
+        return any(fnmatch.fnmatchcase(address, pattern.lower()) for pattern in self.allow)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitSettings:
+    max_message_size: int = setting(
+        52_428_800, "bytes; larger messages are rejected unread", minimum=1024
+    )
+    max_calendar_size: int = setting(1_048_576, "bytes of one calendar part", minimum=1024)
+    max_events: int = setting(50, "events in one message", minimum=1)
+    max_attendees: int = setting(100, "attendees passed to the API", minimum=1)
+    max_nesting: int = setting(3, "forwarded messages inside forwarded messages", minimum=0)
+    max_parts: int = setting(500, "MIME parts of one message", minimum=10)
+    cpu_seconds: int = setting(1, "CPU seconds reading one message may take", minimum=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateSection:
+    """[state] as the file writes it; `Settings.state_path` is its path, resolved."""
+
+    path: str = setting("/var/lib/kmeet-bridge/state.db", "SQLite state database")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsSection:
+    """[metrics] as the file writes it; `Settings.metrics_listen` is its address, read."""
+
+    listen: str | None = setting(
+        None, '"host:port" serving Prometheus metrics for `run`; off when absent'
+    )
+
+
+# The file's sections, in the order of the example file, and the dataclass whose
+# fields declare each one's keys.
+SECTIONS: dict[str, type] = {
+    "imap": ImapSettings,
+    "smtp": SmtpSettings,
+    "kmeet": KmeetSettings,
+    "kmeet.room": RoomSettings,
+    "senders": SenderSettings,
+    "limits": LimitSettings,
+    "state": StateSection,
+    "metrics": MetricsSection,
+}
+
+
+def _options(section: type) -> dict[str, Option]:
+    """The keys a section's dataclass declares, as Options, in field order."""
+    hints = get_type_hints(section)
+    options = {}
+    for spec in fields(section):
+        if _DECLARED not in spec.metadata:
+            continue  # not a key: KmeetSettings.room is a section of its own
+        hint = hints[spec.name]
+        kinds = (
+            [k for k in get_args(hint) if k is not NoneType]
+            if isinstance(hint, UnionType)
+            else [hint]
+        )
+        (kind,) = kinds  # one type per key, optionally "| None"
+        kind = get_origin(kind) or kind  # tuple[str, ...] -> tuple
+        secret = kind is Secret
+        default = None if spec.default is MISSING else spec.default
+        toml_type = {Secret: str, tuple: list}.get(kind, kind)
+        if toml_type not in _KINDS:
+            raise TypeError(f"{section.__name__}.{spec.name}: no TOML type for {hint}")
+        options[spec.name] = Option(
+            type=toml_type,
+            default=default,
+            required=spec.default is MISSING and not secret,
+            secret=secret,
+            **spec.metadata[_DECLARED],
+        )
+    return options
+
+
+# Every key, derived from the dataclasses above: what validation, the error
+# messages and the example-file test read.
+SCHEMA: dict[str, dict[str, Option]] = {name: _options(cls) for name, cls in SECTIONS.items()}
 
 SECRET_ENV = {
     "imap": "KMEET_BRIDGE_IMAP_PASSWORD",
@@ -204,92 +302,6 @@ SECRET_ENV = {
 }
 SECRET_CREDENTIAL = {"imap": "imap-password", "smtp": "smtp-password", "kmeet": "api-token"}
 SECRET_KEY = {"imap": "password", "smtp": "password", "kmeet": "token"}
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    host: str
-    port: int
-    security: str
-    username: str
-    password: Secret
-    folder: str
-    processed_folder: str
-    failed_folder: str
-    poll_interval: int
-    timeout: int
-    idle: bool = True
-    allow_insecure: bool = False
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str
-    username: str | None
-    password: Secret | None
-    from_address: str
-    from_name: str
-    timeout: int
-    allow_insecure: bool = False
-
-
-@dataclass(frozen=True)
-class RoomSettings:
-    start_audio_muted: bool
-    enable_recording: bool
-    drive_id: int | None
-    enable_moderator_video: bool
-    start_audio_only: bool
-    lobby_enabled: bool
-    password_enabled: bool
-    e2ee_enabled: bool
-
-
-@dataclass(frozen=True)
-class KmeetSettings:
-    api_url: str
-    calendar_api_url: str
-    token: Secret
-    calendar_id: int
-    hostname: str
-    timezone: str
-    default_duration: int
-    language: str
-    timeout: int
-    delete_cancelled_rooms: bool
-    retry_for: int
-    room: RoomSettings
-    max_rooms_per_day: int = 200
-    max_parallel: int = 4
-    max_requests_per_second: float = 20.0
-    allow_insecure: bool = False
-
-
-@dataclass(frozen=True)
-class SenderSettings:
-    allow: tuple[str, ...]
-    require_authenticated: bool = False
-    trusted_authserv_ids: tuple[str, ...] = ()
-    max_rooms_per_hour: int = 20
-    max_refusals_per_hour: int = 3
-
-    def allows(self, address: str) -> bool:
-        """True when `address` matches one of the glob patterns (case-insensitive)."""
-        address = address.strip().lower()
-        return any(fnmatch.fnmatchcase(address, pattern.lower()) for pattern in self.allow)
-
-
-@dataclass(frozen=True)
-class LimitSettings:
-    max_message_size: int = 52_428_800
-    max_calendar_size: int = 1_048_576
-    max_events: int = 50
-    max_attendees: int = 100
-    max_nesting: int = 3
-    max_parts: int = 500
-    cpu_seconds: int = 1
 
 
 @dataclass(frozen=True)
@@ -361,14 +373,13 @@ def from_mapping(
             "[kmeet.room] enable_recording = true needs drive_id (the kDrive that receives "
             "the recordings)"
         )
-    allow = tuple(values["senders"]["allow"])
-    for pattern in allow:
+    for pattern in values["senders"]["allow"]:
         if not isinstance(pattern, str) or not pattern.strip():
             raise ConfigError(
                 f"[senders] allow must be a list of address patterns such as "
                 f'"*@example.com", got {pattern!r}'
             )
-    trusted = tuple(values["senders"]["trusted_authserv_ids"])
+    trusted = values["senders"]["trusted_authserv_ids"]
     if any(not isinstance(name, str) or not name.strip() for name in trusted):
         raise ConfigError(
             '[senders] trusted_authserv_ids must be a list of server names such as "mx.example.com"'
@@ -406,33 +417,14 @@ def from_mapping(
         kmeet[key] = url.rstrip("/")
 
     return Settings(
-        imap=ImapSettings(**{k: imap[k] for k in ImapSettings.__dataclass_fields__}),
-        smtp=SmtpSettings(
-            host=smtp["host"],
-            port=smtp["port"],
-            security=smtp["security"],
-            username=smtp["username"],
-            password=smtp_password,
-            from_address=smtp["from_address"],
-            from_name=smtp["from_name"],
-            timeout=smtp["timeout"],
-            allow_insecure=smtp["allow_insecure"],
-        ),
-        kmeet=KmeetSettings(
-            room=RoomSettings(**room),
-            **{k: kmeet[k] for k in KmeetSettings.__dataclass_fields__ if k != "room"},
-        ),
-        senders=SenderSettings(
-            allow=allow,
-            require_authenticated=values["senders"]["require_authenticated"],
-            trusted_authserv_ids=trusted,
-            max_rooms_per_hour=values["senders"]["max_rooms_per_hour"],
-            max_refusals_per_hour=values["senders"]["max_refusals_per_hour"],
-        ),
-        state_path=_relative_to(base, values["state"]["path"]),
+        imap=ImapSettings(**imap),
+        smtp=SmtpSettings(**{**smtp, "password": smtp_password}),
+        kmeet=KmeetSettings(**kmeet, room=RoomSettings(**room)),
+        senders=SenderSettings(**values["senders"]),
+        state_path=_relative_to(base, StateSection(**values["state"]).path),
         source=source,
         limits=LimitSettings(**values["limits"]),
-        metrics_listen=_listen_address(values["metrics"]["listen"]),
+        metrics_listen=_listen_address(MetricsSection(**values["metrics"]).listen),
         secret_files=secret_files,
     )
 
@@ -473,7 +465,8 @@ def _listen_address(value: str | None) -> tuple[str, int] | None:
 
 
 def _validate(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Check every section and key against SCHEMA; fill in defaults."""
+    """Check every section and key against SCHEMA; fill in defaults. Each section
+    comes back as the keyword arguments of its dataclass."""
     known_sections = {name.split(".")[0] for name in SCHEMA}
     for name in data:
         if name not in known_sections:
@@ -487,8 +480,9 @@ def _validate(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             table = table.get(part, {}) if isinstance(table, Mapping) else None
         if not isinstance(table, Mapping):
             raise ConfigError(f"[{section}] must be a table")
+        subsections = {name.split(".", 1)[1] for name in SCHEMA if name.startswith(f"{section}.")}
         for key in table:
-            if key not in options and not (section == "kmeet" and key == "room"):
+            if key not in options and key not in subsections:
                 raise ConfigError(
                     f"[{section}] has an unknown key {key!r}; known keys: " + ", ".join(options)
                 )
@@ -502,20 +496,14 @@ def _value(section: str, key: str, option: Option, raw: Any) -> Any:
     if raw is None:
         if option.required:
             raise ConfigError(f"[{section}] {key} is missing; expected {option.help}")
-        return list(option.default) if isinstance(option.default, list) else option.default
+        return option.default
     expected = option.type
     if expected is float and isinstance(raw, int) and not isinstance(raw, bool):
         raw = float(raw)  # a number: `5` and `5.0` alike
     # TOML booleans are ints to Python; never accept one for the other.
     ok = isinstance(raw, expected) and not (expected is int and isinstance(raw, bool))
     if not ok:
-        kind = {
-            int: "an integer",
-            float: "a number",
-            bool: "true or false",
-            str: "a string",
-            list: "a list",
-        }[expected]  # type: ignore[index]
+        kind = _KINDS[expected]
         if option.secret:
             raise ConfigError(f"[{section}] {key} must be {kind} (its value is not shown)")
         shown = f'"{raw}"' if isinstance(raw, str) else _toml_repr(raw)
@@ -535,7 +523,7 @@ def _value(section: str, key: str, option: Option, raw: Any) -> Any:
         )
     if expected is str and not raw.strip():
         raise ConfigError(f"[{section}] {key} must not be empty")
-    return raw
+    return tuple(raw) if expected is list else raw  # settings hold lists as tuples
 
 
 def _toml_repr(value: Any) -> str:
