@@ -176,6 +176,12 @@ HOW_TEXTS: dict[str, dict[str, str]] = {
         "de": "Tag zuerst: kein Monat 13+",
         "it": "prima il giorno: nessun mese 13+",
     },
+    "weekday_decides": {
+        "en": "the weekday decides",
+        "fr": "le jour de la semaine tranche",
+        "de": "der Wochentag entscheidet",
+        "it": "lo decide il giorno della settimana",
+    },
     "month_first": {
         "en": "month first",
         "fr": "mois en premier",

@@ -642,7 +642,7 @@ _NEGATION = (
     r"(?:no|without|not|non|sans|pas\s+de|pas\s+d'|ohne|kein|keine|keinen|nicht|senza|nessuna?"
     r"|niente|pas\s+besoin\s+de|pas\s+besoin\s+d'|no\s+need\s+(?:for|to)|nicht\s+notig)"
 )
-_ARTICLE = r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|einen|einem|einer|eine|il|una|uno)\s*)?"
+_ARTICLE = r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|ein|einen|einem|einer|eine|il|una|uno)\s*)?"
 _OFF_VALUE = (
     r"(?:off|no|non|nein|aus|disabled|desactivee?|deaktiviert|disattivat[ao]|false"
     r"|deaktivieren|ausschalten|bitte\s+nicht|nicht(?=[ \t]*(?:[,.;!)\n]|$)))"
@@ -651,14 +651,17 @@ _ON_VALUE = (
     r"(?:on|yes|oui|ja|an|si|enabled|activee?|aktiviert|attivat[ao]|attiv[aoie]|true|required"
     r"|aktivieren|einschalten|please|pls|plz|bitte|svp|s\.v\.p\.|stp|per\s+favore|obligatoire"
     r"|obbligatori[ao]|obligatorisch|erforderlich|mandatory|needed|wanted|necessaire"
-    r"|necessari[ao]|waren\s+super|ware\s+super|wichtig)"
+    r"|necessari[ao]|waren\s+super|ware\s+super|wichtig"
+    # German puts the verb last: "ein Passwort setzen", "den Warteraum einrichten"
+    r"|setzen|einrichten|vergeben|festlegen|verwenden|hinzufugen|anlegen|nutzen)"
 )
 # "turn on the lobby", "merci d'activer la salle d'attente", "disattivare la registrazione"
 _ON_VERBS = (
-    r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|put\s+on|put(?!\s+off)|include"
+    r"(?:enable|turn\s+on|switch\s+on|activate|add|use|set\s+up|set|put\s+on|put(?!\s+off)|include"
     r"|require|activer"
     r"|activez|ajouter|ajoutez|mettre|mettez|mets|metsz|prevoir|prevoyez|utiliser|attivare|attivate"
-    r"|abilitare|abilitate|aggiungere|aggiungete|aggiungi|usare|mettere|mettete|metti|attiva)"
+    r"|abilitare|abilitate|aggiungere|aggiungete|aggiungi|usare|mettere|mettete|metti|attiva"
+    r"|impostare|impostate|imposta|definir|definissez|definire)"
 )
 _OFF_VERBS = (
     r"(?:disable|turn\s+off|switch\s+off|deactivate|desactiver|desactivez|couper|coupez"
@@ -667,7 +670,13 @@ _OFF_VERBS = (
 # "with lobby and password", "mit Passwort und Warteraum": one setting after another.
 # Both matched next to an option's words; the lookbehinds keep a search from
 # starting inside a run of spaces (quadratic in the run's length).
-_OPTION_JOINER = re.compile(r"(?<![ \t])[ \t]*(?:,|and|und|et|e|ni|noch|nor|\+|&)[ \t]+")
+# (also "ainsi qu'un mot de passe", "einen Warteraum (Lobby) sowie ein Passwort")
+_OPTION_JOINER = re.compile(
+    r"(?<![ \t])(?:[ \t]*\([^()\n]{1,30}\))?[ \t]*"
+    r"(?:(?:and|und|et|e)[ \t]+(?:also|auch|aussi|anche)|as[ \t]+well[ \t]+as|ainsi[ \t]+que"
+    r"|sowie|plus|nonche|oltre[ \t]+a|,|and|und|et|e|ni|noch|nor|\+|&)[ \t]+"
+    r"|(?<![ \t])[ \t]*ainsi[ \t]+qu'"
+)
 # "Lobby und Passwort wären super": the setting said after a list applies to all of it.
 _OPTION_BEFORE_JOINER = re.compile(r"(?<![ \t])[ \t]*(?:,|and|und|et|e|\+|&)[ \t]*$")
 _EXTRA_OFF = {
@@ -706,13 +715,20 @@ def _option_patterns() -> list[tuple[str, bool, re.Pattern[str]]]:
             off.append(_EXTRA_OFF[option])
         on = [
             rf"(?:with|avec|mit|con)\s+{_ARTICLE}{words}",
+            # "bitten um einen Warteraum"; "die Teilnehmenden im Warteraum sammeln"
+            rf"um\s+{_ARTICLE}{words}",
+            rf"(?<!nicht\s)(?<!ohne\s)(?<!pas\s)(?<!not\s)(?<!non\s)"
+            rf"(?:im|in\s+den|dans\s+la|nella|in\s+sala)"
+            rf"\s+{words}",
             rf"{words}[ \t]*(?:[:=][ \t]*)?{_ON_VALUE}",
         ]
         if option in _EXTRA_ON:
             on.append(_EXTRA_ON[option])
         # A verb may follow an elision: "d'activer".
         off_verb = rf"(?<![\w]){_OFF_VERBS}\s+{_ARTICLE}{words}"
-        on_verb = rf"(?<![\w]){_ON_VERBS}\s+{_ARTICLE}{words}"
+        # (not "don't set a password", "ne pas mettre de mot de passe")
+        not_before = r"(?<!n't\s)(?<!not\s)(?<!pas\s)(?<!non\s)"
+        on_verb = rf"(?<![\w]){not_before}{_ON_VERBS}\s+{_ARTICLE}{words}"
         for value, forms, verb in ((False, off, off_verb), (True, on, on_verb)):
             pattern = "(?:" + w + "(?:" + "|".join(forms) + ")|" + verb + ")" + e
             patterns.append((option, value, re.compile(pattern)))

@@ -68,6 +68,7 @@ _NOT_TYPOS = frozenset(
         "marco",
         "domenico",
         "monate",
+        "montage",
     ]
 )
 _ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+")
@@ -90,6 +91,8 @@ _HOUR_IN_WORDS = re.compile(
 _DAY_BEFORE = re.compile(r"(?:\d\.?|(?<![\w])(?:on|le|am|il|next|this|den|dem))[ \t,]*$")
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _MIN_LENGTH = 5
+_HYPHEN_BEFORE = re.compile(r"[^\W\d_]-(?=[^\W\d_])")
+_HYPHEN_AFTER = re.compile(r"-[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,10 @@ def corrected_lines(lines: list[str]) -> tuple[list[str], list[Correction]]:
         # Addresses and links hold names ("marco.rossi@..."), not day words.
         masked = _ADDRESS.sub(lambda found: " " * len(found.group(0)), line)
         for match in _TOKEN.finditer(masked):
+            if _HYPHEN_BEFORE.match(masked, max(0, match.start() - 2)) or _HYPHEN_AFTER.match(
+                masked, match.end()
+            ):
+                continue  # "Montage-Team", "Pre-Meeting": a compound, not a day word
             found = _meant(match.group(0))
             if found is None:
                 continue

@@ -14,6 +14,8 @@ from kmeet_bridge.reading_notes import Note, note
 from kmeet_bridge.when.model import Understood, WhenProblem, _skipped
 from kmeet_bridge.when.text import Found, _Found, _Text
 from kmeet_bridge.when.words import (
+    _ALL_UNA,
+    _CLOCK_TIME,
     _CLOCK_WORDS,
     _COUNTED,
     _DAY_BEFORE_NOON,
@@ -44,6 +46,7 @@ from kmeet_bridge.when.words import (
     _START_MARKER,
     _STRONG_TIMES,
     _SURE_START,
+    _SWISS_HOUR_FORM,
     _WEAK_FOLLOWERS,
     _WEAK_TIME,
     _WORD_HOUR,
@@ -65,12 +68,26 @@ def _find_times_and_durations(
         unit, number = match["unit"], match["n"]
         if unit in ("h", "heure", "heures") and number.isdigit():
             continue  # 14h, 14 heures: decided with the times below
-        if unit in ("ora", "ore") and number[:1].isdigit() and unit == "ora":
+        # "alle 10 ora di Londra" is a time and a zone; "1 ora e mezza" a length
+        if (
+            unit == "ora"
+            and number[:1].isdigit()
+            and (number != "1" or _ZONE_AFTER_ORA.match(folded, match.end("unit")))
+        ):
             continue
         if not number[:1].isdigit() and _START_MARKER.search(folded[: match.start()]):
             continue  # "à une heure" is a time of day
+        at = _SURE_AT.search(folded[: match.start()])
+        if number.isdigit() and unit.startswith("hour") and at:
+            # "at 8 hours 30" (the French "à 8 heures 30" in English) is a time
+            hour, minute = int(number), int(match["m"] or 0)
+            if hour <= 23 and minute <= 59 and not (match["half"] or match["quarter"]):
+                items.append(reader.found("time", match, (hour, minute), ampm=None))
+                continue
         items.append(reader.found("duration", match, _hours_minutes(match)))
     for match in reader.matches(_MINUTES_DURATION):
+        if _PLUS_MINUTES_BEFORE.search(folded, max(0, match.start() - 24), match.start()):
+            continue  # "alle ore 10 e 5 minuti" is 10:05 (read with the clock words)
         items.append(reader.found("duration", match, int(match["n"])))
     for match in reader.matches(_WORD_MINUTES):
         words = match["n"]
@@ -134,6 +151,16 @@ def _find_times_and_durations(
     return kept
 
 
+_PLUS_MINUTES_BEFORE = re.compile(
+    r"(?<![\w])(?:alle|ore|dalle|verso\s+le|per\s+le)\s+(?:ore\s+)?\d{1,2}\s+e\s+$"
+)
+_SURE_AT = re.compile(r"(?:^|[\s(,;])(?:at|a|um|alle)\s+$")
+_SWISS_HOUR_BEFORE = re.compile(r"(?<![\w])(?:am|um|gege|gegen|bis|ab|vor)\s+$")
+_ZONE_AFTER_ORA = re.compile(
+    r"(?<!\s)\s+(?:di|d'|del|della|locale|italiana|svizzera|legale|solare|esatta|in\s+punto)(?![\w])"
+)
+
+
 def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Found]:
     """Times said with quarters and halves ("halb 4", "Viertel nach 2", "half past 9",
     "15h et demie", "alle 15 e mezza", "midi et demi"), and Italian "h 10"."""
@@ -195,6 +222,8 @@ def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Fou
         if _DAY_BEFORE_NOON.search(window):
             times.append(reader.found("time", match, (12, 0), named=True))
     if language == "it":
+        for match in reader.matches(_ALL_UNA):
+            times.append(reader.found("time", match, (1, 0), ampm=None))
         for match in reader.matches(_H_BEFORE):
             value = (int(match["h"]), int(match["m"] or 0))
             times.append(reader.found("time", match, value, ampm=None))
@@ -205,8 +234,13 @@ def _strong_time(reader: _Text, match: re.Match, form: int, language: str) -> _F
     """A time with a sign of being one (a colon, am/pm, Uhr, h, heures), or the
     duration that an "h" form turns out to be."""
     folded = reader.folded
+    # Swiss German is often taken for English: after "am", "um"... "10i" is read anyway
+    swiss = _SWISS_HOUR_BEFORE.search(folded, max(0, match.start() - 8), match.start())
+    if form == _SWISS_HOUR_FORM and language != "de" and not swiss:
+        return None
     hour = int(match["h"])
-    minute = int(match.groupdict().get("m") or match.groupdict().get("m2") or 0)
+    groups = match.groupdict()
+    minute = int(groups.get("m") or groups.get("m2") or groups.get("m3") or 0)
     ampm = match.groupdict().get("ampm")
     end = match.end()
     if (
@@ -218,8 +252,15 @@ def _strong_time(reader: _Text, match: re.Match, form: int, language: str) -> _F
         if form != 0:
             return None
         ampm, end = None, match.start("ampm") - 1
-    if form in (3, 4) and _h_form_is_duration(folded, match, hour):
-        return reader.found("duration", match, hour * 60 + minute)
+    if form in (3, 4) and _h_form_is_duration(reader, match, hour):
+        strict = _LENGTH_BEFORE.search(folded[: match.start()])
+        if not strict and hour >= _LONGEST_AMBIGUOUS_LENGTH:
+            # "une salle pour 11h", "für 17h", "environ 10h": a time (nobody books
+            # ten hours); "pour 7h" or "pour 8h" could be either: asked about.
+            if hour <= _LATEST_LENGTH_OR_TIME:
+                return reader.found("unread", match, None)
+        else:
+            return reader.found("duration", match, hour * 60 + minute)
     reader.take(match.start(), end)
     return _Found(
         "time",
@@ -230,6 +271,18 @@ def _strong_time(reader: _Text, match: re.Match, form: int, language: str) -> _F
         reader.line_of(match.start()),
         {"ampm": ampm},
     )
+
+
+# Most length cues ("pour", "for", "für", "environ", "max") come before a time too
+# ("pour 11h"): after them, an hour from 7 on is not read as a length. These say
+# a length and nothing else.
+_LENGTH_BEFORE = re.compile(
+    r"(?:^|[\s(,;])(?:pendant|durant|duree|dauer|duration|length|lange|lasting|dure|durera"
+    r"|dauert|dura|durata|wahrend)(?:\s+(?:de|d'|di|von|of|environ|circa|etwa|about))*[\s:.]*$"
+)
+_LONGEST_AMBIGUOUS_LENGTH = 7
+_SMALL_LENGTH_HOURS = 3
+_LATEST_LENGTH_OR_TIME = 8
 
 
 def _hours_minutes(match: re.Match) -> int:
@@ -254,10 +307,11 @@ _TIME_JUST_BEFORE = re.compile(
 )
 
 
-def _h_form_is_duration(folded: str, match: re.Match, hour: int) -> bool:
+def _h_form_is_duration(reader: _Text, match: re.Match, hour: int) -> bool:
     """Whether "1h30" or "2 heures" is a length rather than a time of day: after
     "pour", "for"...; or, with no "à", "de", "-" before it, right after another
     time ("14h 1h30") or a short "N heures" ("2 heures")."""
+    folded = reader.folded
     before = folded[: match.start()]
     if _DURATION_MARKER.search(before) or _OFFSET_BEFORE.search(before):
         return True
@@ -267,6 +321,14 @@ def _h_form_is_duration(folded: str, match: re.Match, hour: int) -> bool:
         return False
     if _TIME_JUST_BEFORE.search(before):
         return hour <= 8  # "14h 1h30", "Friday 11am, 1h30", "ore 11, 1h30"
+    # "à 10h30 svp, 1h, pour...", "à 4h ? ... 1h devrait suffire": after a clock
+    # time, a small "1h" is a length (a second time from 1 to 3 at night is not).
+    if (
+        hour <= _SMALL_LENGTH_HOURS
+        and reader.first(_CLOCK_TIME) < match.start()
+        and not _PART_OF_DAY_AFTER.match(folded, match.end())
+    ):
+        return True
     # "..., 1h." or "1h30." as a phrase of its own after the time: a length
     if (
         hour <= 3
@@ -308,7 +370,8 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
 
 
 _DASH_BEFORE = re.compile(r"(?<![\w:.,/+])\d{1,2}(?:[.:]\d{2})?\s*-\s*$")
-_DASH_GAP = re.compile(r"\s*-+\s*$")
+# (matched at a gap's start; the lookbehind keeps a search from starting in a run of spaces)
+_DASH_GAP = re.compile(r"(?<![\s-])\s*-+\s*$")
 
 
 def _ranges_and_ends(reader: _Text, times: list[_Found]) -> list[_Found]:

@@ -34,11 +34,13 @@ from kmeet_bridge.when.words import (
     _SLASHED_DAY_MONTH,
     _SWISS_GERMAN_DAYS,
     _TIME_AFTER_DAY,
+    _WEEK_AFTER_WEEKDAY,
     _WEEKDAY,
     _WEEKDAY_BEFORE,
     _WEEKDAY_BEFORE_GERMAN,
     _WEEKDAY_MENTION,
     _WEEKDAY_SHORT,
+    _WEEKS_LATER,
 )
 
 _AROUND_A_DAY = re.compile(
@@ -123,7 +125,74 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
             continue  # "hut", "morn" are English words
         for match in reader.matches(re.compile(_W + r"(?:" + pattern + r")" + _E)):
             items.append(reader.found("relative", match, days))
+    items += _week_offsets(reader, items, language)
     return items
+
+
+_WEEK_GAP = re.compile(r"[\s,]*(?:d')?")
+_WEEK_GAP_WIDTH = 4
+
+
+def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Found]:
+    """Counts of weeks, applied to the day they are said of ("Dienstag in einer
+    Woche", "a week from today", "mardi en huit") or, alone after "in", "dans",
+    "tra", to today ("in two weeks"). One the reader cannot apply is answered
+    with a question: a dropped offset would plan the meeting weeks early."""
+    added: list[_Found] = []
+    for item in items:  # British "Tuesday week"
+        if language == "en" and item.kind == "weekday" and item.extra.get("how") == "bare":
+            week = _WEEK_AFTER_WEEKDAY.match(reader.folded, item.end)
+            if week and reader.free(week.start(), week.end()):
+                reader.take(week.start(), week.end())
+                item.extra["plus_days"] = 7
+                item.end = week.end()
+                item.text = reader.original[item.start : item.end].strip()
+    days_kinds = ("date", "monthday", "relative", "weekday")
+    by_start = {item.start: item for item in items if item.kind in days_kinds}
+    by_end = {item.end: item for item in items if item.kind in days_kinds}
+    for match in reader.matches(_WEEKS_LATER):
+        days = _offset_days(match)
+        from_form = bool(match["from"])  # "a week from today": the day follows
+        anchor = None
+        for width in range(_WEEK_GAP_WIDTH + 1):  # the day right before or after
+            if from_form:
+                gap, anchor = (
+                    reader.folded[match.end() : match.end() + width],
+                    by_start.get(match.end() + width),
+                )
+            else:
+                gap, anchor = (
+                    reader.folded[match.start() - width : match.start()],
+                    by_end.get(match.start() - width),
+                )
+            if anchor is not None and _WEEK_GAP.fullmatch(gap):
+                break
+            anchor = None
+        if days and match["now"]:  # "two weeks from now"
+            added.append(reader.found("relative", match, days))
+        elif days and anchor is not None and "plus_days" not in anchor.extra:
+            reader.take(match.start(), match.end())
+            anchor.extra["plus_days"] = days
+            anchor.start = min(anchor.start, match.start())
+            anchor.end = max(anchor.end, match.end())
+            anchor.text = reader.original[anchor.start : anchor.end].strip()
+        elif days and not from_form and not (match["eight"] or match["fifteen"]):
+            added.append(reader.found("relative", match, days))  # "in two weeks"
+        else:
+            added.append(reader.found("unread", match, None))
+    return added
+
+
+def _offset_days(match: re.Match) -> int | None:
+    if match["unsure"]:
+        return None
+    if match["eight"]:
+        return 7
+    if match["fifteen"] or "fortnight" in match.group(0):
+        return 14
+    count = match["n1"] or match["n2"]
+    weeks = int(count) if count.isdigit() else _NUMBER_WORDS.get(count.rstrip("'"), 1)
+    return 7 * weeks if 1 <= weeks <= 8 else None
 
 
 def _numeric(reader: _Text, match: re.Match, year: int | None, language: str) -> _Found:
@@ -243,6 +312,27 @@ def _day(
 
 def _date_of(item: _Found, today: date, understood: Understood) -> tuple[date, str]:
     """The day one mention names, and how it was read (for the notes)."""
+    plus = int(item.extra.get("plus_days", 0))
+    if not plus:
+        return _named_date(item, today, understood)
+    # "Dienstag in einer Woche": a week after the coming Tuesday when that is in
+    # this week. Said on a Tuesday, "lundi en huit" may mean next week's Monday
+    # or the one after: asked, as is a week after "next week Tuesday".
+    if item.kind == "weekday" and (
+        item.extra["how"] == "next week" or int(item.value) <= today.weekday()
+    ):
+        coming = _next_weekday(today + timedelta(days=1), int(item.value))
+        raise WhenProblem(
+            "ambiguous_date",
+            replace(understood, date_text=item.text, relative=True),
+            choices=(coming, coming + timedelta(days=plus)),
+            text=item.text,
+        )
+    value, how = _named_date(item, today, understood)
+    return value + timedelta(days=plus), how
+
+
+def _named_date(item: _Found, today: date, understood: Understood) -> tuple[date, str]:
     if item.kind == "relative":
         return today + timedelta(days=int(item.value)), ""
     if item.kind == "weekday":
@@ -250,6 +340,11 @@ def _date_of(item: _Found, today: date, understood: Understood) -> tuple[date, s
     readings = item.extra.get("readings")
     if readings:
         choices = tuple(_calendar_date(reading, today, item, understood)[0] for reading in readings)
+        # "Thu 10/12": 10 December is a Thursday, 12 October is not.
+        weekday = item.extra.get("weekday")
+        fitting = [choice for choice in choices if choice.weekday() == weekday]
+        if weekday is not None and len(fitting) == 1:
+            return fitting[0], "weekday_decides"
         raise WhenProblem(
             "ambiguous_date",
             replace(understood, date_text=item.text),

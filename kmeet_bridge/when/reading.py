@@ -11,7 +11,16 @@ from kmeet_bridge.language import (
 from kmeet_bridge.when.clock import _find_times_and_durations
 from kmeet_bridge.when.dates import _find_dates
 from kmeet_bridge.when.text import Found, _Found, _Text
-from kmeet_bridge.when.words import _AM_WORDS, _DAY_LIKE, _NOW_WORDS, _PM_WORDS, _VAGUE
+from kmeet_bridge.when.words import (
+    _AM_WORDS,
+    _DAY_LIKE,
+    _FAREWELLS,
+    _LEFT_OVER,
+    _MONTH_ALONE,
+    _NOW_WORDS,
+    _PM_WORDS,
+    _VAGUE,
+)
 from kmeet_bridge.when.zones import _find_zones
 
 _UNREAD_SLASHED = re.compile(r"(?<![\w/.])\d{1,2}/\d{1,2}(?![\w/]|[.,]\d)")
@@ -40,17 +49,23 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
     # Addresses and links hold digits that are neither dates nor times.
     for start, end in _addresses_and_links(reader.folded):
         reader.take(start, end)
+    for match in reader.matches(_FAREWELLS):
+        reader.take(match.start(), match.end())
     items += _find_zones(reader)
     items += _find_dates(reader, language)
     items += [reader.found("now", match, None) for match in reader.matches(_NOW_WORDS)]
     items += _find_times_and_durations(reader, items, language, loose_durations)
+    for match in _LEFT_OVER.finditer(reader.folded):
+        if reader.free(match.start("n"), match.end("n")):
+            items.append(reader.found("unread", match, None))
     # A slashed day and month the date reader left (wholly or partly) unread,
     # "Martedi 15/01": asked about, never planned without its month.
     for match in _UNREAD_SLASHED.finditer(reader.folded):
         if not all(reader.taken[match.start() : match.end()]):
             items.append(reader.found("vague", match, None))
-    for match in reader.matches(_VAGUE):
-        items.append(reader.found("vague", match, None))
+    for pattern in (_VAGUE, _MONTH_ALONE):
+        for match in reader.matches(pattern):
+            items.append(reader.found("vague", match, None))
     # A word that looks like a day the reader does not know ("Blursday", "Freitog"):
     # never "today" in its place.
     for match in reader.matches(_DAY_LIKE):

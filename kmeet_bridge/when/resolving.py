@@ -80,6 +80,10 @@ def resolve(
         duration, understood = _duration(found, understood, notes)
     except WhenProblem as error:
         problems.append(error)
+    # Words that change the day or time but could not be applied ("en quinze"
+    # alone, a quarter left over): never dropped, asked about.
+    for item in found.of("unread"):
+        problems.append(WhenProblem("vague", understood, text=item.text))
     if problems:
         first = problems[0]
         first.understood = _completed(first.understood, understood)
@@ -87,9 +91,12 @@ def resolve(
 
     offsets = found.of("offset")
     if offsets:
-        if day is not None or start_time is not None or len({o.value for o in offsets}) > 1:
-            raise WhenProblem("ambiguous_time", understood, text=offsets[0].text)
         begin = _floor_minute(base.astimezone(zone)) + timedelta(minutes=int(offsets[0].value))
+        # "in 2 hours? Same people as this morning": a day that is the offset's own
+        # day does not disagree with it.
+        other_day = day is not None and day != begin.date()
+        if other_day or start_time is not None or len({o.value for o in offsets}) > 1:
+            raise WhenProblem("ambiguous_time", understood, text=offsets[0].text)
         day, start_time = begin.date(), begin.time()
         understood = replace(understood, date=day, start=start_time, start_text=offsets[0].text)
         notes.append(
@@ -153,7 +160,9 @@ def _completed(partial: Understood, whole: Understood) -> Understood:
 
 
 _PART_OF_DAY = re.compile(
-    r"(?:morning|afternoon|evening|matin|apres[-\s]midi|soir|vormittag|nachmittag|abend"
+    r"(?:morning|afternoon|evening|matin|apres[-\s]midi|aprem|soir|vormittag|nachmittag|abend"
+    r"|(?:subito |right |just )?(?:dopo (?:il )?pranzo|after lunch|nach dem (?:mittagessen|zmittag)"
+    r"|apres (?:le )?(?:dejeuner|diner|repas))"
     r"|pomeriggio|mattina|di sera|la sera)"
 )
 

@@ -48,6 +48,15 @@ class _Text:
         self.taken = [False] * len(text)
         self.line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
 
+    def first(self, pattern: re.Pattern[str]) -> int:
+        """Where `pattern` first matches in the folded text (its length if nowhere);
+        searched once, so that asking for every token costs nothing."""
+        cache = self.__dict__.setdefault("_first", {})
+        if pattern not in cache:
+            found = pattern.search(self.folded)
+            cache[pattern] = found.start() if found else len(self.folded)
+        return cache[pattern]
+
     def free(self, start: int, end: int) -> bool:
         return not any(self.taken[start:end])
 

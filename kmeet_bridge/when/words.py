@@ -80,8 +80,8 @@ _RELATIVE_DAYS = (
     # "morgen" is tomorrow, but not in "Guten Morgen", "heute Morgen", "am Morgen".
     (r"(?<!guten )(?<!heute )(?<!am )(?<!jeden )(?<!gestern )(?<!diesen )morgen", 1),
     (
-        r"today|tonight|this\s+(?:morning|afternoon|evening)|aujourd'hui|aujourdhui"
-        r"|ce\s+(?:matin|soir)|cet\s+apres[-\s]midi|heute(?:\s+(?:morgen|fruh|vormittag"
+        r"today|tonight|this\s+(?:morning|afternoon|evening)|(?:d')?aujourd'hui|aujourdhui"
+        r"|ce\s+(?:matin|soir)|cet\s+apres[-\s]midi|cet\s+aprem|heute(?:\s+(?:morgen|fruh|vormittag"
         r"|nachmittag|abend))?|oggi|stamattina|stamani|stasera|stanotte",
         0,
     ),
@@ -105,7 +105,7 @@ _NEXT_BEFORE = (
 _THIS_BEFORE = "this|ce|diesen|dieser|diese|questo|questa"
 _NEXT_AFTER = "prochain|prochaine|qui vient|prossimo|prossima"
 _NEXT_WEEK = (
-    r"en\s+huit|a\s+otto|next\s+week|(?:de\s+)?la\s+semaine\s+prochaine|semaine\s+prochaine"
+    r"next\s+week|(?:de\s+)?la\s+semaine\s+prochaine|semaine\s+prochaine"
     r"|(?:in\s+der\s+)?nachsten\s+woche|nachste\s+woche|nachster\s+woche"
     r"|(?:in\s+der\s+)?kommenden\s+woche|kommende\s+woche|(?:della\s+)?prossima\s+settimana"
     r"|(?:della\s+)?settimana\s+prossima"
@@ -128,10 +128,35 @@ _WEEKDAY_MENTION = re.compile(
     + r"))?"
     + _E
 )
+# A count of weeks after a day ("Dienstag in einer Woche", "heute in einer Woche",
+# "a week from today", "mardi en huit", "lunedì a otto", "in two weeks", "tra due
+# settimane"); "dans quinze jours" and "tra quindici giorni" are two weeks by
+# custom, or fifteen days: never read, asked about (see dates._week_offsets).
+_WEEK_COUNT = (
+    r"\d{1,2}|a|an|one|une?|ein|eine|einer|una?|un'|two|deux|zwei|due|three|trois|drei|tre"
+    r"|four|quatre|vier|quattro"
+)
+_WEEK_UNIT = r"(?:weeks?|semaines?|wochen?|settiman[ae])"
+_WEEKS_LATER = re.compile(
+    _W
+    + rf"(?:(?P<from>(?P<n1>{_WEEK_COUNT})\s*{_WEEK_UNIT}|(?:a\s+)?fortnight)\s+(?:from|after)"
+    + r"(?P<now>\s+now)?"
+    + rf"|(?:in|dans|tra|fra)\s+(?:(?P<n2>{_WEEK_COUNT})\s*{_WEEK_UNIT}(?:'?s?\s+time)?"
+    + r"|(?P<fortnight>a\s+fortnight))"
+    + r"|(?P<eight>en\s+huit|a\s+otto)|(?P<fifteen>en\s+quinze|a\s+quindici)"
+    + r"|(?P<unsure>(?:dans|in|tra|fra)\s+(?:quinze|quindici)\s+(?:jours|giorni)))"
+    + _E
+)
+# British "Tuesday week": a week after the coming Tuesday.
+_WEEK_AFTER_WEEKDAY = re.compile(r"(?<![ \t])[ \t]+week(?![\w-]|[ \t]*\d)")
 _DAY_LIKE = re.compile(_W + r"(?:[a-z]{2,}(?:day|tag|dag|di|tog)|(?<=am\s)[a-z]{2,}ig)" + _E)
+_AFTER_LUNCH = (
+    r"|(?:subito\s+)?dopo\s+(?:il\s+)?pranzo|(?:right\s+|just\s+)?after\s+lunch"
+    r"|nach\s+dem\s+(?:mittagessen|zmittag)|apres\s+(?:le\s+)?(?:dejeuner|diner|repas)"
+)
 # Words that say "some time" without a date that can be planned.
 _VAGUE = re.compile(
-    _W + r"(?:" + _NEXT_WEEK + r"|this\s+week|cette\s+semaine|diese\s+woche"
+    _W + r"(?:" + _NEXT_WEEK + _AFTER_LUNCH + r"|this\s+week|cette\s+semaine|diese\s+woche"
     r"|questa\s+settimana|next\s+month|le\s+mois\s+prochain|mois\s+prochain"
     r"|weeks?|months?|days|semaines?|mois|jours|wochen?|monate?n?|monats|tage|tagen|settiman[ae]"
     r"|mesi|mese|giorni|sometime|some\s+time|someday|irgendwann|demnachst|prochainement"
@@ -146,11 +171,24 @@ _VAGUE = re.compile(
     r"|(?:anfang|mitte|ende|debut|mi|fin|inizio|meta|fine|early|mid|late|end\s+of|beginning\s+of"
     r"|start\s+of)[\s-]+(?:de\s+|d'|di\s+|del\s+|of\s+)?(?:" + _alternation(_MONTH) + r")"
     r"|spater|piu\s+tardi|(?<!good\s)(?:morning|afternoon|evening)|(?<!bon\s)matin"
-    r"|(?<!bon\s)apres[-\s]midi|(?<!bon\s)soir|vormittag|nachmittag|(?<!guten\s)abend"
+    r"|(?<!bon\s)apres[-\s]midi|aprem|(?<!bon\s)soir|vormittag|nachmittag|(?<!guten\s)abend"
     r"|(?<!buon\s)pomeriggio|mattina|di\s+sera|la\s+sera|(?:in|en|im|a|ad)\s+(?:"
     + _alternation(name for name in _MONTH if len(name) > 3)
     + r"))"
     + _E
+)
+# A month named without a day ("courant janvier", "im Laufe des Januars", "during
+# February", "nel corso di marzo"): a period, asked about. Not the names that are
+# other words too ("mai": Italian "never"; "sept": French "seven"; "march").
+_MONTH_ALONE = re.compile(
+    _W
+    + r"(?:"
+    + _alternation(
+        name for name in _MONTH if len(name) >= 4 and name not in ("mai", "sept", "sett", "march")
+    )
+    + r")s?"
+    + _E
+    + r"(?!-)"  # "Dezember-Newsletter" is a name
 )
 # A day word with its part of the day: "demain soir", "domani sera", "tomorrow night",
 # "lunedì sera", and German compounds ("Dienstagabend", "Freitagmorgen").
@@ -158,10 +196,12 @@ _DAY_WORDS_ALL = _alternation(["tomorrow", "demain", "domani", "morgen", "heute"
 # "de l'après-midi": a part of the day may follow an apostrophe.
 _PM_WORDS = re.compile(
     r"(?<![\w])(?:(?:" + _DAY_WORDS_ALL + r")(?:\s*(?:abends?|nachmittags?)|\s+(?:soir|sera|night"
-    r"|evening|apres[-\s]midi|pomeriggio))"
+    r"|evening|apres[-\s]midi|aprem|pomeriggio))"
     r"|in\s+the\s+(?:afternoon|evening)|(?<!good\s)(?:afternoon|evening)|tonight"
-    r"|(?<!bon\s)apres[-\s]midi|du\s+soir|ce\s+soir|nachmittags?|(?<!guten\s)abends?"
-    r"|(?<!buon\s)pomeriggio|di\s+sera|la\s+sera|stasera)" + _E
+    r"|(?<!bon\s)apres[-\s]midi|aprem|du\s+soir|ce\s+soir|nachmittags?|(?<!guten\s)abends?"
+    # after lunch: "dopo pranzo", "nach dem Mittagessen", "après le dîner" (Swiss lunch or
+    # French dinner: both after noon)
+     + _AFTER_LUNCH + r"|(?<!buon\s)pomeriggio|di\s+sera|la\s+sera|stasera)" + _E
 )
 _AM_WORDS = re.compile(
     r"(?<![\w])(?:(?:" + _DAY_WORDS_ALL + r")\s*(?:morgens?|vormittags?|fruh)"
@@ -301,11 +341,19 @@ _STRONG_TIMES = (
         r"(?<![\w:.,])(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?\s?uhr(?:\s(?P<m2>\d{2})(?!\d))?(?![\w])"
     ),
     # 14h, 14h30, 14 h 30 (also a duration: decided by `_h_form_is_duration`)
-    re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})\s?h(?:\s?(?P<m>\d{2})(?!\s?(?:min|')))?(?![\w])"),
+    # (and "1h e 15", "1h et 15 min" at the end of a phrase: the minutes too)
+    re.compile(
+        r"(?<![\w:.,])(?P<h>\d{1,2})\s?h(?:\s?(?P<m>\d{2})(?!\s?(?:min|')))?(?![\w])"
+        r"(?:\s(?:e|et|and|und)\s(?P<m3>[0-5]?\d)(?:\s?(?:min|minuti|minutes|minuten|'))?"
+        r"(?=[ \t]*(?:[.,;!)]|\n|$)))?"
+    ),
     # 14 heures, 14 heures 30 (also a duration)
     re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})\s?heures?(?:\s(?P<m>\d{2})(?!\s?min))?(?![\w])"),
     re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?\s?o'clock(?![\w])"),
+    # Swiss German "am 10i", "am 2i" (after "am", "um"...: see clock._strong_time)
+    re.compile(r"(?<![\w:.,])(?P<h>\d{1,2})i(?![\w])"),
 )
+_SWISS_HOUR_FORM = len(_STRONG_TIMES) - 1
 # Quarter and half hours in words: (pattern, minute, hours to add to the number).
 # "halb 4" is 3:30 and "Viertel vor 4" 3:45 (German counts towards the next hour).
 _HOUR_WORDS = {
@@ -320,7 +368,10 @@ _CLOCK_WORDS: tuple[tuple[re.Pattern[str], int, int], ...] = tuple(
     for pattern, minute, shift in (
         (r"halb\s+" + _N_UHR, 30, -1),
         (r"(?:viertel\s+vor|dreiviertel)\s+" + _N_UHR, 45, -1),
-        (r"viertel\s+nach\s+" + _N_UHR, 15, 0),
+        # Swiss "Viertel ab 2" is "Viertel nach 2"
+        (r"viertel\s+(?:nach|ab)\s+" + _N_UHR, 15, 0),
+        # Austrian and eastern German "viertel 3" is 2:15, as "dreiviertel 3" is 2:45
+        (r"viertel\s+" + _N_UHR, 15, -1),
         (r"half\s+past\s+" + _N_AMPM, 30, 0),
         (r"(?:a\s+)?quarter\s+(?:past|after)\s+" + _N_AMPM, 15, 0),
         (r"(?:a\s+)?quarter\s+(?:to|of|before)\s+" + _N_AMPM, 45, -1),
@@ -381,6 +432,8 @@ _DAY_BEFORE_NOON = re.compile(
     + _alternation(WEEKDAYS["de"])
     + r"|mo|di|mi|do|fr|sa|so|\d\.)\.?[\s,]*$"
 )
+# Italian "all'una" (one o'clock; "alle" elides before "una").
+_ALL_UNA = re.compile(r"(?<![\w'])(?:all'|(?:verso|per|entro)\s+l')\s?una(?![\w'])")
 # Italian "h 10", "h. 14.30": the hour after its sign.
 _H_BEFORE = re.compile(r"(?<![\w])h\.?\s?(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?(?![\w:]|[.,]\d)")
 _NAMED_TIMES = re.compile(
@@ -391,14 +444,19 @@ _NAMED_TIME_VALUES = {
     "noon": 12, "midday": 12, "midi": 12, "mezzogiorno": 12,
     "midnight": 0, "minuit": 0, "mezzanotte": 0, "mitternacht": 0,
 }  # fmt: skip
+# A clock time anywhere: after one, a small "1h" or "2h30" is a length.
+_CLOCK_TIME = re.compile(
+    r"\d(?:[:.h]\d\d|\s?h(?![\w])|\s?uhr|\s?[ap]\.?m)"
+    r"|(?<![\w])(?:a|at|um|alle|ore|verso\s+le|per\s+le)\s+\d"
+)
 _WEAK_TIME = re.compile(r"(?<![\w:.,/+])(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?(?![\w:/]|[.,]\d)")
 _START_MARKER = re.compile(
-    r"(?:^|[\s(,;])(?:at|@|a|um|gegen|ab|alle|ore|alle\s+ore|verso|verso\s+le|vers|starting\s+at"
+    r"(?:^|[\s(,;])(?:at|@|a|um|gegen|ab|alle|ore|alle\s+ore|verso|verso\s+le|per\s+le|vers|starting\s+at"
     r"|starts?\s+at|start|beginn|debut|inizio|time|heure|zeit|uhrzeit|orario|ora)[\s:]*$"
 )
 # Words after which a number is a time whatever follows it ("um 2 bitte").
 _SURE_START = re.compile(
-    r"(?:^|[\s(,;])(?:um|alle|ore|alle\s+ore|gegen|verso|verso\s+le|vers|vers\s+les|bis|until"
+    r"(?:^|[\s(,;])(?:um|alle|ore|alle\s+ore|gegen|verso|verso\s+le|per\s+le|vers|vers\s+les|bis|until"
     r"|jusqu'a|fino\s+alle)\s*$"
 )
 _COUNTED = _words(
@@ -435,13 +493,14 @@ _WEAK_FOLLOWERS = _words(
     to and et und e a au bis alle till until del di de du in am on at sharp pile precise
     please pls then if we i you so tomorrow today tonight ok okay works is would
     precises genau ca circa environ etwa or ou oder o for pour fur per fino jusqu'a jusqu
-    pendant durant with avec mit con sans ohne senza without
+    pendant durant with avec mit con sans ohne senza without right just after before
     """
 )
 # Matched right after a number; the lookbehind keeps a search from starting
 # inside a run of spaces (quadratic in the run's length).
 _PART_OF_DAY_AFTER = re.compile(
     r"(?<!\s)\s+(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|du\s+matin|de\s+l'apres-midi"
+    r"|de\s+l'aprem"
     r"|du\s+soir|morgens|vormittags|nachmittags|abends|di\s+mattina|del\s+mattino"
     r"|del\s+pomeriggio|di\s+sera|della\s+sera)(?![\w])"
 )
@@ -450,7 +509,9 @@ _DURATION_MARKER = re.compile(
     r"|length|lange|lasting|takes?|dure|durera|dauert|dura|durera|environ|etwa|about|circa|ca"
     r"|approx|approximately|faudra|faut|prevoir|prevoyez|prevedere|prevedete|prevedi|compter"
     r"|compte|comptez|block|blocken|einplanen|planen|plan|reserve|reservieren|riservare|serve"
-    r"|servono|need|needs|max|maximum|massimo|hochstens|bloquer|bloque)[\s:.]*$"
+    r"|servono|need|needs|max|maximum|massimo|hochstens|bloquer|bloque"
+    # "pour une durée de 2 heures", "Dauer von 2 Stunden", "a length of 2 hours"
+    r"|(?:duree|durata|dauer|duration|length)\s+(?:de|d'|di|von|of))[\s:.]*$"
 )
 
 
@@ -475,6 +536,8 @@ _DURATIONS = (
         ),
         30,
     ),
+    # Swiss German "e Stund", "ei Stund" (one hour)
+    (re.compile(_W + r"(?:e|ei|eis)\s+stund" + _E), 60),
     (
         re.compile(
             _W + r"(?:a\s+quarter\s+of\s+an\s+hour|quarter\s+of\s+an\s+hour"
@@ -530,7 +593,30 @@ _DURATION_LINE_WORDS = _words(
     riunione of de von di it takes will take take dure durera dauert dura durera
     """
 )
+# Words that change a time or a length and must not be left over: a quarter or a
+# half before a number the clock words did not read ("Viertel über 2"), a length
+# cue before a number the lengths did not read ("durata 1 ora e mezza").
+_LEFT_OVER = re.compile(
+    _W
+    + r"(?:(?:viertel|dreiviertel|halb|quarter|half|quart|quarto|mezz[ao])"
+    + r"(?:\s+(?:nach|vor|ab|uber|past|to|after|before|of|de|d'|di))?"
+    + r"|(?:durata|duree|dauer|duration|length|lunghezza|longueur)(?:\s*:)?"
+    + r"(?:\s+(?:de|di|von|of|ca\.?|circa|environ|etwa|about|approx\.?|d'environ))?)"
+    + r"\s+(?P<n>\d|(?:one|two|three|une?|deux|trois|eine?|zwei|drei|una?|due|tre)(?![\w']))"
+)
+# Farewells are no time: "à tout à l'heure", "à tantôt", "see you later", "bis
+# später", "a più tardi" close a request for now as well as one for later.
+_FAREWELLS = re.compile(
+    r"(?:(?<![\s\S])|(?<=[.!?,;:\n])|(?<=[.!?,;:\n][ \t]))"  # at the start of a phrase
+    r"(?:a\s+(?:tout\s+a\s+l'heure|tantot|plus\s+tard|plus|bientot)"
+    r"|see\s+you\s+(?:later|soon|then)|talk\s+(?:to\s+you\s+)?soon|speak\s+soon"
+    r"|bis\s+(?:spater|bald|nachher|gleich)|a\s+(?:piu\s+tardi|dopo|presto))"
+    r"(?=[ \t]*(?:[!.,;:)]|\n|$))"  # and at its end
+)
 _NOW_WORDS = re.compile(
     _W + r"(?:now|right\s+away|immediately|asap|maintenant|tout\s+de\s+suite|immediatement"
-    r"|jetzt|sofort|gleich|subito|adesso|ora\s+stesso|immediatamente)" + _E
+    r"|jetzt|sofort|gleich|subito|adesso|ora\s+stesso|immediatamente)"
+    + _E
+    # "subito dopo pranzo", "right after lunch", "gleich nach dem Essen" are no now
+    + r"(?!\s+(?:dopo|prima|after|before|nach|vor|apres|avant))"
 )
