@@ -141,8 +141,9 @@ _WEEKS_LATER = re.compile(
     _W
     + rf"(?:(?P<from>(?P<n1>{_WEEK_COUNT})\s*{_WEEK_UNIT}|(?:a\s+)?fortnight)\s+(?:from|after)"
     + r"(?P<now>\s+now)?"
-    + rf"|(?:in|dans|tra|fra)\s+(?:(?P<n2>{_WEEK_COUNT})\s*{_WEEK_UNIT}(?:'?s?\s+time)?"
-    + r"|(?P<fortnight>a\s+fortnight))"
+    # (not "check-in a week from today": that is the form above)
+    + rf"|(?<!-)(?:in|dans|tra|fra)\s+(?:(?P<n2>{_WEEK_COUNT})\s*{_WEEK_UNIT}(?:'?s?\s+time)?"
+    + r"|(?P<fortnight>a\s+fortnight))(?!\s+(?:from|after)(?![\w]))"
     + r"|(?P<eight>en\s+huit|a\s+otto)|(?P<fifteen>en\s+quinze|a\s+quindici)"
     + r"|(?P<unsure>(?:dans|in|tra|fra)\s+(?:quinze|quindici)\s+(?:jours|giorni)))"
     + _E
