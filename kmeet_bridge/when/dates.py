@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from kmeet_bridge.language import (
+    NUMBER_WORDS,
     WEEKDAY_ABBREVIATIONS,
 )
 from kmeet_bridge.reading_notes import Note, note
@@ -19,7 +20,6 @@ from kmeet_bridge.when.words import (
     _DAY_ONLY,
     _DOTTED_DAY_MONTH,
     _DOTTED_DAY_MONTH_BARE,
-    _IN_DAYS,
     _ISO_DATE,
     _MONTH,
     _MONTH_DAY,
@@ -114,10 +114,6 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
         found = _weekday(reader, match, language)
         if found is not None:
             items.append(found)
-    for match in reader.matches(_IN_DAYS):
-        count = match["n"]
-        days = int(count) if count.isdigit() else _NUMBER_WORDS[count]
-        items.append(reader.found("relative", match, days))
     for pattern, days in _RELATIVE_DAYS:
         if days < 0 and pattern == "hier" and language != "fr":
             continue  # German "hier" is "here"
@@ -151,6 +147,9 @@ def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Fo
     by_start = {item.start: item for item in items if item.kind in days_kinds}
     by_end = {item.end: item for item in items if item.kind in days_kinds}
     for match in reader.matches(_WEEKS_LATER):
+        word = match["nd"] or match["nd1"]
+        if word and not word.isdigit() and word not in NUMBER_WORDS:
+            continue  # "in some days", "in den nächsten Tagen": no count (a vague period)
         days = _offset_days(match)
         from_form = bool(match["from"])  # "a week from today": the day follows
         anchor = None
@@ -184,8 +183,15 @@ def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Fo
 
 
 def _offset_days(match: re.Match) -> int | None:
-    if match["unsure"]:
-        return None
+    """The days a count of weeks or days adds; None when it is not clear ("huit
+    jours", "otto giorni", "acht Tagen" are a week by custom, or eight days)."""
+    days = match["nd"] or match["nd1"]
+    if days:
+        count = int(days) if days.isdigit() else NUMBER_WORDS.get(days)
+        unit = match.group(0).split()[-1 if match["nd"] else 1]
+        if count in (8, 15) and unit in ("jours", "tagen", "giorni"):
+            return None
+        return count if count is not None and 1 <= count <= 60 else None
     if match["eight"]:
         return 7
     if match["fifteen"] or "fortnight" in match.group(0):

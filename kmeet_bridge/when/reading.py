@@ -15,6 +15,7 @@ from kmeet_bridge.when.words import (
     _AM_WORDS,
     _DAY_LIKE,
     _FAREWELLS,
+    _LATER_WEEK,
     _LEFT_OVER,
     _MONTH_ALONE,
     _NOW_WORDS,
@@ -51,6 +52,8 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
         reader.take(start, end)
     for match in reader.matches(_FAREWELLS):
         reader.take(match.start(), match.end())
+    # First, so that no weekday or "next week" is read out of "übernächste Woche".
+    items += [reader.found("unread", match, None) for match in reader.matches(_LATER_WEEK)]
     items += _find_zones(reader)
     items += _find_dates(reader, language)
     items += [reader.found("now", match, None) for match in reader.matches(_NOW_WORDS)]

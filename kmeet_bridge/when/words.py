@@ -94,10 +94,6 @@ _RELATIVE_DAYS = (
     ("ubermorn", 2),
 )
 _SWISS_GERMAN_DAYS = ("hut|hutt", "morn", "ubermorn")
-_IN_DAYS = re.compile(
-    _W + r"(?:in|dans|tra|fra)\s+(?P<n>\d{1,2}|two|three|deux|trois|zwei|drei|due|tre)\s+"
-    r"(?:days|jours|tagen|giorni)" + _E
-)
 _NEXT_BEFORE = (
     "next|this coming|coming|nachsten|nachster|nachste|kommenden|kommender|kommende"
     "|il prossimo|la prossima|prossimo|prossima"
@@ -137,15 +133,33 @@ _WEEK_COUNT = (
     r"|four|quatre|vier|quattro"
 )
 _WEEK_UNIT = r"(?:weeks?|semaines?|wochen?|settiman[ae])"
+_DAY_UNIT = r"(?:days|jours|tagen|giorni)"
 _WEEKS_LATER = re.compile(
     _W
-    + rf"(?:(?P<from>(?P<n1>{_WEEK_COUNT})\s*{_WEEK_UNIT}|(?:a\s+)?fortnight)\s+(?:from|after)"
+    + rf"(?:(?P<from>(?P<n1>{_WEEK_COUNT})\s*{_WEEK_UNIT}|(?:a\s+)?fortnight"
+    + r"|(?P<nd1>\d{1,2}|[a-z]+(?:-[a-z]+)?)\s+days)\s+(?:from|after|on)"
     + r"(?P<now>\s+now)?"
     # (not "check-in a week from today": that is the form above)
     + rf"|(?<!-)(?:in|dans|tra|fra)\s+(?:(?P<n2>{_WEEK_COUNT})\s*{_WEEK_UNIT}(?:'?s?\s+time)?"
-    + r"|(?P<fortnight>a\s+fortnight))(?!\s+(?:from|after)(?![\w]))"
+    + rf"|(?P<fortnight>a\s+fortnight)|(?P<nd>\d{{1,2}}|[a-z]+(?:-[a-z]+)?)\s+{_DAY_UNIT})"
+    + r"(?!\s+(?:from|after|on)(?![\w]))"
     + r"|(?P<eight>en\s+huit|a\s+otto)|(?P<fifteen>en\s+quinze|a\s+quindici)"
-    + r"|(?P<unsure>(?:dans|in|tra|fra)\s+(?:quinze|quindici)\s+(?:jours|giorni)))"
+    + r")"
+    + _E
+)
+# Weeks said as "after next", "the following", "übernächste", "la semaine d'après",
+# "la settimana dopo": which week is meant is asked, never dropped.
+_LATER_WEEK = re.compile(
+    _W
+    + r"(?:ubernachst\w*|after\s+next|dopo\s+la\s+prossima|(?:the\s+)?following\s+(?:week|"
+    + _alternation(WEEKDAYS["en"])
+    + r")|(?:the\s+)?week\s+after|(?:la\s+)?semaine\s+(?:d'apres|suivante|qui\s+suit)"
+    + r"|(?:la\s+)?settimana\s+(?:dopo|successiva|seguente)|woche\s+(?:darauf|danach)"
+    + r"|darauffolgend\w*|(?:"
+    + _alternation(WEEKDAYS["fr"])
+    + r")\s+(?:suivant|d'apres)|(?:"
+    + _alternation(WEEKDAYS["it"])
+    + r")\s+(?:successivo|seguente|dopo\s+ancora))"
     + _E
 )
 # British "Tuesday week": a week after the coming Tuesday.
