@@ -127,6 +127,7 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
 
 _WEEK_GAP = re.compile(r"[\s,]*(?:d')?")
 _WEEK_GAP_WIDTH = 4
+_OR_MORE = re.compile(r"(?<![ \t,])[ \t,]*(?:or|ou|oder|o|oppure)[ \t]")
 
 
 def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Found]:
@@ -151,6 +152,8 @@ def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Fo
         if word and not word.isdigit() and word not in NUMBER_WORDS:
             continue  # "in some days", "in den nächsten Tagen": no count (a vague period)
         days = _offset_days(match)
+        if _OR_MORE.match(reader.folded, match.end()):
+            days = None  # "in a week or two", "dans 3 jours ou plus": not one day
         from_form = bool(match["from"])  # "a week from today": the day follows
         anchor = None
         for width in range(_WEEK_GAP_WIDTH + 1):  # the day right before or after

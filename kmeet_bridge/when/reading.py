@@ -15,6 +15,8 @@ from kmeet_bridge.when.words import (
     _AM_WORDS,
     _DAY_LIKE,
     _FAREWELLS,
+    _FOR_NUMBER,
+    _FOR_NUMBER_FOLLOWERS,
     _LATER_WEEK,
     _LEFT_OVER,
     _MONTH_ALONE,
@@ -58,6 +60,11 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
     items += _find_dates(reader, language)
     items += [reader.found("now", match, None) for match in reader.matches(_NOW_WORDS)]
     items += _find_times_and_durations(reader, items, language, loose_durations)
+    for match in reader.matches(_FOR_NUMBER):
+        after = re.match(r"[ \t]*([a-z']*)", reader.folded[match.end() : match.end() + 20])
+        word = after.group(1) if after else ""
+        if not word or word in _FOR_NUMBER_FOLLOWERS:
+            items.append(reader.found("unread", match, None))
     for match in _LEFT_OVER.finditer(reader.folded):
         if reader.free(match.start("n"), match.end("n")):
             items.append(reader.found("unread", match, None))

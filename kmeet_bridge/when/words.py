@@ -382,11 +382,11 @@ _CLOCK_WORDS: tuple[tuple[re.Pattern[str], int, int], ...] = tuple(
     (re.compile(r"(?<![\w])" + pattern + r"(?![\w:]|[.,]\d)"), minute, shift)
     for pattern, minute, shift in (
         (r"halb\s+" + _N_UHR, 30, -1),
-        (r"(?:viertel\s+vor|dreiviertel)\s+" + _N_UHR, 45, -1),
+        (r"(?:viertel\s+vor|dreiviertel|drei\s+viertel)\s+" + _N_UHR, 45, -1),
         # Swiss "Viertel ab 2" is "Viertel nach 2"
         (r"viertel\s+(?:nach|ab)\s+" + _N_UHR, 15, 0),
         # Austrian and eastern German "viertel 3" is 2:15, as "dreiviertel 3" is 2:45
-        (r"viertel\s+" + _N_UHR, 15, -1),
+        (r"(?<!drei\s)viertel\s+" + _N_UHR, 15, -1),
         (r"half\s+past\s+" + _N_AMPM, 30, 0),
         (r"(?:a\s+)?quarter\s+(?:past|after)\s+" + _N_AMPM, 15, 0),
         (r"(?:a\s+)?quarter\s+(?:to|of|before)\s+" + _N_AMPM, 45, -1),
@@ -627,6 +627,17 @@ _FAREWELLS = re.compile(
     r"|see\s+you\s+(?:later|soon|then)|talk\s+(?:to\s+you\s+)?soon|speak\s+soon"
     r"|bis\s+(?:spater|bald|nachher|gleich)|a\s+(?:piu\s+tardi|dopo|presto))"
     r"(?=[ \t]*(?:[!.,;:)]|\n|$))"  # and at its end
+)
+# A bare number after "for", "pour", "für", "per" ("a room for 11 please"): an hour
+# or a length, asked about (not "for 11 people": see reading.find_when).
+_FOR_NUMBER = re.compile(
+    r"(?<![\w])(?:for|pour|fur|per)\s+(?P<n>\d{1,2}(?:[.:]\d\d)?)(?![\w:/]|[.,]\d)"
+)
+_FOR_NUMBER_FOLLOWERS = _words(
+    """
+    please pls plz thanks thx thank bitte danke merci svp stp grazie prego today tomorrow
+    heute morgen aujourd'hui demain oggi domani ok okay if si wenn
+    """
 )
 _NOW_WORDS = re.compile(
     _W + r"(?:now|right\s+away|immediately|asap|maintenant|tout\s+de\s+suite|immediatement"
