@@ -630,7 +630,10 @@ def attendees(message: Message, listed: Iterable[str], own_address: str) -> tupl
 _OPTION_WORDS = {
     "lobby_enabled": r"(?:lobby|waiting\s+room|salle\s+d'attente|warteraum|wartezimmer|wartesaal"
     r"|sala\s+d'attesa|sala\s+di\s+attesa)",
-    "password_enabled": r"(?:password|passcode|mot\s+de\s+passe|passwort|kennwort)",
+    # (the protection words first: "password protection", not "password" alone)
+    "password_enabled": r"(?:password\s+protection|passwortschutz|kennwortschutz"
+    r"|protection\s+par\s+(?:un\s+)?mot\s+de\s+passe|protezione\s+(?:con\s+|tramite\s+)?password"
+    r"|password|passcode|mot\s+de\s+passe|passwort|kennwort)",
     "e2ee_enabled": r"(?:e2ee|e2e(?:[-\s](?:verschlusselung|encryption|chiffrement|crittografia))?"
     r"|end[-\s]to[-\s]end(?:\s+encryption)?|encryption|chiffrement"
     r"(?:\s+de\s+bout\s+en\s+bout)?|ende[-\s]zu[-\s]ende[-\s]verschlu(?:e)?sselung|verschlu(?:e)?sselung"
@@ -698,7 +701,8 @@ _EXTRA_ON = {
     r"(?:a[ \t]+|un[ \t]+|einem[ \t]+|una[ \t]+)?(?:password|mot\s+de\s+passe|passwort|kennwort))",
     "lobby_enabled": r"(?:lobby\s+enabled|(?:in|into)\s+the\s+(?:lobby|waiting\s+room)"
     # "make sure a waiting room (lobby) is enabled"
-    r"|(?:lobby|waiting\s+room)(?:[ \t]*\([ \t]*lobby[ \t]*\))?[ \t]+(?:is|be)[ \t]+"
+    r"|(?:lobby|waiting\s+room)(?:[ \t]*\([ \t]*lobby[ \t]*\))?[ \t]+"
+    r"(?:is|be|should\s+be|must\s+be)[ \t]+"
     r"(?:enabled|on|activated|switched\s+on|turned\s+on))",
 }
 
@@ -718,7 +722,7 @@ def _option_patterns() -> list[tuple[str, bool, re.Pattern[str]]]:
             # "bitten um einen Warteraum"; "die Teilnehmenden im Warteraum sammeln"
             rf"um\s+{_ARTICLE}{words}",
             rf"(?<!nicht\s)(?<!ohne\s)(?<!pas\s)(?<!not\s)(?<!non\s)"
-            rf"(?:im|in\s+den|dans\s+la|nella|in\s+sala)"
+            rf"(?:im|in\s+den|dans\s+la|nella|in)"
             rf"\s+{words}",
             rf"{words}[ \t]*(?:[:=][ \t]*)?{_ON_VALUE}",
         ]

@@ -123,7 +123,13 @@ def _find_times_and_durations(
         if item.kind == "duration" and _OFFSET_BEFORE.search(folded[: item.start]):
             item.kind = "offset"
     # Bare numbers count as times only after "at", "um", "alle"..., or in a range.
+    day_ends = {item.end for item in found if item.kind in _DAY_KINDS}
     for match in reader.matches(_WEAK_TIME):
+        if match["m"] and _right_after(reader.folded, match.start(), day_ends):
+            # "morgen 07.30", "tomorrow 9.30", "Do 10.12. 14.30": hour and minutes
+            # right after a day are a time
+            times.append(reader.found("time", match, (int(match["h"]), int(match["m"]))))
+            continue
         weak = _Found(
             "weak",
             match.start(),
@@ -159,6 +165,22 @@ _SWISS_HOUR_BEFORE = re.compile(r"(?<![\w])(?:am|um|gege|gegen|bis|ab|vor)\s+$")
 _ZONE_AFTER_ORA = re.compile(
     r"(?<!\s)\s+(?:di|d'|del|della|locale|italiana|svizzera|legale|solare|esatta|in\s+punto)(?![\w])"
 )
+
+
+_DAY_KINDS = ("date", "monthday", "relative", "weekday")
+
+
+def _right_after(folded: str, start: int, ends: set[int]) -> bool:
+    """Whether only spaces or a comma stand between one of `ends` and `start`."""
+    position = start
+    while position > 0 and start - position < _GAP_WIDTH and folded[position - 1] in " \t,":
+        position -= 1
+        if position in ends:
+            return True
+    return position in ends
+
+
+_GAP_WIDTH = 3
 
 
 def _clock_words(reader: _Text, items: list[_Found], language: str) -> list[_Found]:

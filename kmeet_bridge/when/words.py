@@ -472,6 +472,7 @@ _START_MARKER = re.compile(
 # Words after which a number is a time whatever follows it ("um 2 bitte").
 _SURE_START = re.compile(
     r"(?:^|[\s(,;])(?:um|alle|ore|alle\s+ore|gegen|verso|verso\s+le|per\s+le|vers|vers\s+les|bis|until"
+    r"|around|round|sulle|intorno\s+alle"
     r"|jusqu'a|fino\s+alle)\s*$"
 )
 _COUNTED = _words(
