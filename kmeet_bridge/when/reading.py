@@ -23,6 +23,7 @@ from kmeet_bridge.when.words import (
     _NOW_WORDS,
     _PM_WORDS,
     _VAGUE,
+    _VAGUE_ELIDED,
 )
 from kmeet_bridge.when.zones import _find_zones
 
@@ -73,7 +74,7 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
     for match in _UNREAD_SLASHED.finditer(reader.folded):
         if not all(reader.taken[match.start() : match.end()]):
             items.append(reader.found("vague", match, None))
-    for pattern in (_VAGUE, _MONTH_ALONE):
+    for pattern in (_VAGUE, _VAGUE_ELIDED, _MONTH_ALONE):
         for match in reader.matches(pattern):
             items.append(reader.found("vague", match, None))
     # A word that looks like a day the reader does not know ("Blursday", "Freitog"):

@@ -163,7 +163,8 @@ _PART_OF_DAY = re.compile(
     r"(?:morning|afternoon|evening|matin|apres[-\s]midi|aprem|soir|vormittag|nachmittag|abend"
     r"|(?:subito |right |just )?(?:dopo (?:il )?pranzo|after lunch|nach dem (?:mittagessen|zmittag)"
     r"|apres (?:le )?(?:dejeuner|diner|repas))"
-    r"|pomeriggio|mattina|di sera|la sera)"
+    r"|pomeriggio|mattina|di sera|la sera|journee|matinee|soiree|giornata|mattinata|serata"
+    r"|tagsuber)"
 )
 
 

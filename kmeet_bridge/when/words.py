@@ -186,6 +186,11 @@ _VAGUE = re.compile(
     r"|(?:anfang|mitte|ende|debut|mi|fin|inizio|meta|fine|early|mid|late|end\s+of|beginning\s+of"
     r"|start\s+of)[\s-]+(?:de\s+|d'|di\s+|del\s+|of\s+)?(?:" + _alternation(_MONTH) + r")"
     r"|spater|piu\s+tardi|(?<!good\s)(?:morning|afternoon|evening)|(?<!bon\s)matin"
+    # parts of a day, not greetings ("bonne journée", "buona giornata")
+    r"|(?<!bonne\s)(?<!belle\s)(?:journee|matinee|soiree)"
+    r"|(?<!buona\s)(?<!bella\s)(?:giornata|mattinata|serata)|tagsuber|im\s+laufe\s+des\s+tages"
+    r"|during\s+the\s+day|mittagspause|pause\s+de\s+midi|pausa\s+pranzo|lunch\s+break"
+    r"|first\s+thing"
     r"|(?<!bon\s)apres[-\s]midi|aprem|(?<!bon\s)soir|vormittag|nachmittag|(?<!guten\s)abend"
     r"|(?<!buon\s)pomeriggio|mattina|di\s+sera|la\s+sera|(?:in|en|im|a|ad)\s+(?:"
     + _alternation(name for name in _MONTH if len(name) > 3)
@@ -205,6 +210,8 @@ _MONTH_ALONE = re.compile(
     + _E
     + r"(?!-)"  # "Dezember-Newsletter" is a name
 )
+# "en début d'après-midi": a part of the day after an elision.
+_VAGUE_ELIDED = re.compile(r"(?<=[dl]')(?:apres[-\s]midi|aprem)" + _E)
 # A day word with its part of the day: "demain soir", "domani sera", "tomorrow night",
 # "lunedì sera", and German compounds ("Dienstagabend", "Freitagmorgen").
 _DAY_WORDS_ALL = _alternation(["tomorrow", "demain", "domani", "morgen", "heute", *_WEEKDAY])
