@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kmeet_bridge.models import MeetingRequest
+from kmeet_bridge.models import EventProblem, MeetingRequest
 from kmeet_bridge.store import Owners
 
 OWNER = "owner"
@@ -55,3 +55,21 @@ def to_tell(owners: Iterable[Owners], sender: str) -> list[str]:
     """Who had the changed meetings planned, when not `sender`: they are told."""
     who = sender.lower()
     return list(dict.fromkeys(o.planner for o in owners if o.planner and o.planner != who))
+
+
+def not_theirs(role: str) -> EventProblem:
+    """Why a sender in `role` may not do what their message does to a meeting."""
+    if role == ATTENDEE:
+        return EventProblem(
+            "",
+            "Only the meeting's organiser, or whoever had it planned, can change or cancel it. "
+            "It stays as planned.",
+            "Ask the organiser to send the change.",
+            code="not_owner",
+        )
+    return EventProblem(
+        "",
+        "The meeting was planned by someone else, and does not list you as an attendee.",
+        "Ask the meeting's organiser for the link.",
+        code="not_yours",
+    )

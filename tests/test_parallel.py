@@ -39,7 +39,7 @@ LATENCY = 0.2  # seconds the API takes to answer, as in issue 7
 @pytest.fixture(autouse=True)
 def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff without its random spread, so that retry times are exact."""
-    monkeypatch.setattr("kmeet_bridge.bridge.random.uniform", lambda low, high: 1.0)
+    monkeypatch.setattr("kmeet_bridge.recording.random.uniform", lambda low, high: 1.0)
 
 
 class Clock:
