@@ -36,6 +36,15 @@ class Cancelling:
         self.planner = planner
         self.services = services
 
+    def cancellable(self, cancellation: Cancellation) -> bool:
+        """Whether the meeting (or its series) was planned here, with a room."""
+        for key in (cancellation.key, cancellation.series_key):
+            known = self.store.meeting(key) if key else None
+            if known is not None and known.room is not None:
+                # UNFINISHED with a room: a reschedule was interrupted; the room stands.
+                return known.status in ("planned", "cancelled", *UNFINISHED)
+        return False
+
     def refusal(self, cancellation: Cancellation, ctx: MessageContext) -> EventProblem | None:
         """Why the sender may not cancel the meeting, or None: owners only."""
         record = self.store.meeting(cancellation.key)
@@ -53,15 +62,6 @@ class Cancelling:
             record.key,
         )
         return replace(ownership.not_theirs(role), subject=cancellation.title, key=cancellation.key)
-
-    def cancellable(self, cancellation: Cancellation) -> bool:
-        """Whether the meeting (or its series) was planned here, with a room."""
-        for key in (cancellation.key, cancellation.series_key):
-            known = self.store.meeting(key) if key else None
-            if known is not None and known.room is not None:
-                # UNFINISHED with a room: a reschedule was interrupted; the room stands.
-                return known.status in ("planned", "cancelled", *UNFINISHED)
-        return False
 
     def cancel(self, cancellation: Cancellation) -> CancelledMeeting:
         """Record a cancellation; remove the room when configured to. One cancelled

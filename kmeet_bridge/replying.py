@@ -125,31 +125,27 @@ class Replying:
         if self.store.reply_sent(ctx.key):
             return reason
         if outcome != Outcome.REJECTED:
-            return self._answer(ctx, outcome, reason, reply)
+            self._write_and_send(ctx, outcome, reply)
+            return reason
         # Counted and sent as one step, so that parallel workers do not all slip
         # under [senders] max_refusals_per_hour together.
         with self._refusing:
-            return self._answer(ctx, outcome, reason, reply)
+            silence = self._refusals_exhausted(ctx)
+            if silence:
+                return f"{reason}; {silence}"
+            self._write_and_send(ctx, outcome, reply)
+        return reason
 
     def forget_passwords(self, ctx: MessageContext) -> None:
         """Answered, or never will be: a room password is not kept a moment longer."""
         self.store.forget_passwords(ctx.key)
 
-    def _answer(
-        self,
-        ctx: MessageContext,
-        outcome: Outcome,
-        reason: str,
-        reply: Callable[[], EmailMessage | None],
-    ) -> str:
-        if outcome == Outcome.REJECTED:
-            silence = self._refusals_exhausted(ctx)
-            if silence:
-                return f"{reason}; {silence}"
+    def _write_and_send(
+        self, ctx: MessageContext, outcome: Outcome, reply: Callable[[], EmailMessage | None]
+    ) -> None:
         answer = reply()
         if answer is not None:
             self._send(ctx, answer, kind=str(outcome))
-        return reason
 
     def _refusals_exhausted(self, ctx: MessageContext) -> str:
         """Why no reply saying no is sent this time, or "": past [senders]
