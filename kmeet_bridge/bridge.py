@@ -99,7 +99,7 @@ from kmeet_bridge.kmeet import KMeetError
 from kmeet_bridge.language import detect_language
 from kmeet_bridge.mailbox import MailboxError
 from kmeet_bridge.models import EventProblem, Extraction, NotARequest, Outcome, PlannedMeeting
-from kmeet_bridge.parallel import Backlog, KeyOrder
+from kmeet_bridge.parallel import KeyOrder, side_by_side
 from kmeet_bridge.planning import Planning, Refused
 from kmeet_bridge.reading import extract_meetings, reply_language
 from kmeet_bridge.recording import Records
@@ -280,75 +280,40 @@ class Bridge:
         report: PassReport,
         stop: threading.Event | None,
     ) -> None:
-        """Handle `uids` with `workers` threads, each over an IMAP connection of its
-        own (IMAP connections are not thread-safe; the first worker uses
-        `mailbox`), each taking the lowest UID left when done with one.
+        """Handle `uids` with `workers` threads (parallel.side_by_side), each over
+        an IMAP connection of its own (the first uses `mailbox`).
 
-        Messages that share a meeting wait for each other (`KeyOrder`); the folder
-        position moves past a UID only once every UID up to it has its outcome
-        (`Backlog`). An error that ends a pass one at a time (the token refused,
-        the mailbox or the state database failing) ends this one too: the other
-        workers finish the message in hand, take no other, and the first such
-        error is raised. `stop` is honoured the same way."""
+        Messages that share a meeting wait for each other (`KeyOrder`, through
+        `_claim`); the folder position moves past a UID only once every UID up to
+        it has its outcome. An error that ends a pass one at a time (the token
+        refused, the mailbox or the state database failing) ends this one too,
+        once the other workers have finished the message in hand."""
         folder, uidvalidity, last = position
-        backlog = Backlog(uids)
-        order = KeyOrder(uids)
-        ending = threading.Event()  # a worker failed: take no more messages
-        failures: list[BaseException] = []
-        lock = threading.Lock()  # guards report and failures
 
-        def handle_until_done(box: MailboxPort) -> None:
-            while not ending.is_set() and not (stop is not None and stop.is_set()):
-                uid = backlog.take()
-                if uid is None:
-                    return
-                try:
-                    outcome = self.handle(box, folder, uidvalidity, uid)
-                finally:
-                    order.done(uid)
-                if outcome is not None:
-                    with lock:
-                        report.count(outcome)
-                # Step 6, for the longest run of UIDs from the first that are handled.
-                reached = backlog.finish(uid)
-                if reached is not None and reached > last:
-                    self.store.advance_folder(folder, uidvalidity, reached)
+        def counted(outcome: Outcome | None) -> None:
+            if outcome is not None:
+                report.count(outcome)
 
-        def work(box: MailboxPort | None) -> None:
-            try:
-                with ExitStack() as stack:
-                    if box is None:
-                        box = self._worker_mailbox(stack, folder, uidvalidity)
-                    if box is not None:
-                        handle_until_done(box)
-            except BaseException as exc:
-                ending.set()
-                with lock:
-                    failures.append(exc)
+        def advance(uid: int) -> None:
+            if uid > last:
+                self.store.advance_folder(folder, uidvalidity, uid)
 
-        threads = [
-            threading.Thread(
-                target=work, args=(mailbox if n == 0 else None,), name=f"pass-worker-{n + 1}"
-            )
-            for n in range(workers)
-        ]
-        self._key_order = order
+        self._key_order = KeyOrder(uids)
         try:
-            for thread in threads:
-                thread.start()
-            try:
-                for thread in threads:
-                    thread.join()
-            except BaseException:  # Ctrl-C: the messages in hand are finished first
-                ending.set()
-                for thread in threads:
-                    thread.join()
-                raise
+            finished = side_by_side(
+                uids,
+                workers,
+                self._key_order,
+                first=mailbox,
+                another=lambda stack: self._worker_mailbox(stack, folder, uidvalidity),
+                handle=lambda box, uid: self.handle(box, folder, uidvalidity, uid),
+                handled=counted,
+                reached=advance,
+                stop=stop,
+            )
         finally:
             self._key_order = None
-        if failures:
-            raise failures[0]
-        if backlog.left():
+        if not finished:
             log.info("stopping: the remaining messages wait for the next pass")
 
     def _worker_mailbox(

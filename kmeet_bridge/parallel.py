@@ -8,13 +8,20 @@ keeps in memory, so that it ends as a pass one message at a time would:
   message) are handled one after the other, in UID order; the others go
   side by side. So the same meeting never gets two rooms, an update never
   overtakes its invitation, and a cancellation never comes before it.
+- `side_by_side`: the worker threads that take the UIDs of a `Backlog` one by
+  one, each over a mailbox connection of its own.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextlib import ExitStack
+from typing import TypeVar
+
+M = TypeVar("M")  # a mailbox connection
+R = TypeVar("R")  # what handling one UID returns
 
 
 class Backlog:
@@ -90,3 +97,79 @@ class KeyOrder:
             if theirs is None or theirs & mine:
                 return False
         return True
+
+
+def side_by_side(
+    uids: Sequence[int],
+    workers: int,
+    order: KeyOrder,
+    first: M,
+    another: Callable[[ExitStack], M | None],
+    handle: Callable[[M, int], R],
+    handled: Callable[[R], None],
+    reached: Callable[[int], None],
+    stop: threading.Event | None,
+) -> bool:
+    """Handle `uids` with `workers` threads, each over a mailbox connection of its
+    own (IMAP connections are not thread-safe): the first worker uses `first`,
+    the others `another(stack)`, closed with `stack`, or none when it gives None
+    (the pass goes on with fewer workers). Each takes the lowest UID left when
+    done with one, and `order` is told when each is done.
+
+    `handled` hears of each result, one at a time; `reached` of each UID the
+    folder position may move to (it and every UID before it handled). An error
+    in a worker ends the others' work too: they finish the UID in hand, take no
+    other, and the first such error is raised. `stop` is honoured the same way.
+    Returns False when UIDs were left for the next pass."""
+    backlog = Backlog(uids)
+    ending = threading.Event()  # a worker failed: take no more messages
+    failures: list[BaseException] = []
+    lock = threading.Lock()  # guards `handled` and failures
+
+    def handle_until_done(box: M) -> None:
+        while not ending.is_set() and not (stop is not None and stop.is_set()):
+            uid = backlog.take()
+            if uid is None:
+                return
+            try:
+                result = handle(box, uid)
+            finally:
+                order.done(uid)
+            with lock:
+                handled(result)
+            # Step 6, for the longest run of UIDs from the first that are handled.
+            position = backlog.finish(uid)
+            if position is not None:
+                reached(position)
+
+    def work(box: M | None) -> None:
+        try:
+            with ExitStack() as stack:
+                if box is None:
+                    box = another(stack)
+                if box is not None:
+                    handle_until_done(box)
+        except BaseException as exc:
+            ending.set()
+            with lock:
+                failures.append(exc)
+
+    threads = [
+        threading.Thread(
+            target=work, args=(first if n == 0 else None,), name=f"pass-worker-{n + 1}"
+        )
+        for n in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:  # Ctrl-C: the messages in hand are finished first
+        ending.set()
+        for thread in threads:
+            thread.join()
+        raise
+    if failures:
+        raise failures[0]
+    return not backlog.left()
