@@ -35,6 +35,7 @@ from kmeet_bridge.requests import (
     _ADDRESS_IN_TEXT,
     _addresses,
     _problem,
+    bounded_lines,
     request_lines,
     room_options,
 )
@@ -159,7 +160,9 @@ _DOUBT = re.compile(
 
 def _keywords(table: dict[str, str]) -> dict[str, re.Pattern[str]]:
     return {
-        language: re.compile(_W + "(?:" + words + ")" + _E) for language, words in table.items()
+        # "d'annuler", "l'annullamento": a keyword may follow an elision.
+        language: re.compile(r"(?<!\w)(?:" + words + ")" + _E)
+        for language, words in table.items()
     }
 
 
@@ -167,6 +170,27 @@ _CANCEL_WORDS = _keywords(_CANCEL)
 _MOVE_WORDS = _keywords(_MOVE)
 _LENGTH_WORDS = _keywords(_LENGTH)
 _ADD_WORDS = _keywords(_ADD)
+_KEYWORD_TABLES = (_CANCEL_WORDS, _MOVE_WORDS, _LENGTH_WORDS, _ADD_WORDS)
+# Words of one language only that tell the language of a short answer ("danke",
+# "grazie mille", "senza password") where the keywords do not.
+_COURTESIES = {
+    "en": _words(
+        "thanks thank thx cheers great perfect fine good nice awesome wonderful lovely noted "
+        "received see please sorry with without"
+    ),
+    "fr": _words(
+        "merci beaucoup parfait parfaitement genial d'accord entendu recu nickel impeccable "
+        "bientot oui svp stp desole desolee avec sans"
+    ),
+    "de": _words(
+        "danke dankeschon vielen dank perfekt passt gut alles klar prima toll dann gerne ja "
+        "bitte leider mit ohne"
+    ),
+    "it": _words(
+        "grazie mille perfetto perfetta ottimo ottima bene benissimo d'accordo ricevuto capito "
+        "certo favore scusa scusate con senza presto"
+    ),
+}
 
 # Keywords a typo is corrected to ("cancle", "annluer", "asbagen", "anulla"): one
 # edit away (a swap of two neighbours is one), words of five letters or more.
@@ -288,10 +312,12 @@ def read_answer(
     fallback = fallback if fallback in LANGUAGES else "en"
     lines = request_lines(text)  # bounded: hostile input costs what 15 short lines cost
     if not any(_LETTERS.search(line) or any(c.isdigit() for c in line) for line in lines):
-        # Nothing, or only emoji and punctuation: "👍", "!!". A lone "?" is a question.
+        # Nothing, only emoji and punctuation ("👍"), or only a closing the line
+        # reader leaves out ("Merci beaucoup", "Danke!"). A lone "?" is a question.
         if any("?" in line for line in lines):
             return NotUnderstood(fallback, "not_a_change")
-        return Thanks(fallback)
+        opening = "\n".join(bounded_lines(text)[:3])
+        return Thanks(_language(opening, fold(opening), fallback))
     read_lines, day_fixes = corrected_lines(lines)
     body, word_fixes = _corrected_keywords("\n".join(read_lines))
     folded = fold(body)
@@ -590,12 +616,15 @@ def _any(table: dict[str, re.Pattern[str]], folded: str) -> bool:
 
 
 def _language(body: str, folded: str, fallback: str) -> str:
-    """The answer's language: the one its keywords belong to, else as the request
-    reader detects it, else the meeting's."""
+    """The answer's language: the one its keywords and courtesies belong to, else
+    as the request reader detects it, else the meeting's."""
     votes = dict.fromkeys(LANGUAGES, 0)
-    for table in (_CANCEL_WORDS, _MOVE_WORDS, _LENGTH_WORDS, _ADD_WORDS):
+    for table in _KEYWORD_TABLES:
         for language, pattern in table.items():
             votes[language] += len(pattern.findall(folded))
+    for word in _LETTERS.findall(folded):
+        for language, words in _COURTESIES.items():
+            votes[language] += word in words
     best = max(votes.values())
     if best:
         leaders = [language for language, count in votes.items() if count == best]
@@ -616,7 +645,7 @@ def _corrected_keywords(text: str) -> tuple[str, list[tuple[str, str]]]:
         if len(word) < 5 or word in words or word in _NOT_TYPOS or word in _TYPO_TARGETS:
             continue
         close = {target for target in _TYPO_TARGETS if _distance(word, target, 1) <= 1}
-        if len(close) != 1 or any(_any(t, word) for t in (_CANCEL_WORDS, _MOVE_WORDS)):
+        if len(close) != 1 or any(_any(table, word) for table in _KEYWORD_TABLES):
             continue
         meant = close.pop()
         parts += [text[position : match.start()], meant]

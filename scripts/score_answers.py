@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.show:
         for case, got, outcome in misses:
-            print(
-                f"{outcome:<6} {case.language} {case.answer!r}\n       expected {case.expected}\n       read     {got}"
-            )
+            print(f"{outcome:<6} {case.language} {case.answer!r}")
+            print(f"       expected {case.expected}")
+            print(f"       read     {got}")
     return 0
 
 
