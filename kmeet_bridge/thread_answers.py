@@ -110,8 +110,8 @@ _CANCEL = {
     "en": r"cancel(?:s|led|ed|ling|ing|lation)?|call\s+(?:it|this|the\s+(?:meeting|call))\s+off"
     r"|call\s+off",
     "fr": r"annul(?:er|ez|e|ee|ees|es|ons|ation)",
-    "de": r"absagen|abgesagt|absage|stornier(?:en|t|ung)|storno|fallt\s+aus|ausfallen(?:\s+lassen)?"
-    r"|canceln|gecancelt|sag(?:en|t|e)?\s+(?:[\w']+\s+){0,4}?ab",
+    "de": r"absagen|abgesagt|absage|stornier(?:en|t|ung)|storno|ausfallen(?:\s+lassen)?"
+    r"|fallt\s+(?:[\w']+\s+){0,3}?aus|canceln|gecancelt|sag(?:en|t|e)?\s+(?:[\w']+\s+){0,4}?ab",
     "it": r"annull(?:a|are|ata|ato|iamo|ate|amento)|disdi(?:re|ci|ciamo|te|tta|ca)|disdetta"
     r"|cancell(?:a|are|ata|ato|iamo|ate)",
 }
@@ -121,7 +121,7 @@ _NO_CANCEL = re.compile(
     + "|".join(_CANCEL.values())
     + r")"
     + _E
-    + r"|(?:n'|ne\s+)(?:"
+    + r"|(?:n'|ne\s+)(?:l'|la\s+|le\s+)?(?:"
     + _CANCEL["fr"]
     + r")\s+pas"
 )
@@ -339,10 +339,10 @@ def read_answer(
     changes = reading.moves or reading.lengthens or addresses or asks_options
 
     if _any(_CANCEL_WORDS, folded):
-        if _NO_CANCEL.search(folded) or _DOUBT.search(folded):
-            return NotUnderstood(language, "change_unclear")
         if changes or reading.wishes:
             return NotUnderstood(language, "cancel_and_move")
+        if _NO_CANCEL.search(folded) or _DOUBT.search(folded):
+            return NotUnderstood(language, "change_unclear")
         return CancelIt(language, tuple(notes))
     if addresses and _REMOVE.search(folded):
         return NotUnderstood(language, "change_unclear")  # removing people is not offered
