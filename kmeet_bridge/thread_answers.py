@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge.language import detect_language, fold, known_words
+from kmeet_bridge.language import fold, known_words, language_scores
 from kmeet_bridge.models import LANGUAGES, Note, RoomOptions
 from kmeet_bridge.requests import (
     _ADDRESS_IN_TEXT,
+    _OPTION_WORDS,
     _addresses,
     _problem,
     bounded_lines,
@@ -92,7 +93,9 @@ class ChangeIt:
 class NotUnderstood:
     """Not understood, answered with examples to copy. `code`: "change_unclear"
     (a wish without a time: "can we do later?"), "cancel_and_move" (a cancel
-    word beside a change), "not_a_change" (neither a wish nor an acknowledgement)."""
+    word beside a change), "not_a_change" (neither a wish nor an acknowledgement),
+    "invite_change" (a new time or guests for an invitation's meeting: the
+    organiser's to change; only cancel and room options are read for those)."""
 
     language: str
     code: str = "change_unclear"
@@ -125,6 +128,13 @@ _NO_CANCEL = re.compile(
     + _CANCEL["fr"]
     + r")\s+pas"
 )
+# "is it cancelled?" asks; "cancelled." (a statement) and "can you cancel?" cancel.
+_CANCELLED = re.compile(
+    _W + r"(?:cancell?ed|annulee?s?|abgesagt|storniert|annullat[aoie]|cancellat[aoie]"
+    r"|disdett[aoie])" + _E
+)
+# A room setting named beside a cancel word: "cancel the password" is not a cancel.
+_OPTION_MENTION = re.compile(_W + "(?:" + "|".join(_OPTION_WORDS.values()) + ")")
 _MOVE = {
     "en": r"move[sd]?|moving|reschedul\w*|push(?:ed)?|postpone[sd]?|shift(?:ed)?|instead|rather"
     r"|delay|bring\s+(?:it\s+)?forward|earlier|later|another\s+(?:time|day|date|slot)",
@@ -214,12 +224,13 @@ _ACK_WORDS = _words(
     good nice cool super awesome excellent wonderful brilliant lovely got it noted received
     confirmed understood sounds sound works work for me sure yes yep yeah yup alright all right
     many much lot lots very well so then see soon there talk speak to the again appreciated
-    will do done that's thats this is that looks hello hi dear and
+    will do done that's thats this is that looks hello hi dear and looking forward
     merci beaucoup bien parfait parfaitement genial top d'accord dac daccord entendu note c'est
     recu nickel tres impeccable bientot ca marche va oui bonne journee soiree parfaite bonjour
-    salut et les
+    salut et les me rejouis hate j'ai de vous voir
     danke dankeschon schon vielen dank perfekt passt gut sehr alles klar prima toll dann gern
-    gerne ja erhalten verstanden wunderbar klasse bestens erledigt hallo das ist und
+    gerne ja erhalten verstanden wunderbar klasse bestens erledigt hallo das ist und freue
+    mich drauf darauf
     grazie mille perfetto perfetta ottimo ottima bene benissimo d'accordo ricevuto capito si
     certo fantastico vediamo sentiamo ciao e
     """
@@ -231,12 +242,18 @@ _THANKS_LEADS = (
 # "see you tomorrow", "à mardi", "bis Dienstag", "a domani": a farewell. It names a
 # day without moving the meeting; a day other than the meeting's is not understood.
 _FAREWELL = re.compile(
-    r"(?:"
-    + _W
-    + r"(?:see\s+(?:you|ya)|talk\s+(?:to\s+you\s+)?|speak\s+(?:to\s+you\s+)?|catch\s+you"
+    # "see you at 2": the words after these may hold a time (the meeting's own)...
+    _W + r"(?:see\s+(?:you|ya)|talk\s+(?:to\s+you\s+)?|speak\s+(?:to\s+you\s+)?|catch\s+you"
     r"|on\s+se\s+voit|wir\s+sehen\s+uns|wir\s+horen\s+uns|ci\s+vediamo|ci\s+sentiamo)"
-    r"|(?:^|[,.;!?\n]|" + _W + "(?:" + _THANKS_LEADS + r"))[ \t]*(?:a|bis|until|till)" + _E + r")"
-    r"[^\d,.;!?\n]{0,40}"
+    r"[^,.;!?\n]{0,40}"
+    # ... these not: "thanks, until 16:00" lengthens the meeting.
+    r"|(?:^|[,.;!?\n]|"
+    + _W
+    + "(?:"
+    + _THANKS_LEADS
+    + r"))[ \t]*(?:a|bis|until|till)"
+    + _E
+    + r"[^\d,.;!?\n]{0,40}"
 )
 # Around a length or a cancel, these change nothing: "45 minutes please".
 _POLITE = _words(
@@ -282,7 +299,7 @@ _EARLIER_AFTER = re.compile(
 )
 _LATER_BEFORE = re.compile(
     r"(?:push\w*(?:[ \t]+(?:it|this|the\s+meeting))?[ \t]+back|delay\w*(?:[ \t]+it)?)"
-    r"[ \t]+by[ \t]*$"
+    r"(?:[ \t]+by)?(?:[ \t]+(?:an?|one))?[ \t]*$"
 )
 _EARLIER_BEFORE = re.compile(
     r"(?:bring(?:[ \t]+it)?[ \t]+forward|move(?:[ \t]+it)?[ \t]+up)[ \t]+by[ \t]*$"
@@ -341,13 +358,25 @@ def read_answer(
     if _any(_CANCEL_WORDS, folded):
         if changes or reading.wishes:
             return NotUnderstood(language, "cancel_and_move")
+        if _OPTION_MENTION.search(folded):
+            return NotUnderstood(language, "change_unclear")  # "cancel the password"
+        if "?" in folded and _CANCELLED.search(folded):
+            return NotUnderstood(language, "change_unclear")  # "c'est annulé ?"
         if _NO_CANCEL.search(folded) or _DOUBT.search(folded):
             return NotUnderstood(language, "change_unclear")
         return CancelIt(language, tuple(notes))
+    if farewell_days is False:
+        return NotUnderstood(language, "change_unclear")  # "see you Thursday", "see you at 4"
+    if meeting.source == "invite" and (reading.moves or reading.lengthens or addresses):
+        # The time and the guests of an invitation are its organiser's: changed by
+        # an update of the invitation, which the bridge follows, never by an answer.
+        return NotUnderstood(language, "invite_change")
     if addresses and _REMOVE.search(folded):
         return NotUnderstood(language, "change_unclear")  # removing people is not offered
+    if addresses and not _asks_to_add(folded, reading):
+        return NotUnderstood(language, "change_unclear")  # "I'll forward it to carl@..."
     if not changes:
-        if reading.wishes or reading.unread_lengths or farewell_days is False:
+        if reading.wishes or reading.unread_lengths:
             return NotUnderstood(language, "change_unclear")
         if _only_acknowledges(folded, reading.farewells):
             return Thanks(language)
@@ -389,7 +418,7 @@ class _Reading:
     language: str
     found: Found
     farewells: list[tuple[int, int]]
-    farewell_dates: list[_Found]
+    farewell_dates: list[_Found]  # days and times named in farewells
     dates: list[_Found]
     starts: list[_Found]  # times, ranges, "in 30 minutes", "now"
     lengths: list[_Found]  # ends ("until 16:30") and lengths to take as the new length
@@ -399,7 +428,7 @@ class _Reading:
     vague: list[_Found]  # "later", "next week" (not in a farewell, not a shift's word)
     wishes: bool  # vague words and no time: a wish that cannot be planned
     conflict: bool  # two changes of the length, or a shift and a new time
-    explicit: bool  # words of moving or changing: "move", "plutôt", "verschieben"
+    explicit: bool  # words of moving or adding: "move", "plutôt", "einladen"
 
     @property
     def moves(self) -> bool:
@@ -432,6 +461,8 @@ class _Reading:
         for item in found.items:
             if item.kind in _DATE_KINDS:
                 (farewell_dates if in_farewell(item) else dates).append(item)
+            elif item.kind in ("time", "range") and in_farewell(item):
+                farewell_dates.append(item)  # "see you at 2"
             elif item.kind in ("time", "range", "offset", "now"):
                 starts.append(item)
             elif item.kind == "until":
@@ -485,8 +516,20 @@ class _Reading:
             vague=vague,
             wishes=wishes,
             conflict=conflict,
-            explicit=_any(_MOVE_WORDS, folded) or _any(_LENGTH_WORDS, folded),
+            explicit=_any(_MOVE_WORDS, folded) or _any(_ADD_WORDS, folded),
         )
+
+
+def _asks_to_add(folded: str, reading: _Reading) -> bool:
+    """Addresses are people to add after "add", "invite", "ajouter", "einladen",
+    "aggiungi"..., or alone ("carl@example.net too")."""
+    if _any(_ADD_WORDS, folded):
+        return True
+    rest = _ADDRESS_IN_TEXT.sub(" ", folded)
+    return all(word in _POLITE or word in _ALSO for word in _LETTERS.findall(rest))
+
+
+_ALSO = _words("also too as well aussi egalement auch noch anche pure plus and et und e")
 
 
 def _length_counts(folded: str, item: _Found) -> bool:
@@ -572,12 +615,18 @@ def _new_time(
 
 
 def _farewell_days(reading: _Reading, meeting: MeetingNow, now: datetime) -> bool | None:
-    """Whether the days named in farewells ("see you tomorrow") are the meeting's;
-    None when there are none."""
+    """Whether the days and times named in farewells ("see you tomorrow", "see you
+    at 2") are the meeting's; None when there are none."""
     if not reading.farewell_dates:
         return None
+    local = meeting.start.astimezone(ZoneInfo(meeting.timezone))
     stand_in = _Found("time", 10**9, 10**9, (23, 59), "", extra={"named": True})
     for item in reading.farewell_dates:
+        if item.kind in ("time", "range"):
+            hour, minute = item.value[0] if item.kind == "range" else item.value
+            if (hour % 12, minute) != (local.hour % 12, local.minute):
+                return False
+            continue
         try:
             when = resolve(
                 Found((item, stand_in)),
@@ -588,7 +637,7 @@ def _farewell_days(reading: _Reading, meeting: MeetingNow, now: datetime) -> boo
             )
         except WhenProblem:
             return False
-        if when.start.date() != meeting.start.date():
+        if when.start.date() != local.date():
             return False
     return True
 
@@ -630,7 +679,14 @@ def _language(body: str, folded: str, fallback: str) -> str:
         leaders = [language for language, count in votes.items() if count == best]
         if len(leaders) == 1:
             return leaders[0]
-    return detect_language(body, default=fallback)
+    # A few words say little ("I'll join 10 minutes late" scores Italian): the
+    # language of the conversation so far unless another one clearly leads.
+    scores = language_scores(body)
+    best = max(scores, key=lambda language: scores[language])
+    return best if scores[best] - scores[fallback] >= _CLEAR_LEAD else fallback
+
+
+_CLEAR_LEAD = 1.0
 
 
 def _corrected_keywords(text: str) -> tuple[str, list[tuple[str, str]]]:

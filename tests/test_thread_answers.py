@@ -453,6 +453,61 @@ def test_a_wish_without_a_time_is_not_understood(text: str, language: str) -> No
     assert read(text) == NotUnderstood(language, "change_unclear")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks, I'll forward it to carl@example.net",  # an address, nobody to add
+        "Please cancel the password",  # a setting, not the meeting
+        "Is it cancelled?",
+        "C'est annulé ?",
+        "See you at 4",  # the meeting is at 14:00: a wish, or a mistake
+        "See you at 4, add carl@example.net",
+        "Danke, bis Donnerstag",  # the meeting is on Tuesday
+    ],
+)
+def test_what_could_be_misread_is_not_understood(text: str) -> None:
+    assert isinstance(read(text), NotUnderstood)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("See you at 2", Thanks("en")),  # 14:00, the meeting's own time
+        ("Looking forward to it, see you on Tuesday", Thanks("en")),
+        ("Perfekt, danke! Bis morgen um 14 Uhr", Thanks("de")),
+        ("Termin abgesagt.", CancelIt("de")),
+        ("Can you cancel it?", CancelIt("en")),
+    ],
+)
+def test_farewells_and_statements_are_read_as_meant(text: str, expected: object) -> None:
+    assert read(text) == expected
+
+
+def test_an_address_alone_is_someone_to_add() -> None:
+    assert change("carl@example.net too please").add_attendees == ("carl@example.net",)
+
+
+def test_an_invitations_time_and_guests_are_its_organisers() -> None:
+    invitation = MeetingNow(
+        title="Weekly",
+        start=START,
+        end=END,
+        timezone="Europe/Zurich",
+        attendees=("olga@example.org",),
+        options=RoomOptions(),
+        language="en",
+        source="invite",
+    )
+    for text in ("move to 16:00", "30 minutes longer", "add carl@example.net"):
+        assert read_answer(text, meeting=invitation, now=NOW) == NotUnderstood(
+            "en", "invite_change"
+        )
+    assert read_answer("cancel", meeting=invitation, now=NOW) == CancelIt("en")
+    lobby = read_answer("with lobby", meeting=invitation, now=NOW)
+    assert isinstance(lobby, ChangeIt)
+    assert (lobby.start, lobby.end, lobby.options) == (START, END, RoomOptions(lobby_enabled=True))
+
+
 def test_something_else_is_not_understood_but_not_a_wish() -> None:
     assert read("Who else is coming to the budget review") == NotUnderstood("en", "not_a_change")
 
