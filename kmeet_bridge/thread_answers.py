@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from kmeet_bridge.language import fold, known_words, language_scores
@@ -384,6 +385,16 @@ def read_answer(
         return NotUnderstood(language, "change_unclear" if wish or "?" in body else "not_a_change")
     if reading.conflict:
         return NotUnderstood(language, "change_unclear")
+    if reading.either is not None:
+        first, second, written = reading.either
+        if second is None or second.kind not in ("time", "until"):
+            return NotUnderstood(language, "change_unclear")  # "10 or 11 December"
+        hour, minute = second.value
+        choices = (time(first, 0), time(hour, minute)) if first < 24 and hour < 24 else ()
+        understood = Understood(zone=meeting.timezone, today=now.date())
+        error = WhenProblem("ambiguous_time", understood, choices=choices, text=written)
+        length = int((meeting.end - meeting.start).total_seconds() // 60)
+        raise _problem(error, language=language, now=now, default_duration=length)
 
     start, end, zone, when_notes = _new_time(reading, meeting, now, language)
     known = {address.casefold() for address in meeting.attendees}
@@ -429,6 +440,9 @@ class _Reading:
     wishes: bool  # vague words and no time: a wish that cannot be planned
     conflict: bool  # two changes of the length, or a shift and a new time
     explicit: bool  # words of moving or adding: "move", "plutôt", "einladen"
+    # "Donnerstag 10 oder 11 Uhr": two numbers offered, one of them read as a day
+    # ("Thursday the 10th"): the hours offered, or None.
+    either: tuple[int, _Found | None, str] | None = None
 
     @property
     def moves(self) -> bool:
@@ -501,6 +515,7 @@ class _Reading:
         conflict = conflict or bool(shift and starts)
         if wishes and (dates or starts or lengths):
             wishes = False  # "later, at 16:00": resolve asks about what is vague
+        either = _either(text, folded, found)
         return cls(
             text=text,
             language=language,
@@ -516,6 +531,7 @@ class _Reading:
             vague=vague,
             wishes=wishes,
             conflict=conflict,
+            either=either,
             explicit=_any(_MOVE_WORDS, folded) or _any(_ADD_WORDS, folded),
         )
 
@@ -530,6 +546,31 @@ def _asks_to_add(folded: str, reading: _Reading) -> bool:
 
 
 _ALSO = _words("also too as well aussi egalement auch noch anche pure plus and et und e")
+
+
+# "10 oder 11 Uhr", "10 or 11 December": one number or another.
+_OR_NUMBERS = re.compile(
+    r"(?<![\w:.])(\d{1,2})[ \t]+(?:or|ou|oder|o|bzw\.?|resp\.?)[ \t]+"
+    r"(?:(?:at|a|um|alle|the)[ \t]+)?(\d{1,2})(?!\d)"
+)
+
+
+def _either(text: str, folded: str, found: Found) -> tuple[int, _Found | None, str] | None:
+    """Two numbers offered as alternatives where the grammar did not read both
+    as the same kind of thing: the first number, what the second was read as
+    (None: not read), and the words as written."""
+    for match in _OR_NUMBERS.finditer(folded):
+        first, second = (
+            next((item for item in found.items if item.start <= match.start(g) < item.end), None)
+            for g in (1, 2)
+        )
+        if first is None and second is None:
+            continue  # "2 or 3 people": no time or day at all
+        if first is not None and second is not None and first.kind == second.kind:
+            continue  # both read: resolve asks which
+        end = max(match.end(), second.end if second is not None else 0)
+        return int(match[1]), second, text[match.start() : end].strip()
+    return None
 
 
 def _length_counts(folded: str, item: _Found) -> bool:
@@ -695,20 +736,30 @@ def _corrected_keywords(text: str) -> tuple[str, list[tuple[str, str]]]:
     fixes: list[tuple[str, str]] = []
     parts: list[str] = []
     position = 0
-    words = known_words()
     for match in _LETTERS.finditer(text):
-        word = fold(match.group(0))
-        if len(word) < 5 or word in words or word in _NOT_TYPOS or word in _TYPO_TARGETS:
+        meant = _keyword_meant(fold(match.group(0)))
+        if meant is None:
             continue
-        close = {target for target in _TYPO_TARGETS if _distance(word, target, 1) <= 1}
-        if len(close) != 1 or any(_any(table, word) for table in _KEYWORD_TABLES):
-            continue
-        meant = close.pop()
         parts += [text[position : match.start()], meant]
         position = match.end()
         fixes.append((match.group(0), meant))
     parts.append(text[position:])
     return "".join(parts), fixes
+
+
+@lru_cache(maxsize=4096)
+def _keyword_meant(word: str) -> str | None:
+    """The one keyword `word` (folded) is a typo of, or None."""
+    if len(word) < 5 or word in known_words() or word in _NOT_TYPOS or word in _TYPO_TARGETS:
+        return None
+    close = {
+        target
+        for target in _TYPO_TARGETS
+        if abs(len(target) - len(word)) <= 1 and _distance(word, target, 1) <= 1
+    }
+    if len(close) != 1 or any(_any(table, word) for table in _KEYWORD_TABLES):
+        return None
+    return close.pop()
 
 
 __all__ = [
