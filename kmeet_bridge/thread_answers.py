@@ -30,7 +30,7 @@ from datetime import datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge.language import fold, known_words, language_scores
+from kmeet_bridge.language import WEEKDAY_NAMES, fold, known_words, language_scores
 from kmeet_bridge.models import LANGUAGES, Note, RoomOptions
 from kmeet_bridge.requests import (
     _ADDRESS_IN_TEXT,
@@ -225,7 +225,7 @@ _ACK_WORDS = _words(
     good nice cool super awesome excellent wonderful brilliant lovely got it noted received
     confirmed understood sounds sound works work for me sure yes yep yeah yup alright all right
     many much lot lots very well so then see soon there talk speak to the again appreciated
-    will do done that's thats this is that looks hello hi dear and looking forward
+    will do done that's thats this is that looks hello hi dear and looking forward a
     merci beaucoup bien parfait parfaitement genial top d'accord dac daccord entendu note c'est
     recu nickel tres impeccable bientot ca marche va oui bonne journee soiree parfaite bonjour
     salut et les me rejouis hate j'ai de vous voir
@@ -233,7 +233,7 @@ _ACK_WORDS = _words(
     gerne ja erhalten verstanden wunderbar klasse bestens erledigt hallo das ist und freue
     mich drauf darauf
     grazie mille perfetto perfetta ottimo ottima bene benissimo d'accordo ricevuto capito si
-    certo fantastico vediamo sentiamo ciao e
+    certo fantastico vediamo sentiamo ciao e tutto chiaro
     """
 )
 _THANKS_LEADS = (
@@ -242,6 +242,17 @@ _THANKS_LEADS = (
 )
 # "see you tomorrow", "à mardi", "bis Dienstag", "a domani": a farewell. It names a
 # day without moving the meeting; a day other than the meeting's is not understood.
+# The words a short farewell goes on with ("à demain", "bis dann", "a presto"):
+# "à une heure" and "bis 17 Uhr" are times.
+_FAREWELL_WORDS = "|".join(
+    [
+        *(fold(name) for names in WEEKDAY_NAMES.values() for name in names),
+        *_words(
+            """tomorrow then soon later tonight demain bientot plus tout tantot ce toute
+            morgen dann bald spater gleich nachher heute domani presto dopo piu stasera"""
+        ),
+    ]
+)
 _FAREWELL = re.compile(
     # "see you at 2": the words after these may hold a time (the meeting's own)...
     _W + r"(?:see\s+(?:you|ya)|talk\s+(?:to\s+you\s+)?|speak\s+(?:to\s+you\s+)?|catch\s+you"
@@ -252,9 +263,11 @@ _FAREWELL = re.compile(
     + _W
     + "(?:"
     + _THANKS_LEADS
-    + r"))[ \t]*(?:a|bis|until|till)"
+    + r"))[ \t]*(?:a|bis|until|till)[ \t]+(?:"
+    + _FAREWELL_WORDS
+    + r")"
     + _E
-    + r"[^\d,.;!?\n]{0,40}"
+    + r"[^\d,.;!?\n]{0,30}"
 )
 # Around a length or a cancel, these change nothing: "45 minutes please".
 _POLITE = _words(
@@ -287,23 +300,54 @@ _SHORTER_AFTER = re.compile(
 )
 _LONGER_BEFORE = re.compile(
     r"(?:(?:extend|lengthen|prolong|rallong|allung|prolung|verlanger)\w*(?:[ \t]+[\w']+){0,3}?"
-    r"[ \t]+(?:by|de|d'|di|um)|(?:add|ajoute[rz]?|aggiung\w*|another|encore|noch|altri|altre"
+    r"[ \t]+(?:by|de|d'|d|di|um)|(?:add|ajoute[rz]?|aggiung\w*|another|encore|noch|altri|altre"
     r"|extra)(?:[ \t]+(?:an?|extra|un|une|eine|einen|un'|altri|altre|mezz'?))?)[ \t]*$"
 )
 _SHORTER_BEFORE = re.compile(
     r"(?:shorten|cut|reduc|raccourc|ecourt|redui|verkurz|kurz|accorci|ridu)\w*"
-    r"(?:[ \t]+[\w']+){0,3}?[ \t]+(?:by|de|d'|di|um)[ \t]*$"
+    r"(?:[ \t]+[\w']+){0,3}?[ \t]+(?:by|de|d'|d|di|um)[ \t]*$"
 )
-_LATER_AFTER = re.compile(r"[ \t]*(?:later|plus\s+tard|spater|piu\s+tardi|dopo|after)" + _E)
+_LATER_AFTER = re.compile(
+    r"[ \t]*(?:later|plus\s+tard|spater|piu\s+tardi|dopo|after|nach\s+hinten)" + _E
+)
 _EARLIER_AFTER = re.compile(
-    r"[ \t]*(?:earlier|sooner|before|plus\s+tot|fruher|eher|piu\s+presto|prima)" + _E
+    r"[ \t]*(?:earlier|sooner|before|plus\s+tot|fruher|eher|piu\s+presto|prima|nach\s+vorne"
+    r"|vorzieh\w*|vorverleg\w*)" + _E
 )
+# "push it back by an hour", "repousser d'une heure", "posticipare di un'ora"
+_BY_WORD = r"(?:[ \t]+[\w']+){0,3}?[ \t]+(?:by|de|d'|d|di|um)"  # "d" from "d'une heure"
+_BY = _BY_WORD + r"(?:[ \t]+(?:an?|one))?[ \t]*$"
 _LATER_BEFORE = re.compile(
-    r"(?:push\w*(?:[ \t]+(?:it|this|the\s+meeting))?[ \t]+back|delay\w*(?:[ \t]+it)?)"
+    r"(?:(?:push\w*(?:[ \t]+(?:it|this|the\s+meeting))?[ \t]+back|delay\w*(?:[ \t]+it)?)"
     r"(?:[ \t]+by)?(?:[ \t]+(?:an?|one))?[ \t]*$"
+    r"|(?:postpone|repouss|retard|recul|posticip|rimand)\w*" + _BY + ")"
 )
 _EARLIER_BEFORE = re.compile(
-    r"(?:bring(?:[ \t]+it)?[ \t]+forward|move(?:[ \t]+it)?[ \t]+up)[ \t]+by[ \t]*$"
+    r"(?:(?:bring(?:[ \t]+it)?[ \t]+forward|move(?:[ \t]+it)?[ \t]+up)[ \t]+by[ \t]*$"
+    r"|(?:avanc|anticip|vorzieh|vorverleg)\w*" + _BY + ")"
+)
+# A week later or earlier: "postpone by a week", "une semaine plus tard", "eine
+# Woche später", "rimandare di una settimana".
+_A_WEEK = r"(?:a|one|1|une|eine|una|un')[ \t]+(?:week|semaine|woche|settimana)"
+_WEEK_SHIFTS = (
+    (
+        re.compile(
+            r"(?:postpone|delay|push\w*(?:[ \t]+it)?[ \t]+back|repouss|report|retard|decal"
+            r"|posticip|rimand)\w*" + _BY_WORD + r"[ \t]*" + _A_WEEK + _E
+        ),
+        7,
+    ),
+    (re.compile(_W + _A_WEEK + r"[ \t]+(?:later|plus\s+tard|spater|dopo|piu\s+tardi)" + _E), 7),
+    (re.compile(_W + r"um[ \t]+" + _A_WEEK + r"[ \t]+(?:verschieb|nach\s+hinten)"), 7),
+    (re.compile(_W + _A_WEEK + r"[ \t]+(?:earlier|plus\s+tot|fruher|prima)" + _E), -7),
+)
+_LENGTH_AFTER_MARKER = re.compile(
+    r"(?<![\w'])(um|d')[ \t]*(?:eine|einen|une|un|\d{1,3})[ \t]+(?:stunden?|minuten|heures?"
+    r"|minutes?|demi-heure)" + _E
+)
+# "20 more minutes" is read as "20 minutes more" (same length, so spans still hold).
+_MORE_BEFORE_UNIT = re.compile(
+    r"(?<![\w.:])(\d{1,3})([ \t]+)(more|extra)([ \t]+)(minutes?|mins?|hours?|hrs?)" + _E
 )
 # "move it to 16:00", "push to 3": "to" here says where the start goes, not an
 # end (as in "10 to 11"); read as "at".
@@ -357,7 +401,10 @@ def read_answer(
     changes = reading.moves or reading.lengthens or addresses or asks_options
 
     if _any(_CANCEL_WORDS, folded):
-        if changes or reading.wishes:
+        # "cancel tomorrow's call": a day that names the meeting is no change.
+        naming = bool(reading.dates) and _name_the_meeting(reading.dates, meeting, now)
+        moves = reading.starts or reading.shift or (reading.dates and not naming)
+        if moves or reading.lengthens or addresses or asks_options or reading.wishes:
             return NotUnderstood(language, "cancel_and_move")
         if _OPTION_MENTION.search(folded):
             return NotUnderstood(language, "change_unclear")  # "cancel the password"
@@ -461,7 +508,15 @@ class _Reading:
             chars[begin:end] = " " * (end - begin)
         for match in _MOVED_TO.finditer(folded):
             chars[match.start(1) : match.end(1)] = "at"
+        for match in _MORE_BEFORE_UNIT.finditer(folded):
+            number, space, more, gap, unit = match.groups()
+            chars[match.start() : match.end()] = number + space + unit + gap + more
+        # "d'une heure", "um eine Stunde": a length, not a time of day ("à une heure",
+        # "um eins"), after a verb of moving or lengthening.
+        for match in _LENGTH_AFTER_MARKER.finditer(folded):
+            chars[match.start(1) : match.end(1)] = "by" if match[1] == "um" else "d "
         text = "".join(chars)
+        folded = fold(text)
         found = find_when(text, language=language, loose_durations=True)
         farewells = [match.span() for match in _FAREWELL.finditer(folded)]
 
@@ -472,6 +527,10 @@ class _Reading:
         delta = shift = changes_of_length = 0
         conflict = False
         taken: list[tuple[int, int]] = []
+        for pattern, days in _WEEK_SHIFTS:
+            for match in pattern.finditer(folded):
+                shift += days * 24 * 60
+                taken.append(match.span())
         for item in found.items:
             if item.kind in _DATE_KINDS:
                 (farewell_dates if in_farewell(item) else dates).append(item)
@@ -625,6 +684,11 @@ def _new_time(
         if reading.starts:
             notes.append(Note("kept_day", (("day", day.isoformat()),)))
     if not reading.starts and not relative_start:
+        # "Thursday afternoon" keeps a 14:00 start; a 10:00 one would be a guess.
+        for hint in found.of("pm", "am"):
+            if (hint.kind == "pm") != (base.hour >= 12):
+                error = WhenProblem("vague", Understood(zone=zone_name), text=hint.text)
+                raise _problem(error, language=language, now=now, default_duration=length)
         items.append(_Found("time", far, far, (base.hour, base.minute), "", extra={"named": True}))
         if reading.dates:
             notes.append(Note("kept_time", (("time", f"{base:%H:%M}"),)))
@@ -649,6 +713,16 @@ def _new_time(
             raise WhenProblem("past", understood)
     except WhenProblem as error:
         raise _problem(error, language=language, now=now, default_duration=length) from None
+    local = meeting.start.astimezone(ZoneInfo(meeting.timezone))
+    for item in reading.dates:
+        # "next Tuesday" read as the meeting's own Tuesday: that one, or a week on?
+        if item.extra.get("how") == "next" and when.start.date() == local.date():
+            day = when.start.date()
+            understood = Understood(date=day, date_text=item.text, zone=zone_name)
+            error = WhenProblem(
+                "ambiguous_date", understood, choices=(day, day + timedelta(7)), text=item.text
+            )
+            raise _problem(error, language=language, now=now, default_duration=length)
     for item in when.notes:
         if item.code == "one_reading_ahead" or (item.code == "date" and dict(item.params)["text"]):
             notes.append(Note(item.code, item.params))
@@ -660,9 +734,15 @@ def _farewell_days(reading: _Reading, meeting: MeetingNow, now: datetime) -> boo
     at 2") are the meeting's; None when there are none."""
     if not reading.farewell_dates:
         return None
+    return _name_the_meeting(reading.farewell_dates, meeting, now)
+
+
+def _name_the_meeting(items: list[_Found], meeting: MeetingNow, now: datetime) -> bool:
+    """Whether every day and time in `items` is the meeting's ("cancel tomorrow's
+    call" for a meeting tomorrow); an hour may be said on a 12-hour clock."""
     local = meeting.start.astimezone(ZoneInfo(meeting.timezone))
     stand_in = _Found("time", 10**9, 10**9, (23, 59), "", extra={"named": True})
-    for item in reading.farewell_dates:
+    for item in items:
         if item.kind in ("time", "range"):
             hour, minute = item.value[0] if item.kind == "range" else item.value
             if (hour % 12, minute) != (local.hour % 12, local.minute):
