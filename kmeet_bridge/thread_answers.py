@@ -401,18 +401,8 @@ def read_answer(
     changes = reading.moves or reading.lengthens or addresses or asks_options
 
     if _any(_CANCEL_WORDS, folded):
-        # "cancel tomorrow's call": a day that names the meeting is no change.
-        naming = bool(reading.dates) and _name_the_meeting(reading.dates, meeting, now)
-        moves = reading.starts or reading.shift or (reading.dates and not naming)
-        if moves or reading.lengthens or addresses or asks_options or reading.wishes:
-            return NotUnderstood(language, "cancel_and_move")
-        if _OPTION_MENTION.search(folded):
-            return NotUnderstood(language, "change_unclear")  # "cancel the password"
-        if "?" in folded and _CANCELLED.search(folded):
-            return NotUnderstood(language, "change_unclear")  # "c'est annulé ?"
-        if _NO_CANCEL.search(folded) or _DOUBT.search(folded):
-            return NotUnderstood(language, "change_unclear")
-        return CancelIt(language, tuple(notes))
+        other = bool(addresses or asks_options)
+        return _cancel(folded, reading, meeting, now, other, CancelIt(language, tuple(notes)))
     if farewell_days is False:
         return NotUnderstood(language, "change_unclear")  # "see you Thursday", "see you at 4"
     if meeting.source == "invite" and (reading.moves or reading.lengthens or addresses):
@@ -433,15 +423,7 @@ def read_answer(
     if reading.conflict:
         return NotUnderstood(language, "change_unclear")
     if reading.either is not None:
-        first, second, written = reading.either
-        if second is None or second.kind not in ("time", "until"):
-            return NotUnderstood(language, "change_unclear")  # "10 or 11 December"
-        hour, minute = second.value
-        choices = (time(first, 0), time(hour, minute)) if first < 24 and hour < 24 else ()
-        understood = Understood(zone=meeting.timezone, today=now.date())
-        error = WhenProblem("ambiguous_time", understood, choices=choices, text=written)
-        length = int((meeting.end - meeting.start).total_seconds() // 60)
-        raise _problem(error, language=language, now=now, default_duration=length)
+        return _either_answer(reading.either, meeting, now, language)
 
     start, end, zone, when_notes = _new_time(reading, meeting, now, language)
     known = {address.casefold() for address in meeting.attendees}
@@ -466,6 +448,47 @@ def read_answer(
     if unchanged and not reading.explicit and _acknowledges(folded):
         return Thanks(language)  # "ok, see you at 14:00"
     return ChangeIt(language, start, end, zone, tuple(added), options, tuple(notes))
+
+
+def _cancel(
+    folded: str,
+    reading: _Reading,
+    meeting: MeetingNow,
+    now: datetime,
+    other: bool,
+    cancel: CancelIt,
+) -> CancelIt | NotUnderstood:
+    """An answer with a cancel word: `cancel`, unless it also changes something
+    (`other`: people or room options), doubts or denies it, or names a setting."""
+    language = cancel.language
+    # "cancel tomorrow's call": a day that names the meeting is no change.
+    naming = bool(reading.dates) and _name_the_meeting(reading.dates, meeting, now)
+    moves = reading.starts or reading.shift or (reading.dates and not naming)
+    if moves or reading.lengthens or other or reading.wishes:
+        return NotUnderstood(language, "cancel_and_move")
+    if _OPTION_MENTION.search(folded):
+        return NotUnderstood(language, "change_unclear")  # "cancel the password"
+    if "?" in folded and _CANCELLED.search(folded):
+        return NotUnderstood(language, "change_unclear")  # "c'est annulé ?"
+    if _NO_CANCEL.search(folded) or _DOUBT.search(folded):
+        return NotUnderstood(language, "change_unclear")
+    return cancel
+
+
+def _either_answer(
+    either: tuple[int, _Found | None, str], meeting: MeetingNow, now: datetime, language: str
+) -> NotUnderstood:
+    """Numbers offered as alternatives: hours are asked back as two start times
+    ("10 oder 11 Uhr"), anything else is not understood ("10 or 11 December")."""
+    first, second, written = either
+    if second is None or second.kind not in ("time", "until"):
+        return NotUnderstood(language, "change_unclear")
+    hour, minute = second.value
+    choices = (time(first, 0), time(hour, minute)) if first < 24 and hour < 24 else ()
+    understood = Understood(zone=meeting.timezone, today=now.date())
+    error = WhenProblem("ambiguous_time", understood, choices=choices, text=written)
+    length = int((meeting.end - meeting.start).total_seconds() // 60)
+    raise _problem(error, language=language, now=now, default_duration=length)
 
 
 @dataclass
