@@ -1,6 +1,7 @@
 """Score the reader of answers to the bridge's reply on tests/thread_answers_cases.txt.
 
     python scripts/score_answers.py [FILE] [--show]
+    python scripts/score_answers.py --cost      # what hostile answers cost to read
 
 Each case is "right" (read as expected), "asked" (a problem or not understood
 where a reading was expected: safe, not right) or "wrong" (read otherwise:
@@ -10,7 +11,11 @@ another class, time, zone, attendee or option).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import statistics
 import sys
+import time
+import tracemalloc
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -100,11 +105,45 @@ def verdict(expected: str, got: str) -> str:
     return "wrong"
 
 
+# Answers of 1 MB shaped to make a reader work: one long word, keywords,
+# digits and colons, addresses, lines of ambiguous times.
+HOSTILE = {
+    "one 1 MB word": "a" * 1_000_000,
+    "cancel x 150k": "cancel " * 150_000,
+    "typo x 150k": "cancle " * 150_000,
+    "1: x 500k": "1:" * 500_000,
+    "x@ x 500k": "x@" * 500_000,
+    "move to 3, 10k lines": ("move to 3 " * 100 + "\n") * 10_000,
+    "tabs then cancel": "\t" * 1_000_000 + "cancel",
+}
+
+
+def cost(runs: int = 5) -> None:
+    """Median time and peak memory of reading each hostile answer, and a usual one."""
+    shapes = {"usual answer": "move to Friday 10:00 and add carl@example.net", **HOSTILE}
+    print(f"{'answer':<24}{'median ms':>10}{'max ms':>9}{'peak MB':>9}")
+    for name, text in shapes.items():
+        times, peak = [], 0
+        for _ in range(runs):
+            tracemalloc.start()
+            begin = time.perf_counter()
+            with contextlib.suppress(RequestProblem):
+                read_answer(text, meeting=meeting("en"), now=NOW)
+            times.append((time.perf_counter() - begin) * 1000)
+            peak = max(peak, tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        print(f"{name:<24}{statistics.median(times):>10.1f}{max(times):>9.1f}{peak / 1e6:>9.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", type=Path, default=CASES)
     parser.add_argument("--show", action="store_true", help="print every miss")
+    parser.add_argument("--cost", action="store_true", help="time hostile answers instead")
     args = parser.parse_args(argv)
+    if args.cost:
+        cost()
+        return 0
     table: dict[str, dict[str, int]] = {}
     misses = []
     for case in load(args.file):
