@@ -288,14 +288,16 @@ _LENGTH_CUE = re.compile(
     r"|solamente|ridurre|riduci\w*|accorci\w*|durata|invece|basta(?:no)?|for|pour|pendant|fur"
     r"|per)" + _E
 )
+# Matched right after a length. Each starts where no space precedes, so that a
+# search cannot start inside a run of spaces (quadratic in the run's length).
 # A length said as a change ("30 minutes longer", "extend by 15 minutes", "um 15
 # Minuten verlängern", "mezz'ora in più") or a shift ("30 minutes later").
 _LONGER_AFTER = re.compile(
-    r"[ \t]*(?:longer|more|extra|de\s+plus|en\s+plus|supplementaires?|langer|mehr|zusatzlich"
-    r"|verlanger\w*|dranhangen|in\s+piu|di\s+piu)" + _E
+    r"(?<![ \t])[ \t]*(?:longer|more|extra|de\s+plus|en\s+plus|supplementaires?|langer|mehr"
+    r"|zusatzlich|verlanger\w*|dranhangen|in\s+piu|di\s+piu)" + _E
 )
 _SHORTER_AFTER = re.compile(
-    r"[ \t]*(?:shorter|less|fewer|de\s+moins|en\s+moins|kurzer|weniger|verkurz\w*|kurzen"
+    r"(?<![ \t])[ \t]*(?:shorter|less|fewer|de\s+moins|en\s+moins|kurzer|weniger|verkurz\w*|kurzen"
     r"|in\s+meno|di\s+meno)" + _E
 )
 _LONGER_BEFORE = re.compile(
@@ -308,11 +310,11 @@ _SHORTER_BEFORE = re.compile(
     r"(?:[ \t]+[\w']+){0,3}?[ \t]+(?:by|de|d'|d|di|um)[ \t]*$"
 )
 _LATER_AFTER = re.compile(
-    r"[ \t]*(?:later|plus\s+tard|spater|piu\s+tardi|dopo|after|nach\s+hinten)" + _E
+    r"(?<![ \t])[ \t]*(?:later|plus\s+tard|spater|piu\s+tardi|dopo|after|nach\s+hinten)" + _E
 )
 _EARLIER_AFTER = re.compile(
-    r"[ \t]*(?:earlier|sooner|before|plus\s+tot|fruher|eher|piu\s+presto|prima|nach\s+vorne"
-    r"|vorzieh\w*|vorverleg\w*)" + _E
+    r"(?<![ \t])[ \t]*(?:earlier|sooner|before|plus\s+tot|fruher|eher|piu\s+presto|prima"
+    r"|nach\s+vorne|vorzieh\w*|vorverleg\w*)" + _E
 )
 # "push it back by an hour", "repousser d'une heure", "posticipare di un'ora"
 _BY_WORD = r"(?:[ \t]+[\w']+){0,3}?[ \t]+(?:by|de|d'|d|di|um)"  # "d" from "d'une heure"

@@ -682,6 +682,46 @@ def test_a_megabyte_answer_finishes() -> None:
     assert result.stdout.strip() == "done", result.stderr
 
 
+def test_every_pattern_of_the_answer_reader_runs_in_linear_time() -> None:
+    """Each compiled pattern of thread_answers.py, searched through 100 KB of
+    text made of its own keywords: linear, it takes seconds; a pattern with
+    nested quantifiers that backtrack takes hours on one of them."""
+    units = [
+        "a", "a'", "a@", "1 ", "1:", " ", "\t", "cancel ", "sag ", "extend ", "push ",
+        "move to ", "see you ", "d'", "um ", "1 or ", "a week ", "20 more ", "danke, bis ",
+    ]  # fmt: skip
+    code = f"""
+        import re
+        from kmeet_bridge import thread_answers
+        def patterns(value):
+            if isinstance(value, re.Pattern):
+                yield value
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    yield from patterns(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    yield from patterns(item)
+        count = 0
+        for value in list(vars(thread_answers).values()):
+            for pattern in patterns(value):
+                count += 1
+                for unit in {units!r}:
+                    text = (unit * (100_000 // len(unit) + 1))[:100_000]
+                    for _ in pattern.finditer(text):
+                        pass
+        print(count)
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert int(result.stdout.strip()) > 30, result.stderr
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
