@@ -10,13 +10,11 @@ with anna@example.com and bob@example.com; the present is Monday 7 December
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import subprocess
 import sys
 import textwrap
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,6 +32,7 @@ from kmeet_bridge.thread_answers import (
     Thanks,
     read_answer,
 )
+from tests.support.request_cases import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -41,19 +40,7 @@ LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 12, 7, 9, 15, tzinfo=ZURICH)
 
 
-def _scorer() -> ModuleType:
-    # scripts/ is not a package: the scorer is a command, loaded here by path.
-    spec = importlib.util.spec_from_file_location(
-        "score_answers", ROOT / "scripts" / "score_answers.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("score_answers", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-score_answers = _scorer()
+score_answers = load_script("score_answers")
 
 
 def at(day: int, hour: int, minute: int = 0, zone: ZoneInfo = ZURICH) -> datetime:

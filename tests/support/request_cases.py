@@ -11,16 +11,15 @@ from types import ModuleType
 ROOT = Path(__file__).parent.parent.parent
 
 
-def _load_scorer() -> ModuleType:
-    # scripts/ is not a package: the scorer is a command first, loaded here by path.
-    spec = importlib.util.spec_from_file_location(
-        "score_requests", ROOT / "scripts" / "score_requests.py"
-    )
+def load_script(name: str) -> ModuleType:
+    """scripts/<name>.py as a module: scripts/ is not a package, a scorer is a
+    command first, loaded here by path."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("score_requests", module)
+    sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
 
 
-SCORER = _load_scorer()
+SCORER = load_script("score_requests")
