@@ -95,7 +95,7 @@ class NotUnderstood:
     """Not understood, answered with examples to copy. `code`: "change_unclear"
     (a wish without a time: "can we do later?"), "cancel_and_move" (a cancel
     word beside a change), "not_a_change" (neither a wish nor an acknowledgement),
-    "invite_change" (a new time or guests for an invitation's meeting: the
+    "change_invitation" (a new time or guests for an invitation's meeting: the
     organiser's to change; only cancel and room options are read for those)."""
 
     language: str
@@ -410,7 +410,7 @@ def read_answer(
     if meeting.source == "invite" and (reading.moves or reading.lengthens or addresses):
         # The time and the guests of an invitation are its organiser's: changed by
         # an update of the invitation, which the bridge follows, never by an answer.
-        return NotUnderstood(language, "invite_change")
+        return NotUnderstood(language, "change_invitation")
     if addresses and _REMOVE.search(folded):
         return NotUnderstood(language, "change_unclear")  # removing people is not offered
     if addresses and not _asks_to_add(folded, reading):

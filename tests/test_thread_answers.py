@@ -544,7 +544,7 @@ def test_an_invitations_time_and_guests_are_its_organisers() -> None:
     )
     for text in ("move to 16:00", "30 minutes longer", "add carl@example.net"):
         assert read_answer(text, meeting=invitation, now=NOW) == NotUnderstood(
-            "en", "invite_change"
+            "en", "change_invitation"
         )
     assert read_answer("cancel", meeting=invitation, now=NOW) == CancelIt("en")
     lobby = read_answer("with lobby", meeting=invitation, now=NOW)
