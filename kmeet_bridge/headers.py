@@ -168,6 +168,16 @@ def references(msg: Message) -> list[str]:
     return seen
 
 
+def in_reply_to(msg: Message) -> list[str]:
+    """The ids named by In-Reply-To (usually one), as `references` reads them."""
+    seen: list[str] = []
+    for value in _raw_values(msg, "In-Reply-To"):
+        for found in _MSG_ID.findall(value):
+            if len(found) <= _MAX_MSG_ID and found not in seen:
+                seen.append(found)
+    return seen
+
+
 def subject(msg: Message) -> str:
     """The Subject, RFC 2047 decoded, on one line; "" when there is none."""
     try:

@@ -30,7 +30,7 @@ import httpx
 
 from kmeet_bridge import __version__
 from kmeet_bridge.config import KmeetSettings, RoomSettings
-from kmeet_bridge.models import ATTENDEE_STATES, MeetingRequest, Room, Unplannable
+from kmeet_bridge.models import ATTENDEE_STATES, MeetingRequest, Room, RoomOptions, Unplannable
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,17 @@ def room_body(
         body["attendees"] = attendees
     body["options"] = [_options(meeting.title, effective_room(meeting, settings), password)]
     return body
+
+
+def room_options_of(body: dict[str, Any]) -> RoomOptions:
+    """The room settings a `room_body` asks for, every one decided: what the
+    state keeps of a room, so that a later room for the same meeting (an answer
+    moving it past the room's end) is planned with the same settings."""
+    options = body["options"][0]
+    return RoomOptions(**{name: bool(options[name]) for name in _REQUESTABLE})
+
+
+_REQUESTABLE = ("lobby_enabled", "password_enabled", "e2ee_enabled", "enable_recording")
 
 
 # No look-alike characters (0/O, 1/l/I): people read it from an email and type it.

@@ -194,6 +194,9 @@ class CancelledMeeting:
     cancellation: Cancellation
     room: Room | None
     room_removed: bool = False  # deleted through the API (delete_cancelled_rooms)
+    # Cancelled by an answer to the bridge's reply about an invitation: the room is
+    # released, the calendar event stays its organiser's (the reply says so).
+    organisers_event: bool = False
 
 
 @dataclass(frozen=True)

@@ -111,10 +111,17 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     ),
     "not_yours": _ProblemParams(),
     "not_owner": _ProblemParams(),
+    # Answers to the bridge's reply (meeting_changes.py).
+    "change_unclear": _ProblemParams(),
+    "change_invitation": _ProblemParams(),
+    "change_cancelled": _ProblemParams(),
 }
 # Nothing was wrong with a message refused for these: its reply does not open
 # by saying it could not be turned into a conference.
 RATE_LIMITS = frozenset({"sender_rate_limited", "daily_rate_limited"})
+# An answer to the bridge's reply that changed nothing: its reply opens by saying
+# so, not that no meeting could be set up.
+CHANGE_REFUSALS = frozenset({"change_unclear", "change_invitation", "change_cancelled"})
 
 # The places invites.py names a calendar part by: 'the attachment "x.ics"',
 # "attachment", "inline part", each maybe "... of the forwarded message".
@@ -484,6 +491,30 @@ def calendar_attachment(
     return calendar.to_ical()
 
 
+def calendar_cancellation(meeting: MeetingRequest, *, now: datetime) -> bytes:
+    """An iCalendar CANCEL for the event the bridge's earlier .ics added: the same
+    UID, `meeting.sequence` (one more than the last sent), STATUS:CANCELLED, so
+    that the calendar that imported it removes it rather than keeping it."""
+    event = Event()
+    event.add("uid", _event_uid(meeting))
+    event.add("sequence", meeting.sequence)
+    event.add("dtstamp", _utc(now))
+    event.add("dtstart", _in_zone(meeting.start, meeting.timezone))
+    event.add("dtend", _in_zone(meeting.end, meeting.timezone))
+    event.add("summary", headers.one_line(meeting.title))
+    event.add("status", "CANCELLED")
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL")
+    calendar.add_component(event)
+    start = _in_zone(meeting.start, meeting.timezone)
+    calendar.add_missing_timezones(
+        first_date=start.date() - _TIMEZONE_MARGIN, last_date=start.date() + _TIMEZONE_MARGIN
+    )
+    return calendar.to_ical()
+
+
 def _attachment_names(count: int) -> list[str]:
     if count == 1:
         return ["kmeet.ics"]
@@ -670,7 +701,9 @@ def _change_line(change: Change, language: str) -> _Line:
     """One change: a time moved within one day reads "Time: was 14:30–15:30, now
     14:00–15:30 (Tuesday, 8 December 2026, Zurich time)"; any other as before → after."""
     try:
-        label = say(language, f"change.label.{change.what}")
+        # A room setting is named as the request's words name it ("Lobby").
+        prefix = "" if change.what.startswith("option.") else "change.label."
+        label = say(language, f"{prefix}{change.what}")
     except KeyError:
         label = change.what
     if change.what != "time":
@@ -759,7 +792,10 @@ def _planned_item(planned: PlannedMeeting, language: str, *, show_status: bool) 
             if planned.previous_url
             else _say(template(language, "replanned.old_unknown"))
         )
-        blocks.append(_Block((_say(template(language, "replanned.why")), old)))
+        # A room's settings cannot be changed once planned: new settings, new room.
+        settings = any(change.what.startswith("option.") for change in planned.changes)
+        why = "replanned.why_settings" if settings else "replanned.why"
+        blocks.append(_Block((_say(template(language, why)), old)))
     if planned.changes:
         changes = tuple(_change_line(change, language) for change in planned.changes)
         blocks += [
@@ -778,6 +814,13 @@ def _cancelled_item(cancelled: CancelledMeeting, language: str) -> _Item:
     else:
         heading = say(language, "cancelled.title", title=title)
 
+    if cancelled.organisers_event:
+        # The room is released; the event in the calendar is not the bridge's to remove.
+        removed = "cancelled.room_removed" if cancelled.room_removed else "cancelled.room_released"
+        line = _say(template(language, removed))
+        return _Item(
+            heading, (_Block((line, _say(template(language, "cancelled.organisers_event")))),)
+        )
     if cancelled.room_removed:
         line = _say(template(language, "cancelled.room_removed"))
     elif cancelled.room is None:
@@ -834,6 +877,8 @@ def _intro(
         key = "reply.cancelled.one" if count == 1 else "reply.cancelled.many"
     elif not planned and not cancelled and all(p.code in RATE_LIMITS for p in problems):
         key = "reply.rate_limited"
+    elif not planned and not cancelled and all(p.code in CHANGE_REFUSALS for p in problems):
+        key = "reply.change_refused"
     elif not planned and not cancelled:
         key = "reply.rejected.one" if count == 1 else "reply.rejected.many"
     else:
@@ -909,13 +954,15 @@ def compose_reply(
     now: datetime,
     language: str | None = "en",
     recipient: str | None = None,
+    withdrawn: Sequence[MeetingRequest] = (),
 ) -> EmailMessage:
     """The one reply to a message: its planned meetings (with what this message
     changed for each), its cancellations and the events that could not be
     planned, in that order, in text and HTML, with one .ics attachment per
     planned meeting. Written in `language` (one of models.LANGUAGES; any other
     is answered in English); a problem with a known code is worded by
-    `problem_text`."""
+    `problem_text`. `withdrawn`: events of the bridge's own earlier .ics that a
+    cancellation removes, attached as METHOD:CANCEL (calendar_cancellation)."""
     if not (planned or cancelled or problems):
         raise ValueError(
             "compose_reply needs at least one planned meeting, cancellation or problem"
@@ -936,6 +983,9 @@ def compose_reply(
         closing.append(_say(template(language, _calendar_line(planned[0])), filename=names[0]))
     elif names:
         closing.append(_say(template(language, "calendar.many")))
+    cancel_names = [] if planned else _attachment_names(len(withdrawn))
+    if withdrawn and not planned:
+        closing.append(_say(template(language, "calendar.cancel"), filename=cancel_names[0]))
     text, page = _render(intro, items, closing, language)
 
     reply = _reply_skeleton(
@@ -956,6 +1006,14 @@ def compose_reply(
             subtype="calendar",
             filename=name,
             params={"method": "PUBLISH", "charset": "utf-8"},
+        )
+    for name, meeting in zip(cancel_names, withdrawn, strict=True):
+        reply.add_attachment(
+            calendar_cancellation(meeting, now=now),
+            maintype="text",
+            subtype="calendar",
+            filename=name,
+            params={"method": "CANCEL", "charset": "utf-8"},
         )
     # Set last: the email package moves Content-* headers into the first sub-part
     # when it turns the message into a multipart.

@@ -80,9 +80,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kmeet_bridge.models import Change, Outcome, Room
+from kmeet_bridge.models import Change, Outcome, Room, RoomOptions
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Meetings between prepare_planning and finish_planning (or abandon_planning).
 UNFINISHED = ("prepared", "planning")
 
@@ -122,7 +122,9 @@ CREATE TABLE IF NOT EXISTS meetings (
     updated_at  TEXT NOT NULL,
     organizer   TEXT,                   -- who a meeting belongs to: its ORGANIZER ...
     planner     TEXT,                   -- ... and the sender who had it planned
-    attendees   TEXT                    -- JSON list of addresses that may get its link
+    attendees   TEXT,                   -- JSON list of addresses that may get its link
+    room_options TEXT,                  -- JSON of the room's lobby, password, e2ee, recording
+    language    TEXT                    -- what its request was written in (en, fr, de, it)
 );
 CREATE TABLE IF NOT EXISTS message_events (
     folder      TEXT NOT NULL,
@@ -222,6 +224,10 @@ class MeetingDetails:
     ending_at: str
     timezone: str
     sequence: int = 0
+    # The room's settings as planned, and the request's language: what an answer
+    # to the reply changes (meeting_changes.py). None keeps what is recorded.
+    options: RoomOptions | None = None
+    language: str | None = None
 
     def values(self) -> tuple[str, str, str, str, int]:
         return (self.title, self.starting_at, self.ending_at, self.timezone, self.sequence)
@@ -251,6 +257,8 @@ class MeetingRecord:
     room: Room | None
     room_ends: datetime | None = None
     owners: Owners = Owners()
+    options: RoomOptions | None = None  # None: not recorded (planned before schema 5)
+    language: str | None = None
 
     @property
     def active(self) -> bool:
@@ -364,6 +372,9 @@ class Store:
             self._db.execute("ALTER TABLE meetings ADD COLUMN room_ends TEXT")
         if "planner" not in columns:  # added in schema version 4
             self._own_old_meetings()
+        if "room_options" not in columns:  # added in schema version 5: unknown for older rooms
+            self._db.execute("ALTER TABLE meetings ADD COLUMN room_options TEXT")
+            self._db.execute("ALTER TABLE meetings ADD COLUMN language TEXT")
         # Version 3 added message_plans, filing and the 'prepared' status: new
         # tables and a new value, so older databases need nothing more.
         self._db.execute(
@@ -691,7 +702,8 @@ class Store:
     def meeting(self, key: str) -> MeetingRecord | None:
         row = self._row(
             "SELECT key, status, in_doubt, title, starting_at, ending_at, timezone, sequence, "
-            "room, room_ends, organizer, planner, attendees FROM meetings WHERE key = ?",
+            "room, room_ends, organizer, planner, attendees, room_options, language "
+            "FROM meetings WHERE key = ?",
             (key,),
         )
         if row is None:
@@ -709,6 +721,8 @@ class Store:
             room=room,
             room_ends=_parse(row[9]),
             owners=Owners(row[10] or "", row[11] or "", tuple(json.loads(row[12] or "[]"))),
+            options=RoomOptions(**json.loads(row[13])) if row[13] else None,
+            language=row[14],
         )
 
     def meetings(self) -> list[MeetingRecord]:
@@ -797,13 +811,15 @@ class Store:
             db.execute(
                 "UPDATE meetings SET status = 'planned', room = ?, room_ends = ?, title = ?, "
                 "starting_at = ?, ending_at = ?, timezone = ?, sequence = ?, updated_at = ?, "
-                "attendees = ? WHERE key = ?",
+                "attendees = ?, room_options = COALESCE(?, room_options), "
+                "language = COALESCE(?, language) WHERE key = ?",
                 (
                     json.dumps(asdict(room)),
                     _iso(room_ends),
                     *details.values(),
                     _iso(_now()),
                     json.dumps(list(attendees)),
+                    *_form_values(details),
                     key,
                 ),
             )
@@ -837,8 +853,16 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "UPDATE meetings SET title = ?, starting_at = ?, ending_at = ?, timezone = ?, "
-                "sequence = ?, updated_at = ?, attendees = ? WHERE key = ?",
-                (*details.values(), _iso(_now()), json.dumps(list(attendees)), key),
+                "sequence = ?, updated_at = ?, attendees = ?, "
+                "room_options = COALESCE(?, room_options), language = COALESCE(?, language) "
+                "WHERE key = ?",
+                (
+                    *details.values(),
+                    _iso(_now()),
+                    json.dumps(list(attendees)),
+                    *_form_values(details),
+                    key,
+                ),
             )
             _write_note(db, key, note)
 
@@ -912,11 +936,14 @@ class Store:
                 "UPDATE message_plans SET password = NULL WHERE message_key = ?", (message_key,)
             )
 
-    def cancel_meeting(self, key: str) -> None:
+    def cancel_meeting(self, key: str, sequence: int | None = None) -> None:
+        """`sequence`: the SEQUENCE of the cancellation the bridge itself sent
+        (an answer to its reply), kept so that a calendar sees it as the latest."""
         with self._transaction() as db:
             db.execute(
-                "UPDATE meetings SET status = 'cancelled', updated_at = ? WHERE key = ?",
-                (_iso(_now()), key),
+                "UPDATE meetings SET status = 'cancelled', updated_at = ?, "
+                "sequence = COALESCE(?, sequence) WHERE key = ?",
+                (_iso(_now()), sequence, key),
             )
 
     # -- the events of one message -------------------------------------------
@@ -948,6 +975,28 @@ class Store:
 
     def reply_sent(self, message_key: str) -> bool:
         row = self._row("SELECT 1 FROM replies WHERE message_key = ?", (message_key,))
+        return row is not None
+
+    def reply_by_id(self, reply_ids: Sequence[str]) -> tuple[str, str] | None:
+        """The message key and recipient of the bridge's reply whose Message-ID is
+        the first of `reply_ids` it sent, or None: what an answer answers."""
+        for reply_id in reply_ids:
+            row = self._row(
+                "SELECT message_key, recipient FROM replies WHERE reply_id = ?", (reply_id,)
+            )
+            if row is not None:
+                return str(row[0]), str(row[1])
+        return None
+
+    def changed_by_copies(self, message_id: str, meeting_key: str) -> bool:
+        """Whether a message filed with this Message-ID already changed or cancelled
+        `meeting_key`: a copy of an answer makes its change once."""
+        row = self._row(
+            "SELECT 1 FROM messages JOIN message_events USING (folder, uidvalidity, uid) "
+            "WHERE messages.message_id = ? AND messages.outcome = 'planned' "
+            "AND message_events.event = ? AND message_events.outcome IN ('changed', 'cancelled')",
+            (message_id, meeting_key),
+        )
         return row is not None
 
     def record_reply(
@@ -1036,6 +1085,11 @@ class Store:
     def meta(self, name: str) -> str | None:
         row = self._row("SELECT value FROM meta WHERE name = ?", (name,))
         return row[0] if row else None
+
+
+def _form_values(details: MeetingDetails) -> tuple[str | None, str | None]:
+    options = json.dumps(asdict(details.options)) if details.options is not None else None
+    return options, details.language
 
 
 def _owner_values(owners: Owners) -> tuple[str | None, str | None, str]:
