@@ -115,13 +115,16 @@ PROBLEM_CODES: dict[str, _ProblemParams] = {
     "change_unclear": _ProblemParams(),
     "change_invitation": _ProblemParams(),
     "change_cancelled": _ProblemParams(),
+    "change_not_owner": _ProblemParams(),
 }
 # Nothing was wrong with a message refused for these: its reply does not open
 # by saying it could not be turned into a conference.
 RATE_LIMITS = frozenset({"sender_rate_limited", "daily_rate_limited"})
 # An answer to the bridge's reply that changed nothing: its reply opens by saying
 # so, not that no meeting could be set up.
-CHANGE_REFUSALS = frozenset({"change_unclear", "change_invitation", "change_cancelled"})
+CHANGE_REFUSALS = frozenset(
+    {"change_unclear", "change_invitation", "change_cancelled", "change_not_owner"}
+)
 
 # The places invites.py names a calendar part by: 'the attachment "x.ics"',
 # "attachment", "inline part", each maybe "... of the forwarded message".
