@@ -113,7 +113,12 @@ def assert_threaded(reply: EmailMessage, answered: bytes) -> None:
 
 CANCELS = [
     ("en", "cancel", "The meeting has been cancelled.", "Cancelled: Budget review"),
-    ("fr", "annuler", "Votre annulation a bien été prise en compte.", "Réunion annulée"),
+    (
+        "fr",
+        "annuler",
+        "Votre annulation a bien été prise en compte.",
+        "Réunion annulée\u00a0: Budget review",
+    ),
     ("de", "absagen", "Die Besprechung wurde abgesagt.", "Abgesagt: Budget review"),
     (
         "it",
