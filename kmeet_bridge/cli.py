@@ -42,12 +42,16 @@ from kmeet_bridge.daemon import Daemon, Heartbeat
 from kmeet_bridge.health import Health
 from kmeet_bridge.instance_lock import InstanceLock
 from kmeet_bridge.kmeet import KMeetClient, KMeetError, effective_room, room_body
+from kmeet_bridge.language import detect_language
 from kmeet_bridge.mailbox import Mailbox, MailboxError
 from kmeet_bridge.mailer import Mailer, MailerError
+from kmeet_bridge.meeting_changes import describe as describe_answer
+from kmeet_bridge.meeting_changes import reading_of
 from kmeet_bridge.models import Extraction, MeetingRequest, NotARequest, Outcome
 from kmeet_bridge.printable import printable
 from kmeet_bridge.recurrence import describe_rule
 from kmeet_bridge.replies import reply_recipient
+from kmeet_bridge.requests import body_text
 from kmeet_bridge.store import Store, StoreError
 
 if TYPE_CHECKING:  # imported when [metrics] listen is set: prometheus-client costs memory
@@ -617,6 +621,12 @@ def describe(
     if decided:
         return "\n".join(lines)
     sender = headers.sender_address(message)
+    if store is not None:  # an answer to the bridge's reply (meeting_changes.py)
+        language = detect_language(body_text(message), default=settings.kmeet.language)
+        default = settings.kmeet.language
+        reading = reading_of(store, message, language=language, default_language=default, now=now)
+        if reading is not None:
+            return "\n".join([*lines, *describe_answer(reading, sender or "")])
     try:
         extraction = extract_meetings(message, settings, now)
     except NotARequest as exc:

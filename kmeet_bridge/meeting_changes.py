@@ -158,6 +158,73 @@ def thread_of(store: Store, message: EmailMessage) -> Thread | None:
     return Thread(answered, recipient, meetings) if meetings else None
 
 
+def reading_of(
+    store: Store, message: EmailMessage, *, language: str, default_language: str, now: datetime
+) -> Reading | None:
+    """What `message` answers and asks for, or None when it is no answer to a
+    reply of the bridge about a meeting, or carries a calendar part (read as an
+    invitation, the organiser's word). `language`: the message's own, as far as
+    known; `default_language`: [kmeet] language."""
+    thread = thread_of(store, message)
+    if thread is None or invites.calendar_parts(message):
+        return None
+    meeting = meeting_now(thread.meetings[0], default_language)
+    text = requests.request_text(message).text
+    try:
+        answer: Answer | EventProblem = read_answer(
+            text, meeting=meeting, now=now, default_language=language
+        )
+    except requests.RequestProblem as problem:
+        answer = problem.event_problem(thread.meetings[0].title)
+    return Reading(thread, answer)
+
+
+def describe(reading: Reading, sender: str) -> list[str]:
+    """What `parse` says of an answer: the meetings it answers about and what it asks."""
+    thread, answer = reading.thread, reading.answer
+    lines = [
+        f"rule: an answer to the bridge's reply about {thread.titles} (In-Reply-To/References)"
+    ]
+    if isinstance(answer, Thanks):
+        return [*lines, "outcome: ignored (asks for no change; no reply)"]
+    if not may_change(thread, sender):
+        return [
+            *lines,
+            "outcome: rejected (only whom the reply went to, or an owner, may change it)",
+        ]
+    if isinstance(answer, EventProblem):
+        return [*lines, f"outcome: rejected ({answer.reason})"]
+    if isinstance(answer, NotUnderstood):
+        return [
+            *lines,
+            f"outcome: rejected (not understood: {answer.code}; answered with examples)",
+        ]
+    if isinstance(answer, CancelIt):
+        return [
+            *lines,
+            "outcome: planned (cancel)",
+            *(f"  cancel: {m.key}" for m in thread.meetings),
+        ]
+    if thread.from_invitation:
+        return [*lines, "outcome: rejected (an invitation changes in the organiser's calendar)"]
+    record = thread.meetings[0]
+    meeting = changed_meeting(record, answer)
+    utc = "%Y-%m-%d %H:%M"
+    lines += [
+        "outcome: planned (change)",
+        f"  meeting: {record.key}",
+        f"  was: {record.starting_at[:16]} - {record.ending_at[:16]} ({record.timezone})",
+        f"  now: {meeting.start:{utc}} - {meeting.end:{utc}} ({meeting.timezone})",
+    ]
+    lines += [f"  attendee: {a.address}" for a in meeting.attendees]
+    lines += [
+        f"  option: {name}={value}"
+        for name, value in vars(answer.options).items()
+        if value is not None
+    ]
+    return lines
+
+
 def meeting_now(record: MeetingRecord, default_language: str) -> MeetingNow:
     """The meeting as planned now, as the answer's reader sees it."""
     zone = ZoneInfo(record.timezone)
@@ -261,19 +328,14 @@ class MeetingChanges:
     def read(self, message: EmailMessage, language: str) -> Reading | None:
         """The answer `message` gives to one of the bridge's replies, or None when
         it is not one (then it is read as any other message)."""
-        store = self.steps.store
-        thread = thread_of(store, message)
-        if thread is None or invites.calendar_parts(message):
-            return None
-        now = meeting_now(thread.meetings[0], self.steps.settings.kmeet.language)
-        text = requests.request_text(message).text
-        try:
-            answer: Answer | EventProblem = read_answer(
-                text, meeting=now, now=self.steps.clock(), default_language=language
-            )
-        except requests.RequestProblem as problem:
-            answer = problem.event_problem(thread.meetings[0].title)
-        return Reading(thread, answer)
+        settings = self.steps.settings
+        return reading_of(
+            self.steps.store,
+            message,
+            language=language,
+            default_language=settings.kmeet.language,
+            now=self.steps.clock(),
+        )
 
     # -- applying ---------------------------------------------------------------
 

@@ -418,3 +418,31 @@ def test_an_invitation_answered_with_a_move_is_refused(bridge_env: BridgeEnv) ->
     assert rows(env, "SELECT starting_at, status FROM meetings") == [
         ("2027-03-15 14:00:00", "planned")
     ]
+
+
+def test_status_and_parse_show_a_change(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    first = planned(env)
+    raw = answer(first, "Move it to 16:00 please")
+    path = env.directory / "answer.eml"
+    path.write_bytes(raw)
+
+    shown = env.command("parse", str(path))
+
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert (
+        'rule: an answer to the bridge\'s reply about "Budget review" (In-Reply-To/References)'
+        in lines
+    )
+    assert "outcome: planned (change)" in lines
+    assert "  was: 2027-02-03 09:00 - 2027-02-03 09:45 (Europe/Zurich)" in lines
+    assert "  now: 2027-02-03 16:00 - 2027-02-03 16:45 (Europe/Zurich)" in lines
+    assert len(posts(env)) == 1  # parse changes nothing
+
+    env.deliver(raw)
+    once(env, "1 planned")
+    status = env.command("status")
+
+    assert status.returncode == 0, status.stderr
+    assert f"{KEY}: replanned: {room_url(env, 1)}" in status.stdout
