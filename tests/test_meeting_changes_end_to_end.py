@@ -446,3 +446,82 @@ def test_status_and_parse_show_a_change(bridge_env: BridgeEnv) -> None:
 
     assert status.returncode == 0, status.stderr
     assert f"{KEY}: replanned: {room_url(env, 1)}" in status.stdout
+
+
+def test_new_room_settings_need_a_new_room_and_the_reply_says_why(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    first = planned(env)
+    env.deliver(answer(first, "Turn on the lobby please"))
+
+    once(env, "1 planned")
+
+    first_body, second_body = posts(env)
+    assert first_body["options"][0]["lobby_enabled"] is False
+    assert second_body["options"][0]["lobby_enabled"] is True
+    assert (second_body["starting_at"], second_body["ending_at"]) == (
+        "2027-02-03 09:00:00",
+        "2027-02-03 09:45:00",
+    )
+    text = text_of(env.smtp.messages[1].message)
+    assert text.startswith("The meeting link has changed. Please use the new link below.")
+    assert "A room’s settings cannot be changed once it is planned" in text
+    assert "- Lobby: off → on" in text
+    [(options,)] = rows(env, "SELECT room_options FROM meetings")
+    assert '"lobby_enabled": true' in options
+
+
+def test_people_added_keep_the_room_and_are_recorded(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    first = planned(env)
+    env.deliver(answer(first, "Please add carl@example.net"))
+
+    once(env, "1 planned")
+
+    assert len(posts(env)) == 1
+    text = text_of(env.smtp.messages[1].message)
+    assert text.startswith("This meeting has been updated. The link stays the same.")
+    assert f"- People: {LEA} → {LEA}, carl@example.net" in text
+    assert rows(env, "SELECT attendees, sequence FROM meetings") == [
+        (f'["{LEA}", "carl@example.net"]', 1)
+    ]
+
+
+def test_changes_count_against_the_hourly_limit_like_rooms(bridge_env: BridgeEnv) -> None:
+    env = bridge_env
+    env.write_config(senders={"max_rooms_per_hour": 1})
+    first = planned(env)
+    env.deliver(answer(first, "Move it to 08:30 please"))
+
+    once(env, "1 rejected")
+
+    text = text_of(env.smtp.messages[1].message)
+    assert text.startswith("Your request is fine, but no more meetings can be set up for now.")
+    assert rows(env, "SELECT starting_at FROM meetings") == [("2027-02-03 09:00:00",)]
+
+
+def test_an_answer_carrying_an_invitation_is_read_as_the_invitation(bridge_env: BridgeEnv) -> None:
+    """The calendar is the organiser's word on a meeting: an invitation in the
+    thread is planned by the meeting-life rules, not read as a change."""
+    env = bridge_env
+    first = planned(env)
+    ics = parse(
+        invitation(uid="other-2027@example.com", start="20270316T100000", end="20270316T110000")
+    )
+    raw = answer(first, "cancel")
+    message = parse(raw)
+    message.make_mixed()
+    message.add_attachment(
+        ics.get_content().encode(), maintype="text", subtype="calendar", filename="invite.ics"
+    )
+    env.deliver(bytes(message))
+
+    once(env, "1 planned")
+
+    assert [(b["starting_at"], b["title"]) for b in posts(env)][1] == (
+        "2027-03-16 10:00:00",
+        "Budget review",
+    )
+    assert rows(env, "SELECT key, status FROM meetings ORDER BY key") == [
+        ("ics:alice@example.com:other-2027@example.com:", "planned"),
+        (KEY, "planned"),
+    ]
