@@ -342,10 +342,16 @@ class MeetingChanges:
     def apply(self, mailbox: Any, ctx: Any, reading: Reading) -> Outcome:
         from kmeet_bridge import bridge  # the bridge's own failures: deferral, limits
 
-        steps, thread, answer = self.steps, reading.thread, reading.answer
+        steps, thread = self.steps, reading.thread
         steps._claim(
             ctx.uid, {("message", ctx.key)} | {("meeting", m.key) for m in thread.meetings}
         )
+        # With several workers, an earlier message of the pass may have changed the
+        # meeting while this one was read: then it is read again, against the change.
+        if any(steps.store.meeting(m.key) != m for m in thread.meetings):
+            reading = self.read(ctx.message, ctx.language) or reading
+            thread = reading.thread
+        answer = reading.answer
         language = answer.language if not isinstance(answer, EventProblem) else ctx.language
         language = dict(getattr(answer, "params", ())).get("language", language)
         ctx = replace(ctx, language=language)
