@@ -525,3 +525,25 @@ def test_an_answer_carrying_an_invitation_is_read_as_the_invitation(bridge_env: 
         ("ics:alice@example.com:other-2027@example.com:", "planned"),
         (KEY, "planned"),
     ]
+
+
+@pytest.mark.parametrize("failpoint", ["after-reply", "before-record"])
+def test_a_crash_in_the_middle_of_a_cancellation_removes_and_answers_once(
+    bridge_env: BridgeEnv, failpoint: str
+) -> None:
+    env = bridge_env
+    env.write_config(kmeet={"delete_cancelled_rooms": True})
+    first = planned(env)
+    room_id = next(iter(env.simulator.rooms))
+    env.deliver(answer(first, "cancel"))
+
+    once(env, "", failpoint=failpoint)
+    result = env.command("once")
+
+    assert result.returncode == 0, result.stderr
+    assert deletes(env) == [f"/1/kmeet/rooms/{room_id}"]
+    assert len(env.smtp.messages) == 2
+    assert "The kMeet meeting room has been removed." in text_of(env.smtp.messages[1].message)
+    assert env.uids("INBOX") == [] and len(env.uids("kmeet/processed")) == 2
+    assert rows(env, "SELECT outcome FROM messages ORDER BY uid") == [("planned",), ("planned",)]
+    assert rows(env, "SELECT status, sequence FROM meetings") == [("cancelled", 1)]
