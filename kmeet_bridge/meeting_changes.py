@@ -369,13 +369,7 @@ class MeetingChanges:
                 code="change_not_owner",
             )
         if isinstance(answer, EventProblem):
-            return steps._finish(
-                mailbox,
-                ctx,
-                Outcome.REJECTED,
-                f"{answer.subject}: {answer.reason}",
-                lambda: self._reply(ctx, problems=[answer]),
-            )
+            return self._answer_problem(mailbox, ctx, answer)
         if isinstance(answer, NotUnderstood):
             return steps._reject(
                 mailbox,
@@ -402,13 +396,17 @@ class MeetingChanges:
                     params=(("detail", str(exc)),),
                 )
             )
-            return steps._finish(
-                mailbox,
-                ctx,
-                Outcome.REJECTED,
-                f"{problem.subject}: {problem.reason}",
-                lambda: self._reply(ctx, problems=[problem]),
-            )
+            return self._answer_problem(mailbox, ctx, problem)
+
+    def _answer_problem(self, mailbox: Any, ctx: Any, problem: EventProblem) -> Outcome:
+        """Rejected, with a reply that says what kept the change from being made."""
+        return self.steps._finish(
+            mailbox,
+            ctx,
+            Outcome.REJECTED,
+            f"{problem.subject}: {problem.reason}",
+            lambda: self._reply(ctx, problems=[problem]),
+        )
 
     def _cancel(self, mailbox: Any, ctx: Any, thread: Thread) -> Outcome:
         from kmeet_bridge import bridge
@@ -474,13 +472,7 @@ class MeetingChanges:
             planned = self._planned_change(ctx, record, change)
         except Unplannable as exc:
             problem = EventProblem(record.title, exc.reason, exc.hint)
-            return steps._finish(
-                mailbox,
-                ctx,
-                Outcome.REJECTED,
-                f"{record.title}: {exc.reason}",
-                lambda: self._reply(ctx, problems=[problem]),
-            )
+            return self._answer_problem(mailbox, ctx, problem)
         outcome = "planned" if planned.status == "unchanged" else "changed"
         detail = f"{planned.status}: {planned.room.url}"
         store.record_events(ctx.folder, ctx.uidvalidity, ctx.uid, [(record.key, outcome, detail)])

@@ -482,16 +482,8 @@ def calendar_attachment(
     event.add("description", description)
     event.add("status", "CONFIRMED")
 
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
-    calendar.add_component(event)
     span = _SERIES_TIMEZONE_SPAN if meeting.is_series else _TIMEZONE_MARGIN
-    calendar.add_missing_timezones(
-        first_date=start.date() - _TIMEZONE_MARGIN, last_date=end.date() + span
-    )
-    return calendar.to_ical()
+    return _calendar("PUBLISH", event, start.date(), end.date() + span)
 
 
 def calendar_cancellation(meeting: MeetingRequest, *, now: datetime) -> bytes:
@@ -506,15 +498,19 @@ def calendar_cancellation(meeting: MeetingRequest, *, now: datetime) -> bytes:
     event.add("dtend", _in_zone(meeting.end, meeting.timezone))
     event.add("summary", headers.one_line(meeting.title))
     event.add("status", "CANCELLED")
+    start = _in_zone(meeting.start, meeting.timezone)
+    return _calendar("CANCEL", event, start.date(), start.date() + _TIMEZONE_MARGIN)
+
+
+def _calendar(method: str, event: Event, first: date, last: date) -> bytes:
+    """A calendar object of the bridge holding `event`, with the zones it names
+    defined from `first` minus a margin to `last`."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL")
+    calendar.add("method", method)
     calendar.add_component(event)
-    start = _in_zone(meeting.start, meeting.timezone)
-    calendar.add_missing_timezones(
-        first_date=start.date() - _TIMEZONE_MARGIN, last_date=start.date() + _TIMEZONE_MARGIN
-    )
+    calendar.add_missing_timezones(first_date=first - _TIMEZONE_MARGIN, last_date=last)
     return calendar.to_ical()
 
 
