@@ -547,3 +547,32 @@ def test_a_crash_in_the_middle_of_a_cancellation_removes_and_answers_once(
     assert env.uids("INBOX") == [] and len(env.uids("kmeet/processed")) == 2
     assert rows(env, "SELECT outcome FROM messages ORDER BY uid") == [("planned",), ("planned",)]
     assert rows(env, "SELECT status, sequence FROM meetings") == [("cancelled", 1)]
+
+
+MOVES = [
+    ("en", "Move it to 08:30 please", "This meeting has been updated. The link stays the same."),
+    ("fr", "Déplacer à 8h30 svp", "Cette réunion a été modifiée\u202f; le lien reste le même."),
+    ("de", "Bitte auf 8:30 Uhr verschieben", "Diese Besprechung wurde geändert."),
+    ("it", "spostiamo alle 8:30", "Questa riunione è stata modificata; il link resta lo stesso."),
+]
+
+
+@pytest.mark.parametrize(("language", "words", "opening"), MOVES, ids=[m[0] for m in MOVES])
+def test_a_move_in_each_language(
+    bridge_env: BridgeEnv, language: str, words: str, opening: str
+) -> None:
+    env = bridge_env
+    first = planned(env)
+    raw = answer(first, words)
+    env.deliver(raw)
+
+    once(env, "1 planned")
+
+    assert len(posts(env)) == 1
+    reply = env.smtp.messages[1].message
+    assert_threaded(reply, raw)
+    assert reply["Content-Language"] == language
+    assert text_of(reply).startswith(opening)
+    assert rows(env, "SELECT starting_at, ending_at, sequence FROM meetings") == [
+        ("2027-02-03 08:30:00", "2027-02-03 09:15:00", 1)
+    ]
