@@ -7,6 +7,10 @@ deferred messages whose retry time has come) and handles each:
     -> fetch the rest -> extract (within a CPU budget) -> plan -> reply -> move
     -> record -> advance the folder position
 
+An answer to one of the bridge's own replies is recognised before the extract
+step and changes that reply's meeting through the same steps
+(meeting_changes.py).
+
 The checks that need the header only come first, so that a message from a
 stranger costs one small fetch and is filed without any of its body being
 downloaded, parsed or expanded. What an allowed sender's message costs is
