@@ -304,6 +304,49 @@ KINDS: dict[str, tuple[str, Callable[[str], EmailMessage]]] = {
             ],
         ),
     ),
+    "answer-cancelled": (
+        "an answer to the reply: cancel (a plain request; the .ics removes the event)",
+        lambda lang: compose(
+            message(f"Re: kmeet: {TITLES[lang]}", "cancel"),
+            lang,
+            cancelled=[
+                CancelledMeeting(
+                    Cancellation("msg:<m0@example.com>", TITLES[lang], "", sequence=1), ROOM
+                )
+            ],
+            withdrawn=[invitation_meeting(lang, sequence=1)],
+        ),
+    ),
+    "answer-invitation-cancelled": (
+        "an answer to the reply about an invitation: cancel (the room only)",
+        lambda lang: compose(
+            message(f"Re: {TITLES[lang]}", "cancel"),
+            lang,
+            cancelled=[
+                CancelledMeeting(
+                    Cancellation("ics:alice@example.com:uid-1:", TITLES[lang], "uid-1"),
+                    ROOM,
+                    organisers_event=True,
+                )
+            ],
+        ),
+    ),
+    "answer-unclear": (
+        "an answer to the reply that is not understood: examples to copy",
+        lambda lang: compose(
+            message(f"Re: kmeet: {TITLES[lang]}", "later?"),
+            lang,
+            problems=[EventProblem("", "not understood", code="change_unclear")],
+        ),
+    ),
+    "answer-invitation-changed": (
+        "an answer to the reply about an invitation that moves it",
+        lambda lang: compose(
+            message(f"Re: {TITLES[lang]}", "16:00"),
+            lang,
+            problems=[EventProblem("", "an invitation", code="change_invitation")],
+        ),
+    ),
 }
 
 

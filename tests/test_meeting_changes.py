@@ -21,7 +21,8 @@ from kmeet_bridge.config import Settings, from_mapping
 from kmeet_bridge.meeting_changes import Thread
 from kmeet_bridge.models import MeetingRequest, Room, RoomOptions
 from kmeet_bridge.store import MeetingDetails, MeetingRecord, Owners, Store
-from kmeet_bridge.thread_answers import ChangeIt
+from kmeet_bridge.thread_answers import ChangeIt, read_answer
+from kmeet_bridge.wording import say
 
 ZURICH = ZoneInfo("Europe/Zurich")
 KEY = "msg:<request@example.com>"
@@ -256,3 +257,21 @@ def test_an_older_state_gets_the_columns_of_schema_5(tmp_path: Path) -> None:
         assert store.meta("schema_version") == "5"
         # A room planned before keeps the configured settings when a change needs a new one.
         assert meeting_changes.meeting_now(record, "it").options == RoomOptions()
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it"])
+def test_every_example_an_unclear_answer_gets_is_understood(language: str) -> None:
+    """The lines to copy are read as what they show, in their own language."""
+    meeting = meeting_changes.meeting_now(RECORD, language)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=ZURICH)
+    examples = say(language, "problem.change_unclear.hint").splitlines()[1:]
+    readings = [
+        read_answer(line, meeting=meeting, now=now, default_language=language) for line in examples
+    ]
+    assert [type(r).__name__ for r in readings] == ["CancelIt", *["ChangeIt"] * 4]
+    assert {r.language for r in readings} == {language}
+    moved, longer, people, options = readings[1:]
+    assert isinstance(moved, ChangeIt) and moved.start != meeting.start
+    assert isinstance(longer, ChangeIt) and longer.end - longer.start > meeting.end - meeting.start
+    assert isinstance(people, ChangeIt) and len(people.add_attendees) == 1
+    assert isinstance(options, ChangeIt) and options.options != RoomOptions()
