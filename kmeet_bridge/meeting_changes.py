@@ -72,7 +72,7 @@ from kmeet_bridge.models import (
     RoomOptions,
     Unplannable,
 )
-from kmeet_bridge.store import MeetingRecord, PlanNote, Store
+from kmeet_bridge.store import UNFINISHED, MeetingRecord, PlanNote, Store
 from kmeet_bridge.thread_answers import (
     Answer,
     CancelIt,
@@ -418,7 +418,7 @@ class MeetingChanges:
             for event, outcome, _ in store.events(ctx.folder, ctx.uidvalidity, ctx.uid)
             if outcome == "cancelled"
         }
-        targets = [m for m in thread.meetings if m.active or m.key in mine]
+        targets = [m for m in thread.meetings if _live(m) or m.key in mine]
         if not targets:
             return self._refuse_cancelled(mailbox, ctx, thread)
         # Step 3 first, as an intent: a restart after the cancellation knows it was this one's.
@@ -430,10 +430,10 @@ class MeetingChanges:
         )
         cancelled, withdrawn = [], []
         for record in targets:
-            sequence = record.sequence + (1 if record.active else 0)
+            sequence = record.sequence + (1 if _live(record) else 0)
             cancellation = Cancellation(record.key, record.title, uid="", sequence=sequence)
             done = steps._cancel(cancellation)
-            if record.active:
+            if _live(record):
                 store.cancel_meeting(record.key, sequence)
             elif done.room is not None and done.room.id is not None:
                 removed = steps.settings.kmeet.delete_cancelled_rooms
@@ -455,7 +455,7 @@ class MeetingChanges:
 
     def _change(self, mailbox: Any, ctx: Any, thread: Thread, change: ChangeIt) -> Outcome:
         steps, store = self.steps, self.steps.store
-        active = [m for m in thread.meetings if m.active]
+        active = [replace(m, status="planned") for m in thread.meetings if _live(m)]
         if not active:
             return self._refuse_cancelled(mailbox, ctx, thread)
         if thread.from_invitation:
@@ -561,3 +561,9 @@ class MeetingChanges:
         if told:
             answer["Cc"] = ", ".join(told)  # who had the meeting planned
         return answer
+
+
+def _live(record: MeetingRecord) -> bool:
+    """Planned, or re-planning when interrupted before its new room was recorded:
+    the old room still stands (as bridge._plan counts it)."""
+    return record.room is not None and record.status in ("planned", *UNFINISHED)
