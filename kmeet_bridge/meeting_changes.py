@@ -89,6 +89,10 @@ if TYPE_CHECKING:
 
 WALL_CLOCK = "%Y-%m-%d %H:%M:%S"
 MAX_THREAD_IDS = 20  # ids of In-Reply-To and References looked up, newest first
+# The events (store.message_events) of a message whose reply was about a meeting:
+# planned or changed by it, cancelled, or an answer about it that changed nothing
+# (its reply asks for another answer: "answer with one line, for example ...").
+_ABOUT_MEETINGS = ("planned", "changed", "cancelled", "answered")
 _OPTIONS = ("lobby_enabled", "password_enabled", "e2ee_enabled", "enable_recording")
 
 
@@ -145,17 +149,20 @@ def thread_of(store: Store, message: EmailMessage) -> Thread | None:
     """The bridge's reply `message` answers and the meetings it was about, or None."""
     ids = headers.in_reply_to(message)
     ids += [found for found in reversed(headers.references(message)) if found not in ids]
-    found = store.reply_by_id(ids[:MAX_THREAD_IDS]) if ids else None
-    if found is None:
-        return None
-    answered, recipient = found
-    folder, uidvalidity, uid = answered.rsplit(":", 2)
-    events = store.events(folder, int(uidvalidity), int(uid))
-    keys = dict.fromkeys(
-        event for event, outcome, _ in events if outcome in ("planned", "changed", "cancelled")
-    )
-    meetings = tuple(record for key in keys if (record := store.meeting(key)) is not None)
-    return Thread(answered, recipient, meetings) if meetings else None
+    # The newest of the bridge's replies about a meeting: one about none (a refused
+    # request) does not end the search, a reply to an answer continues the thread.
+    for reply_id in ids[:MAX_THREAD_IDS]:
+        found = store.reply_by_id([reply_id])
+        if found is None:
+            continue
+        answered, recipient = found
+        folder, uidvalidity, uid = answered.rsplit(":", 2)
+        events = store.events(folder, int(uidvalidity), int(uid))
+        keys = dict.fromkeys(event for event, outcome, _ in events if outcome in _ABOUT_MEETINGS)
+        meetings = tuple(record for key in keys if (record := store.meeting(key)) is not None)
+        if meetings:
+            return Thread(answered, recipient, meetings)
+    return None
 
 
 def reading_of(
@@ -352,6 +359,17 @@ class MeetingChanges:
             reading = self.read(ctx.message, ctx.language) or reading
             thread = reading.thread
         answer = reading.answer
+        # What this answer is about, whatever becomes of it: an answer to its reply
+        # (the examples a refusal offers) stays in the thread. Rewritten when it
+        # changes or cancels the meeting; kept when an earlier attempt did (a
+        # cancellation's intent, see _cancel).
+        if not steps.store.events(ctx.folder, ctx.uidvalidity, ctx.uid):
+            steps.store.record_events(
+                ctx.folder,
+                ctx.uidvalidity,
+                ctx.uid,
+                [(m.key, "answered", type(answer).__name__) for m in thread.meetings],
+            )
         language = answer.language if not isinstance(answer, EventProblem) else ctx.language
         language = dict(getattr(answer, "params", ())).get("language", language)
         ctx = replace(ctx, language=language)

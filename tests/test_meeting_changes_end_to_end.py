@@ -576,3 +576,25 @@ def test_a_move_in_each_language(
     assert rows(env, "SELECT starting_at, ending_at, sequence FROM meetings") == [
         ("2027-02-03 08:30:00", "2027-02-03 09:15:00", 1)
     ]
+
+
+def test_an_answer_to_the_examples_of_an_unclear_answer_changes_the_meeting(
+    bridge_env: BridgeEnv,
+) -> None:
+    """The unclear answer's reply asks for another answer: that one is a change
+    of the same meeting, never a second request ("Re: Re: kmeet ...")."""
+    env = bridge_env
+    first = planned(env)
+    env.deliver(answer(first, "Can we do later?"))
+    once(env, "1 rejected")
+    examples = env.smtp.messages[1].message
+    second = answer(examples, "Move it to 08:30 please", message_id="<answer-2@example.com>")
+    env.deliver(second)
+
+    once(env, "1 planned")
+
+    assert len(posts(env)) == 1
+    reply = env.smtp.messages[2].message
+    assert reply["In-Reply-To"] == "<answer-2@example.com>"
+    assert text_of(reply).startswith("This meeting has been updated. The link stays the same.")
+    assert rows(env, "SELECT key, starting_at FROM meetings") == [(KEY, "2027-02-03 08:30:00")]
