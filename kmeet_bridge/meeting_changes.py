@@ -394,7 +394,8 @@ class MeetingChanges:
                 ctx,
                 f"the answer to the reply about {thread.titles} was not understood as a change",
                 "Answer with one line, such as: cancel; move to 15:00; 30 minutes longer.",
-                code=answer.code,
+                # A code the catalogs do not word is answered as not understood.
+                code=answer.code if answer.code in replies.PROBLEM_CODES else "change_unclear",
             )
         try:
             if isinstance(answer, CancelIt):
