@@ -102,6 +102,7 @@ from kmeet_bridge.health import API, SMTP, Health, recorded_outage
 from kmeet_bridge.kmeet import KMeetError
 from kmeet_bridge.language import detect_language
 from kmeet_bridge.mailbox import MailboxError
+from kmeet_bridge.meeting_changes import MeetingChanges, Reading
 from kmeet_bridge.models import EventProblem, Extraction, NotARequest, Outcome, PlannedMeeting
 from kmeet_bridge.parallel import KeyOrder, side_by_side
 from kmeet_bridge.planning import Planning, Refused
@@ -188,6 +189,7 @@ class Bridge:
         )
         self.cancelling = Cancelling(settings, store, planner, self.services)
         self.replying = Replying(settings, store, mailer, self.health, clock)
+        self.changes = MeetingChanges(self)  # answers to the bridge's replies
 
     # -- a pass ---------------------------------------------------------------
 
@@ -431,6 +433,7 @@ class Bridge:
                 "Send the invitation again, or write the request in a new message.",
                 code="reading_stopped",
             )
+        answer: Reading | None = None
         self.store.begin_reading(*where, self.clock())
         incoming = mailbox.fetch(ctx.uid, limits.max_message_size, size=ctx.size)
         if incoming is None:
@@ -461,13 +464,17 @@ class Bridge:
                     language=reply_language(message, None, self.settings.kmeet.language),
                     complete=True,
                 )
-                try:
-                    extraction = self.extract(message)
-                except NotARequest as exc:
-                    return self.records.ignore(ctx, str(exc))
-                ctx = replace(
-                    ctx, language=reply_language(message, extraction, self.settings.kmeet.language)
-                )
+                # An answer to the bridge's reply changes its meeting (meeting_changes.py).
+                answer = self.changes.read(message, ctx.language)
+                if answer is None:
+                    try:
+                        extraction = self.extract(message)
+                    except NotARequest as exc:
+                        return self.records.ignore(ctx, str(exc))
+                    ctx = replace(
+                        ctx,
+                        language=reply_language(message, extraction, self.settings.kmeet.language),
+                    )
         except budget.OverBudget as exc:
             self._claim(ctx.uid, {("message", ctx.key)})
             return self._reject(
@@ -481,6 +488,8 @@ class Bridge:
         finally:
             self.store.end_reading(*where)
         self.progress()
+        if answer is not None:
+            return self.changes.apply(mailbox, ctx, answer)
         return self._decide(mailbox, ctx, extraction)
 
     def _gone(self, folder: str, uidvalidity: int, uid: int) -> Outcome | None:

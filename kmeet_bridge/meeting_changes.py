@@ -59,6 +59,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from kmeet_bridge import headers, invites, ownership, replies, requests, updates
+from kmeet_bridge.cancelling import Cancelling, cancel_detail
+from kmeet_bridge.handling import Deferral, MessageContext
 from kmeet_bridge.kmeet import KMeetError, effective_room, room_body
 from kmeet_bridge.models import (
     Attendee,
@@ -72,6 +74,8 @@ from kmeet_bridge.models import (
     RoomOptions,
     Unplannable,
 )
+from kmeet_bridge.planning import Planning, Refused
+from kmeet_bridge.planning import _details as planning_details
 from kmeet_bridge.store import UNFINISHED, MeetingRecord, PlanNote, Store
 from kmeet_bridge.thread_answers import (
     Answer,
@@ -86,6 +90,7 @@ from kmeet_bridge.wording import say
 
 if TYPE_CHECKING:
     from kmeet_bridge.config import Settings
+    from kmeet_bridge.recording import Records
 
 WALL_CLOCK = "%Y-%m-%d %H:%M:%S"
 MAX_THREAD_IDS = 20  # ids of In-Reply-To and References looked up, newest first
@@ -124,25 +129,25 @@ class Reading:
 
 
 class Steps(Protocol):
-    """The bridge's steps a change goes through (bridge.Bridge): the same
-    planning, cancelling, replying and filing as every other message."""
+    """The bridge (bridge.Bridge) and its delegates, whose steps a change goes
+    through: the same planning, cancelling, replying and filing as every other
+    message."""
 
     store: Store
     settings: Settings
+    records: Records
+    planning: Planning
+    cancelling: Cancelling
 
     def clock(self) -> datetime: ...
     def _claim(self, uid: int, keys: set[Hashable]) -> None: ...
-    def _ignore(self, ctx: Any, reason: str) -> Outcome: ...
     def _reject(
-        self, mailbox: Any, ctx: Any, reason: str, hint: str, *, code: str = ""
+        self, mailbox: Any, ctx: MessageContext, reason: str, hint: str, *, code: str = ""
     ) -> Outcome: ...
     def _finish(
-        self, mailbox: Any, ctx: Any, outcome: Outcome, reason: str, reply: Any
+        self, mailbox: Any, ctx: MessageContext, outcome: Outcome, reason: str, reply: Any
     ) -> Outcome: ...
-    def _defer(self, mailbox: Any, ctx: Any, deferral: Any) -> Outcome: ...
-    def _cancel(self, cancellation: Cancellation) -> CancelledMeeting: ...
-    def _new_room(self, meeting: MeetingRequest, ctx: Any, note: PlanNote) -> PlannedMeeting: ...
-    def _check_rate(self, ctx: Any) -> None: ...
+    def _defer(self, mailbox: Any, ctx: MessageContext, deferral: Deferral) -> Outcome: ...
 
 
 def thread_of(store: Store, message: EmailMessage) -> Thread | None:
@@ -347,8 +352,6 @@ class MeetingChanges:
     # -- applying ---------------------------------------------------------------
 
     def apply(self, mailbox: Any, ctx: Any, reading: Reading) -> Outcome:
-        from kmeet_bridge import bridge  # the bridge's own failures: deferral, limits
-
         steps, thread = self.steps, reading.thread
         steps._claim(
             ctx.uid, {("message", ctx.key)} | {("meeting", m.key) for m in thread.meetings}
@@ -374,7 +377,7 @@ class MeetingChanges:
         language = dict(getattr(answer, "params", ())).get("language", language)
         ctx = replace(ctx, language=language)
         if isinstance(answer, Thanks):
-            return steps._ignore(
+            return steps.records.ignore(
                 ctx, f"an answer to the reply about {thread.titles} that asks for no change"
             )
         if not may_change(thread, ctx.sender or ""):
@@ -401,12 +404,12 @@ class MeetingChanges:
             if isinstance(answer, CancelIt):
                 return self._cancel(mailbox, ctx, thread)
             return self._change(mailbox, ctx, thread, answer)
-        except bridge._Deferral as deferral:
+        except Deferral as deferral:
             return steps._defer(mailbox, ctx, deferral)
-        except (bridge._Refused, KMeetError) as exc:  # a rate limit; the API refusing the room
+        except (Refused, KMeetError) as exc:  # a rate limit; the API refusing the room
             problem = (
                 replace(exc.problem, subject=thread.meetings[0].title)
-                if isinstance(exc, bridge._Refused)
+                if isinstance(exc, Refused)
                 else EventProblem(
                     thread.meetings[0].title,
                     f"the kMeet API refused to plan it: {exc}",
@@ -428,8 +431,6 @@ class MeetingChanges:
         )
 
     def _cancel(self, mailbox: Any, ctx: Any, thread: Thread) -> Outcome:
-        from kmeet_bridge import bridge
-
         steps, store = self.steps, self.steps.store
         # Cancelled by this very message before an interruption (its intent below).
         mine = {
@@ -451,7 +452,7 @@ class MeetingChanges:
         for record in targets:
             sequence = record.sequence + (1 if _live(record) else 0)
             cancellation = Cancellation(record.key, record.title, uid="", sequence=sequence)
-            done = steps._cancel(cancellation)
+            done = steps.cancelling.cancel(cancellation)
             if _live(record):
                 store.cancel_meeting(record.key, sequence)
             elif done.room is not None and done.room.id is not None:
@@ -461,7 +462,7 @@ class MeetingChanges:
             cancelled.append(replace(done, organisers_event=invitation))
             if not invitation:
                 withdrawn.append(as_request(record, sequence=sequence))
-        events = [(c.cancellation.key, "cancelled", bridge._cancel_detail(c)) for c in cancelled]
+        events = [(c.cancellation.key, "cancelled", cancel_detail(c)) for c in cancelled]
         store.record_events(ctx.folder, ctx.uidvalidity, ctx.uid, events)
         told = ownership.to_tell((m.owners for m in targets), ctx.sender or "")
         return steps._finish(
@@ -506,8 +507,6 @@ class MeetingChanges:
 
     def _planned_change(self, ctx: Any, record: MeetingRecord, change: ChangeIt) -> PlannedMeeting:
         """The meeting after `change`, planned: the room kept, or a fresh one."""
-        from kmeet_bridge import bridge
-
         steps, store, settings = self.steps, self.steps.store, self.steps.settings
         assert record.room is not None
         note = store.plan_note(ctx.key, record.key)
@@ -536,11 +535,11 @@ class MeetingChanges:
             )
         if settings_changed or status == "replanned":
             note = PlanNote(ctx.key, "replanned", changes, record.room.url)
-            return steps._new_room(meeting, ctx, note)
-        steps._check_rate(ctx)
+            return steps.planning._new_room(meeting, ctx, note)
+        steps.planning._check_rate(ctx)
         note = PlanNote(ctx.key, "updated", changes)
         store.update_meeting(
-            record.key, bridge._details(meeting, body), note, ownership.attendee_addresses(meeting)
+            record.key, planning_details(meeting, body), note, ownership.attendee_addresses(meeting)
         )
         store.log_room(headers.mailbox_of(ctx.sender or ""), steps.clock())
         return PlannedMeeting(meeting, record.room, "updated", changes)
@@ -584,5 +583,5 @@ class MeetingChanges:
 
 def _live(record: MeetingRecord) -> bool:
     """Planned, or re-planning when interrupted before its new room was recorded:
-    the old room still stands (as bridge._plan counts it)."""
+    the old room still stands (as Planning.plan counts it)."""
     return record.room is not None and record.status in ("planned", *UNFINISHED)

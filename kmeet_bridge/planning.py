@@ -36,6 +36,7 @@ from kmeet_bridge.kmeet import (
     effective_room,
     new_room_password,
     room_body,
+    room_options_of,
 )
 from kmeet_bridge.models import EventProblem, MeetingRequest, Outcome, PlannedMeeting
 from kmeet_bridge.recording import Records
@@ -307,7 +308,13 @@ class Planning:
 
 def _details(meeting: MeetingRequest, body: dict) -> MeetingDetails:
     return MeetingDetails(
-        meeting.title, body["starting_at"], body["ending_at"], meeting.timezone, meeting.sequence
+        meeting.title,
+        body["starting_at"],
+        body["ending_at"],
+        meeting.timezone,
+        meeting.sequence,
+        room_options_of(body),  # kept for a change by answer (meeting_changes.py)
+        meeting.language,
     )
 
 
