@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+import kmeet_bridge
 from kmeet_bridge import wording
 from kmeet_bridge.models import LANGUAGES
+
+PACKAGE = Path(kmeet_bridge.__file__).parent
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
@@ -60,9 +63,7 @@ def test_every_message_is_translated_with_the_same_fields(language: str) -> None
 def test_every_message_the_code_asks_for_exists(language: str) -> None:
     """Every literal message id in the code is in the catalog (ids built from a
     code, such as "status.<status>", are checked by the reply tests)."""
-    source = "\n".join(
-        path.read_text(encoding="utf-8") for path in Path(wording.__file__).parent.glob("*.py")
-    )
+    source = "\n".join(path.read_text(encoding="utf-8") for path in PACKAGE.rglob("*.py"))
     used = set(
         re.findall(r'(?:say|template|say_plural|plural_template)\(\s*\w+,\s*"([a-z_.]+)"', source)
     )
@@ -159,12 +160,13 @@ def test_elision(language: str, text: str, expected: str) -> None:
 
 
 def test_the_wheel_ships_every_catalog() -> None:
-    """pyproject's package-data names the .po files, so an installed bridge finds them."""
+    """pyproject's package-data names the .po files, so an installed bridge finds them
+    (its globs are relative to the kmeet_bridge folder)."""
     import tomllib
     from fnmatch import fnmatch
 
     pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["kmeet_bridge"]
     for language in LANGUAGES:
-        path = wording.catalog_path(language).relative_to(wording.LOCALE_DIR.parent)
+        path = wording.catalog_path(language).relative_to(PACKAGE)
         assert any(fnmatch(str(path), pattern) for pattern in patterns), path
