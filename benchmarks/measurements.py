@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from kmeet_bridge import cli, config, invites
+from kmeet_bridge import config
 from kmeet_bridge.config import SCHEMA
+from kmeet_bridge.invitations import invites
 from kmeet_bridge.models import NotARequest
+from kmeet_bridge.service import cli
 from tests.support import hostile
 from tests.support.harness import BridgeEnv
 

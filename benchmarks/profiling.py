@@ -37,7 +37,7 @@ except ImportError:  # not a dependency of the bridge
 
 
 def profile_backlog(count: int, api_latency: float, max_parallel: int) -> Profiler:
-    from kmeet_bridge import cli
+    from kmeet_bridge.service import cli
 
     with Lab() as lab:
         env = lab.account(kmeet={"max_parallel": max_parallel})

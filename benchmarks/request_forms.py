@@ -2,7 +2,7 @@
 
 Runs every form below through (a) dateparser.parse, (b) dateparser.search_dates
 (both with languages=[lang], RELATIVE_BASE, PREFER_DATES_FROM="future" and the
-language's DATE_ORDER) and (c) kmeet_bridge.when.read_when, and prints a
+language's DATE_ORDER) and (c) kmeet_bridge.requests.when.read_when, and prints a
 markdown table: the form, what it means, what each approach understood, ✓/✗.
 
 dateparser only answers a start: it is marked right when the start (wall-clock
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kmeet_bridge.when import WhenProblem, read_when
+from kmeet_bridge.requests.when import WhenProblem, read_when
 
 ZONE = "Europe/Zurich"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo(ZONE))  # a Tuesday

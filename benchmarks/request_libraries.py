@@ -5,7 +5,7 @@
 Every case of the unseen corpora (tests/requests_corpus/unseen_*.txt, format of
 scripts/score_requests.py) is read by:
 
-- ours: kmeet_bridge.requests.extract (the bridge's reader);
+- ours: kmeet_bridge.requests.requests.extract (the bridge's reader);
 - dateparser.search_dates (languages=[lang], RELATIVE_BASE = the present,
   PREFER_DATES_FROM="future", DATE_ORDER DMY, MDY for English): its first date;
 - ctparse.ctparse (timeout 1 s): its resolution;
@@ -44,8 +44,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kmeet_bridge import requests  # noqa: E402
-from kmeet_bridge.requests import RequestProblem  # noqa: E402
+from kmeet_bridge.requests import requests  # noqa: E402
+from kmeet_bridge.requests.requests import RequestProblem  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 12, 7, 9, 15, tzinfo=ZONE)

@@ -1,3 +1,3 @@
-from kmeet_bridge.cli import main
+from kmeet_bridge.service.cli import main
 
 raise SystemExit(main())

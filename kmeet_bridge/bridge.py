@@ -85,12 +85,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from kmeet_bridge import budget, failpoints, headers, mime_limits, replies
-from kmeet_bridge.authentication import sender_authenticated
-from kmeet_bridge.availability import Availability, imap_reason
-from kmeet_bridge.cancelling import Cancelling, cancel_detail
+from kmeet_bridge import failpoints
 from kmeet_bridge.config import Settings
-from kmeet_bridge.handling import (
+from kmeet_bridge.kmeet import KMeetError
+from kmeet_bridge.limits import budget, mime_limits
+from kmeet_bridge.mail import headers
+from kmeet_bridge.mail.authentication import sender_authenticated
+from kmeet_bridge.mail.mailbox import MailboxError
+from kmeet_bridge.models import EventProblem, Extraction, NotARequest, Outcome, PlannedMeeting
+from kmeet_bridge.pacing.health import API, SMTP, Health, recorded_outage
+from kmeet_bridge.pacing.parallel import KeyOrder, side_by_side
+from kmeet_bridge.pacing.throttle import Throttle
+from kmeet_bridge.replies import replies
+from kmeet_bridge.requests.language import detect_language
+from kmeet_bridge.steps.availability import Availability, imap_reason
+from kmeet_bridge.steps.cancelling import Cancelling, cancel_detail
+from kmeet_bridge.steps.handling import (
     Deferral,
     MailboxPort,
     MailerPort,
@@ -98,19 +108,12 @@ from kmeet_bridge.handling import (
     PlannerPort,
     TokenRefused,
 )
-from kmeet_bridge.health import API, SMTP, Health, recorded_outage
-from kmeet_bridge.kmeet import KMeetError
-from kmeet_bridge.language import detect_language
-from kmeet_bridge.mailbox import MailboxError
-from kmeet_bridge.meeting_changes import MeetingChanges, Reading
-from kmeet_bridge.models import EventProblem, Extraction, NotARequest, Outcome, PlannedMeeting
-from kmeet_bridge.parallel import KeyOrder, side_by_side
-from kmeet_bridge.planning import Planning, Refused
-from kmeet_bridge.reading import extract_meetings, reply_language
-from kmeet_bridge.recording import Records
-from kmeet_bridge.replying import Replying
+from kmeet_bridge.steps.meeting_changes import MeetingChanges, Reading
+from kmeet_bridge.steps.planning import Planning, Refused
+from kmeet_bridge.steps.reading import extract_meetings, reply_language
+from kmeet_bridge.steps.recording import Records
+from kmeet_bridge.steps.replying import Replying
 from kmeet_bridge.store import Store
-from kmeet_bridge.throttle import Throttle
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Mutation testing of the sender checks: every mutant of kmeet_bridge/authentication.py
-# and kmeet_bridge/headers.py is run against tests/test_authentication.py and
+# Mutation testing of the sender checks: every mutant of kmeet_bridge/mail/authentication.py
+# and kmeet_bridge/mail/headers.py is run against tests/test_authentication.py and
 # tests/test_headers.py (configuration: pyproject.toml, [tool.mutmut]). Prints the
 # score and each surviving mutant; the README ("Development") lists the survivors
 # accepted as equivalent, and why. Takes about four minutes on two cores.

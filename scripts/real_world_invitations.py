@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
-from kmeet_bridge import cli
+from kmeet_bridge.service import cli
 
 DEFAULT_ZONE = "Europe/Zurich"
 DEFAULT_MINUTES = 60

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/render_replies.py [OUTPUT_DIR]
 
 Each reply is composed by the same code the daemon runs (plain requests are read
-by the request reader, replies written by kmeet_bridge.replies), on a fixed
+by the request reader, replies written by kmeet_bridge.replies.replies), on a fixed
 clock, so the files change only when the wording does. For every language and
 kind it writes `<language>/<kind>.txt` (the text part, as a mail client shows
 it) and `<language>/<kind>.html` (the HTML part, a page a browser opens), and
@@ -22,7 +22,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge import replies, requests
 from kmeet_bridge.models import (
     LANGUAGES,
     Cancellation,
@@ -34,6 +33,8 @@ from kmeet_bridge.models import (
     Room,
     Unplannable,
 )
+from kmeet_bridge.replies import replies
+from kmeet_bridge.requests import requests
 
 ZURICH = ZoneInfo("Europe/Zurich")
 # Monday 7 December 2026, 09:00 in Zurich.

@@ -22,8 +22,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kmeet_bridge.models import RoomOptions
-from kmeet_bridge.requests import RequestProblem
-from kmeet_bridge.thread_answers import (
+from kmeet_bridge.requests.requests import RequestProblem
+from kmeet_bridge.requests.thread_answers import (
     Answer,
     CancelIt,
     ChangeIt,

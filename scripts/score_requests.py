@@ -25,9 +25,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kmeet_bridge import requests
 from kmeet_bridge.models import RoomOptions
-from kmeet_bridge.requests import RequestProblem
+from kmeet_bridge.requests import requests
+from kmeet_bridge.requests.requests import RequestProblem
 
 ZONE = "Europe/Zurich"
 OWN = "meet@example.com"

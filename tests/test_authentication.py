@@ -7,7 +7,7 @@ import email.policy
 
 import pytest
 
-from kmeet_bridge.authentication import _readable, sender_authenticated
+from kmeet_bridge.mail.authentication import _readable, sender_authenticated
 
 TRUSTED = ["mx.example.com"]
 

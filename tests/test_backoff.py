@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from kmeet_bridge.backoff import Backoff, FailureLog
+from kmeet_bridge.pacing.backoff import Backoff, FailureLog
 
 
 def fixed(*values: float):

@@ -1,4 +1,4 @@
-"""kmeet_bridge.bodystructure: reading BODYSTRUCTURE and FETCH responses, choosing
+"""kmeet_bridge.mail.bodystructure: reading BODYSTRUCTURE and FETCH responses, choosing
 the parts to fetch, rebuilding a message from them (pure, no server).
 
 The structures are what Dovecot 2.3 answered for these message shapes, as
@@ -16,8 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kmeet_bridge import requests
-from kmeet_bridge.bodystructure import (
+from kmeet_bridge.mail.bodystructure import (
     MAX_TEXT,
     Atom,
     BodyPart,
@@ -32,6 +31,7 @@ from kmeet_bridge.bodystructure import (
     select,
     text_body,
 )
+from kmeet_bridge.requests import requests
 
 OUTLOOK = (
     b'((("text" "plain" ("charset" "us-ascii") NIL NIL "quoted-printable" 98 5 NIL NIL NIL NIL)'

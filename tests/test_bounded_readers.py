@@ -20,9 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from kmeet_bridge import budget, config, mime_limits, replies, requests
+from kmeet_bridge import config
 from kmeet_bridge.bridge import extract_meetings
-from kmeet_bridge.invites import MAX_PER_DAY
+from kmeet_bridge.invitations.invites import MAX_PER_DAY
+from kmeet_bridge.limits import budget, mime_limits
+from kmeet_bridge.replies import replies
+from kmeet_bridge.requests import requests
 from tests.support import hostile
 from tests.support.harness import run_cli
 
@@ -200,9 +203,9 @@ def test_every_pattern_of_the_request_grammar_runs_in_linear_time() -> None:
     result = run_python(
         f"""
         import importlib, pkgutil, re
-        from kmeet_bridge import language, requests, when
+        from kmeet_bridge.requests import language, requests, when
         modules = [language, requests] + [
-            importlib.import_module(f"kmeet_bridge.when.{{info.name}}")
+            importlib.import_module(f"kmeet_bridge.requests.when.{{info.name}}")
             for info in pkgutil.iter_modules(when.__path__)
         ]
         def patterns(value):

@@ -10,7 +10,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from kmeet_bridge.invites import calendar_parts
+from kmeet_bridge.invitations.invites import calendar_parts
 from tests.test_invites import CORPUS, load
 
 MESSAGES = sorted(CORPUS.glob("*.eml"))

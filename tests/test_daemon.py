@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 import pytest
 
 from kmeet_bridge import config
-from kmeet_bridge.backoff import Backoff
 from kmeet_bridge.bridge import TokenRefused
-from kmeet_bridge.cli import LineFormatter
 from kmeet_bridge.config import Settings
-from kmeet_bridge.daemon import Daemon, PassFunction, watchdog_interval
-from kmeet_bridge.health import Health
-from kmeet_bridge.mailbox import MailboxUnavailable
+from kmeet_bridge.mail.mailbox import MailboxUnavailable
+from kmeet_bridge.pacing.backoff import Backoff
+from kmeet_bridge.pacing.health import Health
+from kmeet_bridge.service.cli import LineFormatter
+from kmeet_bridge.service.daemon import Daemon, PassFunction, watchdog_interval
 
 SETTINGS = {
     "imap": {"host": "imap.example.com", "username": "meet@example.com", "poll_interval": 60},
@@ -175,14 +175,16 @@ LIFE = ("started;", "test finished:", "stopped")
 
 def daemon_records(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
     return [
-        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "kmeet_bridge.daemon"
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name == "kmeet_bridge.service.daemon"
     ]
 
 
 def test_a_failing_pass_is_logged_once_retried_with_backoff_then_recovery_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.daemon")
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.service.daemon")
     where = "IMAP server imap.example.com:993"
 
     def behaviour(number: int) -> None:
@@ -214,7 +216,7 @@ def test_a_failing_pass_is_logged_once_retried_with_backoff_then_recovery_once(
 
 
 def test_a_refused_token_is_said_loudly_once(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.daemon")
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.service.daemon")
 
     def behaviour(number: int) -> None:
         if number <= 3:
@@ -246,11 +248,11 @@ def test_a_refused_token_is_said_loudly_once(caplog: pytest.LogCaptureFixture) -
 def test_while_a_service_is_down_a_pass_runs_when_its_probe_is_due_and_the_status_says_so(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.daemon")
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.service.daemon")
     health = Health(first=0.2, maximum=0.2, random=lambda: 0.5)
     statuses: list[str] = []
     monkeypatch.setattr(
-        "kmeet_bridge.daemon.notify_systemd",
+        "kmeet_bridge.service.daemon.notify_systemd",
         lambda state: statuses.append(state) if state.startswith("STATUS=") else None,
     )
 
@@ -294,7 +296,7 @@ def health_clock_time(statuses: list[str]) -> str:
 
 
 def test_reload_failure_keeps_the_old_pass(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="kmeet_bridge.daemon")
+    caplog.set_level(logging.INFO, logger="kmeet_bridge.service.daemon")
     passes = Passes()
 
     def reload() -> Settings:
@@ -343,13 +345,19 @@ def test_log_lines_are_one_per_event_with_the_level_journald_reads() -> None:
         raise ValueError("bad\nvalue")
     except ValueError:
         record = logging.LogRecord(
-            "kmeet_bridge.daemon", logging.ERROR, __file__, 1, "pass failed: %s", ("x",), None
+            "kmeet_bridge.service.daemon",
+            logging.ERROR,
+            __file__,
+            1,
+            "pass failed: %s",
+            ("x",),
+            None,
         )
         record.exc_info = sys.exc_info()
     fmt = "%(levelname)s %(name)s: %(message)s"
     line = LineFormatter(fmt, journal=True).format(record)
     assert "\n" not in line
-    assert line.startswith("<3>ERROR kmeet_bridge.daemon: pass failed: x | Traceback ")
+    assert line.startswith("<3>ERROR kmeet_bridge.service.daemon: pass failed: x | Traceback ")
     assert line.endswith(" | ValueError: bad | value")
     info = logging.LogRecord("kmeet_bridge", logging.INFO, __file__, 1, "started", (), None)
     assert LineFormatter(fmt, journal=True).format(info) == "<6>INFO kmeet_bridge: started"

@@ -157,7 +157,7 @@ def test_sigterm_while_in_idle_exits_cleanly_at_once(
     assert daemon.process.returncode == 0, daemon.log
     assert elapsed < 2.0
     assert daemon.lines("received SIGTERM: finishing the message in hand")
-    assert daemon.log.splitlines()[-1].endswith("INFO kmeet_bridge.daemon: stopped")
+    assert daemon.log.splitlines()[-1].endswith("INFO kmeet_bridge.service.daemon: stopped")
 
 
 def test_idle_can_be_turned_off(
@@ -170,7 +170,7 @@ def test_idle_can_be_turned_off(
     assert daemon.stop() < 10
     assert daemon.process.returncode == 0
     assert daemon.lines("[imap] idle = false")[0].endswith(
-        "INFO kmeet_bridge.daemon: [imap] idle = false: new mail is noticed by polling "
+        "INFO kmeet_bridge.service.daemon: [imap] idle = false: new mail is noticed by polling "
         "every 60 seconds"
     )
     assert daemon.lines("IDLE on") == []
@@ -203,7 +203,7 @@ def test_a_dovecot_restart_is_survived_and_reported_once_each_way(
     lost = daemon.lines("IMAP connection lost")
     assert len(lost) == 1, daemon.log
     assert re.search(
-        r"WARNING kmeet_bridge\.watcher: IMAP connection lost: IMAP server 127\.0\.0\.1:\d+ "
+        r"WARNING kmeet_bridge\.mail\.watcher: IMAP connection lost: IMAP server 127\.0\.0\.1:\d+ "
         r"closed the connection: .+; reconnecting with backoff$",
         lost[0],
     ), lost[0]
@@ -243,7 +243,7 @@ def test_sighup_reloads_a_valid_configuration_and_keeps_the_old_one_otherwise(
     refused = daemon.lines("configuration not reloaded")
     assert len(refused) == 1
     assert refused[0].endswith(
-        f"ERROR kmeet_bridge.daemon: configuration not reloaded, the previous one stays in "
+        f"ERROR kmeet_bridge.service.daemon: configuration not reloaded, the previous one stays in "
         f"use: configuration file {env.config_path} is not valid TOML: "
         "Expected ']' at the end of a table declaration (at line 1, column 6)"
     )

@@ -19,12 +19,12 @@ from email.message import EmailMessage
 import pytest
 
 from kmeet_bridge.bridge import Bridge, TokenRefused
-from kmeet_bridge.health import Health
 from kmeet_bridge.kmeet import KMeetClient
-from kmeet_bridge.mailbox import Mailbox, MailboxError
-from kmeet_bridge.mailer import Mailer
+from kmeet_bridge.mail.mailbox import Mailbox, MailboxError
+from kmeet_bridge.mail.mailer import Mailer
 from kmeet_bridge.models import Extraction, Outcome
-from kmeet_bridge.recording import retry_delay
+from kmeet_bridge.pacing.health import Health
+from kmeet_bridge.steps.recording import retry_delay
 from kmeet_bridge.store import Store
 from tests.support.dovecot import free_port
 from tests.support.harness import BridgeEnv, invitation, rows, text_of
@@ -68,7 +68,7 @@ def bridge_for(
 @pytest.fixture(autouse=True)
 def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff without its random spread, so that retry times are exact."""
-    monkeypatch.setattr("kmeet_bridge.recording.random.uniform", lambda low, high: 1.0)
+    monkeypatch.setattr("kmeet_bridge.steps.recording.random.uniform", lambda low, high: 1.0)
 
 
 def deliver(env: BridgeEnv, uid: str = "fault-1@example.com", **kwargs: str) -> None:

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from kmeet_bridge import headers
+from kmeet_bridge.mail import headers
 
 OWN = "meet@example.com"
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from kmeet_bridge.health import (
+from kmeet_bridge.pacing.health import (
     API,
     IMAP,
     PROBE_MAX,

@@ -13,9 +13,10 @@ from email.message import EmailMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kmeet_bridge import config, replies
+from kmeet_bridge import config
 from kmeet_bridge.bridge import extract_meetings
 from kmeet_bridge.models import NotARequest
+from kmeet_bridge.replies import replies
 from tests.support.harness import BridgeEnv
 
 SETTINGS = config.from_mapping(

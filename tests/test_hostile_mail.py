@@ -16,8 +16,8 @@ import pytest
 from kmeet_bridge.bridge import Bridge
 from kmeet_bridge.failpoints import WHILE_READING
 from kmeet_bridge.kmeet import KMeetClient
-from kmeet_bridge.mailbox import Mailbox
-from kmeet_bridge.mailer import Mailer
+from kmeet_bridge.mail.mailbox import Mailbox
+from kmeet_bridge.mail.mailer import Mailer
 from kmeet_bridge.models import IncomingMessage, Outcome
 from kmeet_bridge.store import Store
 from tests.support import hostile
@@ -65,11 +65,11 @@ def test_a_strangers_message_is_filed_from_its_header_alone(
     # Every reader a message could reach: none may run for a stranger.
     for target in (
         "kmeet_bridge.bridge.extract_meetings",
-        "kmeet_bridge.invites.extract",
-        "kmeet_bridge.requests.extract",
-        "kmeet_bridge.requests.body_text",
+        "kmeet_bridge.invitations.invites.extract",
+        "kmeet_bridge.requests.requests.extract",
+        "kmeet_bridge.requests.requests.body_text",
         "kmeet_bridge.bridge.detect_language",
-        "kmeet_bridge.mime_limits.structure_problem",
+        "kmeet_bridge.limits.mime_limits.structure_problem",
     ):
         monkeypatch.setattr(target, must_not_run(target))
     CountingMailbox.bodies = []

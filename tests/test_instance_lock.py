@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kmeet_bridge.instance_lock import InstanceLock, InstanceLocked, lock_path
+from kmeet_bridge.service.instance_lock import InstanceLock, InstanceLocked, lock_path
 from kmeet_bridge.store import StoreError
 from tests.support.harness import ROOT, BridgeEnv, invitation
 
@@ -68,7 +68,7 @@ def test_the_lock_goes_with_a_killed_holder(tmp_path: Path) -> None:
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from kmeet_bridge.instance_lock import InstanceLock\n"
+            "from kmeet_bridge.service.instance_lock import InstanceLock\n"
             "InstanceLock(Path(sys.argv[1])).acquire()\n"
             "print('locked', flush=True)\n"
             "time.sleep(60)\n",

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kmeet_bridge.invites import DEFAULT_TITLE, calendar_parts, extract
+from kmeet_bridge.invitations.invites import DEFAULT_TITLE, calendar_parts, extract
 from kmeet_bridge.models import (
     Attendee,
     Cancellation,

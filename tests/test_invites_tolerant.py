@@ -15,10 +15,10 @@ from email.message import EmailMessage
 import pytest
 
 from kmeet_bridge.bridge import extract_meetings
-from kmeet_bridge.cli import DRY_RUN_DEFAULTS
 from kmeet_bridge.config import from_mapping
-from kmeet_bridge.invites import extract
+from kmeet_bridge.invitations.invites import extract
 from kmeet_bridge.models import Extraction, ITipAnswer, MeetingRequest
+from kmeet_bridge.service.cli import DRY_RUN_DEFAULTS
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

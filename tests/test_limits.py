@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from kmeet_bridge.config import LimitSettings
-from kmeet_bridge.invites import extract
+from kmeet_bridge.invitations.invites import extract
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ def test_nesting_of_forwarded_messages() -> None:
 
 def test_limit_problems_are_worded_in_the_reply_language() -> None:
     from kmeet_bridge.models import EventProblem
-    from kmeet_bridge.replies import problem_text
+    from kmeet_bridge.replies.replies import problem_text
 
     [problem] = read(invitation(6), max_events=5).problems
     assert problem_text(problem, "en")[0] == (

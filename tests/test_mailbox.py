@@ -1,4 +1,4 @@
-"""kmeet_bridge.mailbox against a real Dovecot on loopback."""
+"""kmeet_bridge.mail.mailbox against a real Dovecot on loopback."""
 
 # The fixtures are imported by name, so each test parameter "redefines" one.
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kmeet_bridge.mailbox import LoginFailed, Mailbox, MailboxError, MailboxUnavailable
+from kmeet_bridge.mail.mailbox import LoginFailed, Mailbox, MailboxError, MailboxUnavailable
 from tests.support.dovecot import Dovecot, free_port
 from tests.support.fixtures_servers import ImapAccount
 from tests.support.smtp_sink import Certificate
@@ -195,7 +195,7 @@ def test_move_without_move_or_uidplus_leaves_the_message_flagged_deleted(
     raws = fill(imap_account, 2)
     ignored = ["MOVE", "UIDPLUS"]
     with (
-        caplog.at_level(logging.WARNING, logger="kmeet_bridge.mailbox"),
+        caplog.at_level(logging.WARNING, logger="kmeet_bridge.mail.mailbox"),
         Mailbox(imap_account.settings, ignore_capabilities=ignored) as mailbox,
     ):
         mailbox.select("INBOX")

@@ -1,4 +1,4 @@
-"""kmeet_bridge.mailer against a real SMTP server (aiosmtpd) on loopback."""
+"""kmeet_bridge.mail.mailer against a real SMTP server (aiosmtpd) on loopback."""
 
 # The fixtures are imported by name, so each test parameter "redefines" one.
 
@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import pytest
 
 from kmeet_bridge.config import Secret
-from kmeet_bridge.mailer import (
+from kmeet_bridge.mail.mailer import (
     Mailer,
     MailerError,
     MailLoginFailed,
@@ -190,7 +190,7 @@ def test_one_refused_recipient_is_logged_and_the_others_get_the_message(
     smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
     smtp_sink.fail_next(550, stage="rcpt", text="5.1.1 no such user")
-    with caplog.at_level(logging.WARNING, logger="kmeet_bridge.mailer"):
+    with caplog.at_level(logging.WARNING, logger="kmeet_bridge.mail.mailer"):
         Mailer(smtp_sink.smtp_settings()).send(reply())
     [received] = smtp_sink.wait_for(1)
     assert received.rcpt_tos == ("bob@example.org", "carol@example.net")

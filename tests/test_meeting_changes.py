@@ -15,14 +15,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from kmeet_bridge import headers, meeting_changes, replies
-from kmeet_bridge.cli import DRY_RUN_DEFAULTS
 from kmeet_bridge.config import Settings, from_mapping
-from kmeet_bridge.meeting_changes import Thread
+from kmeet_bridge.mail import headers
 from kmeet_bridge.models import MeetingRequest, Room, RoomOptions
+from kmeet_bridge.replies import replies
+from kmeet_bridge.replies.wording import say
+from kmeet_bridge.requests.thread_answers import ChangeIt, read_answer
+from kmeet_bridge.service.cli import DRY_RUN_DEFAULTS
+from kmeet_bridge.steps import meeting_changes
+from kmeet_bridge.steps.meeting_changes import Thread
 from kmeet_bridge.store import MeetingDetails, MeetingRecord, Owners, Store
-from kmeet_bridge.thread_answers import ChangeIt, read_answer
-from kmeet_bridge.wording import say
 
 ZURICH = ZoneInfo("Europe/Zurich")
 KEY = "msg:<request@example.com>"

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from kmeet_bridge import cli
-from kmeet_bridge import health as health_module
 from kmeet_bridge.config import Settings
-from kmeet_bridge.daemon import Daemon, PassFunction
-from kmeet_bridge.health import Health
 from kmeet_bridge.kmeet import KMeetClient
+from kmeet_bridge.pacing import health as health_module
+from kmeet_bridge.pacing.health import Health
+from kmeet_bridge.service import cli
+from kmeet_bridge.service.daemon import Daemon, PassFunction
 from kmeet_bridge.store import Store
 from tests.support.harness import BridgeEnv, invitation, rows
 from tests.test_daemon import serve

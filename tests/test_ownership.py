@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kmeet_bridge import ownership
+from kmeet_bridge.invitations import ownership
 from kmeet_bridge.models import Attendee, MeetingRequest
 from kmeet_bridge.store import Owners, Store
 

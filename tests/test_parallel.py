@@ -25,8 +25,8 @@ import pytest
 
 from kmeet_bridge.bridge import SPARE_WORKERS, Bridge, TokenRefused
 from kmeet_bridge.kmeet import KMeetClient
-from kmeet_bridge.mailbox import Mailbox, MailboxUnavailable
-from kmeet_bridge.mailer import Mailer
+from kmeet_bridge.mail.mailbox import Mailbox, MailboxUnavailable
+from kmeet_bridge.mail.mailer import Mailer
 from kmeet_bridge.models import Outcome
 from kmeet_bridge.store import Store
 from tests.support.harness import BridgeEnv, invitation, parse, rows, text_of
@@ -39,7 +39,7 @@ LATENCY = 0.2  # seconds the API takes to answer, as in issue 7
 @pytest.fixture(autouse=True)
 def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff without its random spread, so that retry times are exact."""
-    monkeypatch.setattr("kmeet_bridge.recording.random.uniform", lambda low, high: 1.0)
+    monkeypatch.setattr("kmeet_bridge.steps.recording.random.uniform", lambda low, high: 1.0)
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from kmeet_bridge.parallel import Backlog, KeyOrder
+from kmeet_bridge.pacing.parallel import Backlog, KeyOrder
 
 WAIT = 5.0  # seconds; only reached when a test fails
 

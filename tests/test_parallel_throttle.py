@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kmeet_bridge.kmeet import RateLimited, TransientError
-from kmeet_bridge.throttle import DEFAULT_PAUSE, SHORT_PAUSE, ApiPaused, Throttle
+from kmeet_bridge.pacing.throttle import DEFAULT_PAUSE, SHORT_PAUSE, ApiPaused, Throttle
 
 WAIT = 5.0  # seconds; only reached when a test fails
 

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from kmeet_bridge import bodystructure, requests
 from kmeet_bridge.config import LimitSettings
-from kmeet_bridge.invites import extract
-from kmeet_bridge.mailbox import PARTIAL_OVER, Mailbox
+from kmeet_bridge.invitations.invites import extract
+from kmeet_bridge.mail import bodystructure
+from kmeet_bridge.mail.mailbox import PARTIAL_OVER, Mailbox
 from kmeet_bridge.models import Extraction, IncomingMessage, NotARequest
+from kmeet_bridge.requests import requests
 from tests.support.dovecot import Dovecot
 from tests.support.fixtures_servers import ImapAccount
 
@@ -215,7 +216,7 @@ def test_a_large_invitation_is_read_in_parts(big: Big, shape: str) -> None:
 MEASURE = r"""
 import json, sys
 from kmeet_bridge.config import ImapSettings, Secret
-from kmeet_bridge.mailbox import Mailbox
+from kmeet_bridge.mail.mailbox import Mailbox
 
 job = json.loads(sys.argv[1])
 settings = ImapSettings(

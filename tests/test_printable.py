@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from kmeet_bridge.cli import LineFormatter
-from kmeet_bridge.printable import printable
+from kmeet_bridge.service.cli import LineFormatter
+from kmeet_bridge.service.printable import printable
 
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x9b31m\x00\x7f\x85"
 

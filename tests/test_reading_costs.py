@@ -17,8 +17,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kmeet_bridge import cli
-from kmeet_bridge.language import MONTHS, WEEKDAYS
+from kmeet_bridge.requests.language import MONTHS, WEEKDAYS
+from kmeet_bridge.service import cli
 from tests.support import hostile
 from tests.test_bounded_readers import NOW, SETTINGS
 

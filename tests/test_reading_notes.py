@@ -1,5 +1,5 @@
 """What the reader says it read or assumed, in the sender's language
-(kmeet_bridge.reading_notes), and typos of day words (kmeet_bridge.typos)."""
+(kmeet_bridge.requests.reading_notes), and typos of day words (kmeet_bridge.requests.typos)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 import pytest
 
 from kmeet_bridge.models import LANGUAGES
-from kmeet_bridge.reading_notes import HOW_TEXTS, NOTE_TEXTS, note
-from kmeet_bridge.typos import Correction, corrected_lines
+from kmeet_bridge.requests.reading_notes import HOW_TEXTS, NOTE_TEXTS, note
+from kmeet_bridge.requests.typos import Correction, corrected_lines
 from tests.test_requests import build_message, extract, problem_of
 
 

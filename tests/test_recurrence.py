@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kmeet_bridge import recurrence
-from kmeet_bridge.recurrence import describe_rule
+from kmeet_bridge.replies import recurrence
+from kmeet_bridge.replies.recurrence import describe_rule
 
 ZURICH = ZoneInfo("Europe/Zurich")
 # Monday 1 March 2027, 10:00 in Zurich (UTC+1; summer time from 28 March).

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Event
 
-from kmeet_bridge import replies
 from kmeet_bridge.models import (
     Attendee,
     Cancellation,
@@ -26,6 +25,7 @@ from kmeet_bridge.models import (
     PlannedMeeting,
     Room,
 )
+from kmeet_bridge.replies import replies
 
 ZURICH = ZoneInfo("Europe/Zurich")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from kmeet_bridge import replies, wording
 from kmeet_bridge.models import (
     LANGUAGES,
     Cancellation,
@@ -25,6 +24,7 @@ from kmeet_bridge.models import (
     PlannedMeeting,
     Room,
 )
+from kmeet_bridge.replies import replies, wording
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"  # French: before ; ? !

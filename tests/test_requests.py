@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kmeet_bridge import models, requests
+from kmeet_bridge import models
 from kmeet_bridge.models import Attendee, MeetingRequest, NotARequest, RoomOptions, Unplannable
-from kmeet_bridge.requests import RequestProblem
+from kmeet_bridge.requests import requests
+from kmeet_bridge.requests.requests import RequestProblem
 from tests.support.request_cases import SCORER
 
 CORPUS = Path(__file__).parent / "requests_corpus" / "cases.txt"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kmeet_bridge.language import detect_language, fold
+from kmeet_bridge.requests.language import detect_language, fold
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Reading when a plain request asks to meet (kmeet_bridge.when): the forms of
+"""Reading when a plain request asks to meet (kmeet_bridge.requests.when): the forms of
 issue 4, the decisions on unclear forms, zones, and writing dates back."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kmeet_bridge.when import When, WhenProblem, read_when, write_date, write_when
+from kmeet_bridge.requests.when import When, WhenProblem, read_when, write_date, write_when
 
 ZONE = "Europe/Zurich"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo(ZONE))  # a Tuesday

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from kmeet_bridge import config, service_access
+from kmeet_bridge import config
+from kmeet_bridge.service import service_access
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = (ROOT / "systemd" / "kmeet-bridge.service").read_text()

@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kmeet_bridge.health import Outage
 from kmeet_bridge.models import Outcome, Room
+from kmeet_bridge.pacing.health import Outage
 from kmeet_bridge.store import MeetingDetails, Store
 from tests.support.harness import run_cli
 

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmeet_bridge import thread_answers
 from kmeet_bridge.models import Note, RoomOptions
-from kmeet_bridge.requests import MAX_LINE_CHARS, REQUEST_LINES, RequestProblem
-from kmeet_bridge.thread_answers import (
+from kmeet_bridge.requests import thread_answers
+from kmeet_bridge.requests.requests import MAX_LINE_CHARS, REQUEST_LINES, RequestProblem
+from kmeet_bridge.requests.thread_answers import (
     CancelIt,
     ChangeIt,
     MeetingNow,
@@ -648,8 +648,8 @@ def test_a_megabyte_answer_finishes() -> None:
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from tests.test_thread_answers import meeting, NOW
-        from kmeet_bridge.thread_answers import read_answer
-        from kmeet_bridge.requests import RequestProblem
+        from kmeet_bridge.requests.thread_answers import read_answer
+        from kmeet_bridge.requests.requests import RequestProblem
         shapes = ["a" * 1_000_000, "cancel " * 150_000, "1:" * 500_000, "x@" * 500_000,
                   ("move to 3 " * 100 + "\\n") * 10_000, "à " * 500_000, "'" * 1_000_000]
         for text in shapes:
@@ -679,7 +679,7 @@ def test_every_pattern_of_the_answer_reader_runs_in_linear_time() -> None:
     ]  # fmt: skip
     code = f"""
         import re
-        from kmeet_bridge import thread_answers
+        from kmeet_bridge.requests import thread_answers
         def patterns(value):
             if isinstance(value, re.Pattern):
                 yield value

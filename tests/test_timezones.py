@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from kmeet_bridge.timezones import (
+from kmeet_bridge.invitations.timezones import (
     ZoneChoice,
     iana_zone_for,
     in_gap,

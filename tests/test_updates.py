@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kmeet_bridge.invitations.updates import classify, time_text
 from kmeet_bridge.models import Change, MeetingRequest, Room
 from kmeet_bridge.store import MeetingRecord
-from kmeet_bridge.updates import classify, time_text
 
 ZURICH = ZoneInfo("Europe/Zurich")
 ROOM = Room(

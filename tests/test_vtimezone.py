@@ -1,4 +1,4 @@
-"""kmeet_bridge.vtimezone: the fast VTIMEZONE tzinfo against dateutil's zone.
+"""kmeet_bridge.invitations.vtimezone: the fast VTIMEZONE tzinfo against dateutil's zone.
 
 dateutil's tzical zone (what icalendar's `to_tz(lookup_tzid=False)` builds) is
 the oracle: same instants for every UTC instant and, through `to_utc`, for every
@@ -19,8 +19,8 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmeet_bridge.timezones import in_gap, is_ambiguous, names_one_instant, to_utc
-from kmeet_bridge.vtimezone import zone_from_definition
+from kmeet_bridge.invitations.timezones import in_gap, is_ambiguous, names_one_instant, to_utc
+from kmeet_bridge.invitations.vtimezone import zone_from_definition
 
 W_EUROPE = """\
 BEGIN:VTIMEZONE

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kmeet_bridge.daemon import Daemon, Heartbeat
+from kmeet_bridge.service.daemon import Daemon, Heartbeat
 from tests.test_daemon import Passes, serve, settings
 
 PING = 0.1  # seconds between pings: WATCHDOG_USEC of 0.2 s

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from kmeet_bridge.backoff import Backoff
 from kmeet_bridge.config import ImapSettings
-from kmeet_bridge.mailbox import Mailbox
-from kmeet_bridge.watcher import Watcher
+from kmeet_bridge.mail.mailbox import Mailbox
+from kmeet_bridge.mail.watcher import Watcher
+from kmeet_bridge.pacing.backoff import Backoff
 from tests.support.dovecot import Dovecot, free_port
 from tests.support.fixtures_servers import ImapAccount
 from tests.support.smtp_sink import Certificate
@@ -98,7 +98,7 @@ def messages(caplog: pytest.LogCaptureFixture, level: int, text: str) -> list[st
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "kmeet_bridge.watcher" and r.levelno == level and text in r.getMessage()
+        if r.name == "kmeet_bridge.mail.watcher" and r.levelno == level and text in r.getMessage()
     ]
 
 
@@ -177,7 +177,7 @@ def test_idle_is_renewed_and_still_hears_new_mail(
 def test_a_server_without_idle_leaves_it_to_polling(
     imap_account: ImapAccount, watch: Callable[..., Watcher], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kmeet_bridge.watcher")
+    caplog.set_level(logging.INFO, logger="kmeet_bridge.mail.watcher")
     watcher = watch(
         imap_account.settings,
         Wakes(),
@@ -193,7 +193,7 @@ def test_a_server_without_idle_leaves_it_to_polling(
 def test_a_restarted_server_is_reported_once_lost_and_once_restored(
     tmp_path: Path, watch: Callable[..., Watcher], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.watcher")
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.mail.watcher")
     with Dovecot(tmp_path / "dovecot") as server:
         user, password = server.add_user()
         wakes = Wakes()
@@ -226,7 +226,7 @@ def test_a_restarted_server_is_reported_once_lost_and_once_restored(
 def test_a_refused_login_is_logged_once(
     imap_account: ImapAccount, watch: Callable[..., Watcher], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.watcher")
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.mail.watcher")
     settings = imap_account.dovecot.imap_settings(imap_account.user, "not-the-password")
     watcher = watch(settings, Wakes(), backoff=Backoff(first=0.05, maximum=0.1))
     time.sleep(2.0)  # Dovecot answers a failed login after 0.5 s: three or four attempts
@@ -242,7 +242,7 @@ def test_a_server_down_at_start_is_not_a_lost_connection(
 ) -> None:
     """No connection was ever made: the log says it cannot connect, then that the
     connection is established, never that one was lost or restored."""
-    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.watcher")
+    caplog.set_level(logging.DEBUG, logger="kmeet_bridge.mail.watcher")
     server = Dovecot(tmp_path / "dovecot")
     user, password = server.add_user()
     try:

@@ -17,7 +17,7 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from kmeet_bridge.config import ImapSettings, Secret
-from kmeet_bridge.mailbox import (
+from kmeet_bridge.mail.mailbox import (
     IdleEvent,
     Mailbox,
     MailboxError,

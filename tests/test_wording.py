@@ -12,8 +12,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 import kmeet_bridge
-from kmeet_bridge import wording
 from kmeet_bridge.models import LANGUAGES
+from kmeet_bridge.replies import wording
 
 PACKAGE = Path(kmeet_bridge.__file__).parent
 

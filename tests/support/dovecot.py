@@ -227,7 +227,7 @@ class Dovecot:
         values.update(overrides)
         return ImapSettings(**values)  # type: ignore[arg-type]
 
-    # -- inspecting mailboxes (stdlib imaplib, independent of kmeet_bridge.mailbox) --
+    # -- inspecting mailboxes (stdlib imaplib, independent of kmeet_bridge.mail.mailbox) --
 
     @contextlib.contextmanager
     def session(self, user: str, password: str) -> Iterator[imaplib.IMAP4]:
