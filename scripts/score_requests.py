@@ -112,7 +112,8 @@ def score(case: Case, now: datetime) -> tuple[str, str]:
             own_address=OWN,
         )
     except RequestProblem as problem:
-        read = f"asked back: {problem.code}"
+        words = dict(problem.params).get("text", "")
+        read = f"asked back: {problem.code}" + (f" «{words}»" if words else "")
         return ("right" if expect.get("ask") == "yes" else "asked"), read
     except Exception as error:  # a crash is a miss like any other, shown in the list
         return "asked", f"error: {type(error).__name__}: {error}"

@@ -197,14 +197,14 @@ def test_a_1mb_adversarial_line_is_read_in_a_moment() -> None:
 
 
 def test_every_pattern_of_the_request_grammar_runs_in_linear_time() -> None:
-    """Each compiled pattern of the when package, requests.py and language.py, searched
+    """Each compiled pattern of the when package, requests.py, typos.py and language.py, searched
     through 100 KB of each adversarial kind. Linear, all of it takes seconds; a
     pattern with backtracking nested quantifiers takes hours on one of them."""
     result = run_python(
         f"""
         import importlib, pkgutil, re
-        from kmeet_bridge.requests import language, requests, when
-        modules = [language, requests] + [
+        from kmeet_bridge.requests import language, requests, typos, when
+        modules = [language, requests, typos] + [
             importlib.import_module(f"kmeet_bridge.requests.when.{{info.name}}")
             for info in pkgutil.iter_modules(when.__path__)
         ]

@@ -182,6 +182,7 @@ _REASON_CODES = frozenset(
         "too_long",
         "no_such_time",
         "past",
+        "unplaced",
         "no_message_id",
     }
 )

@@ -71,12 +71,15 @@ _NOT_TYPOS = frozenset(
         "montage",
     ]
 )
-_ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+")
-# Where a day or time word is expected: right before a time ("demian à 11h",
+# Matched from a word's start only: "\S+@" tried at every start of a long run
+# without a space is quadratic in the run's length.
+_ADDRESS = re.compile(r"(?<!\S)\S+@\S+|https?://\S+|www\.\S+")
+# Where a day or time word is expected (the lookbehind keeps a search from starting
+# inside a run of spaces): right before a time ("demian à 11h",
 # "moregn um halb 10", "venrdi 11 alle 10") or right after a day number or "next".
 _TIME_NEXT = re.compile(
-    r"[ \t,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|de|von|dalle|from|morning|afternoon"
-    r"|evening|matin|soir|apres-midi|fruh|morgen|nachmittag|vormittag|abend|mattina|pomeriggio"
+    r"(?<![ \t,])[ \t,]*(?:\d|(?:at|a|um|alle|ore|ab|gegen|vers|verso|h|de|von|dalle|from"
+    r"|morning|afternoon|evening|matin|soir|apres-midi|fruh|morgen|nachmittag|vormittag|abend|mattina|pomeriggio"
     r"|sera|prochain|prochaine|prossimo|prossima|nachste|nachsten|nachster|kommende|kommenden"
     r")(?![\w]))"
 )

@@ -361,6 +361,12 @@ def _h_form_is_duration(reader: _Text, match: re.Match, hour: int) -> bool:
     return "heure" in match.group(0) and hour <= 8 and not match["m"]
 
 
+_BETWEEN_END = re.compile(
+    r"(?:between|entre|zwischen|tra\s+le|fra\s+le)\s+\d{1,2}(?:[.:h]\d\d)?\s+"
+    r"(?:and|et|und|e)\s+(?:le\s+)?$"
+)
+
+
 def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
     folded = reader.folded
     hour, minute = weak.value
@@ -378,6 +384,8 @@ def _weak_may_be_time(reader: _Text, weak: _Found) -> bool:
         return True  # "11-12.30 merci": the end of a range is never dropped
     if _OR_AFTER_TIME.search(before):
         return True  # "at 10 or 11": a second time, asked about
+    if _BETWEEN_END.search(before[-40:]):
+        return True  # "tra le 10 e le 11 domani": the end of "between 10 and 11"
     after = re.match(r"\s*([a-z']+)", folded[weak.end :])
     if after and after.group(1) not in _WEAK_FOLLOWERS:
         begin = weak.end + after.start(1)

@@ -90,6 +90,7 @@ PROBLEM_CODES = (
     "too_long",  # more than 24 hours
     "no_such_time",  # skipped by a daylight-saving change
     "past",  # starts before now
+    "unplaced",  # date or time words beside what was read that the reader could not place
 )
 
 

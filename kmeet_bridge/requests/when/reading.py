@@ -11,6 +11,7 @@ from kmeet_bridge.requests.language import (
 from kmeet_bridge.requests.when.clock import _find_times_and_durations
 from kmeet_bridge.requests.when.dates import _find_dates
 from kmeet_bridge.requests.when.text import Found, _Found, _Text
+from kmeet_bridge.requests.when.unplaced import find_unplaced
 from kmeet_bridge.requests.when.words import (
     _AM_WORDS,
     _DAY_LIKE,
@@ -82,6 +83,8 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
     for match in reader.matches(_DAY_LIKE):
         if match.group(0) not in known_words():
             items.append(reader.found("vague", match, None))
+    # Last: date and time words beside what was read that no reader used.
+    items += find_unplaced(reader, items)
     for pattern, kind in ((_PM_WORDS, "pm"), (_AM_WORDS, "am")):
         for match in pattern.finditer(reader.folded):
             items.append(_Found(kind, match.start(), match.end(), None, match.group(0)))

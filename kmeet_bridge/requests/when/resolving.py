@@ -84,6 +84,9 @@ def resolve(
     # alone, a quarter left over): never dropped, asked about.
     for item in found.of("unread"):
         problems.append(WhenProblem("vague", understood, text=item.text))
+    # Date and time words beside what was read that nothing used (the safety net).
+    for item in found.of("unplaced"):
+        problems.append(WhenProblem("unplaced", understood, text=item.text))
     if problems:
         first = problems[0]
         first.understood = _completed(first.understood, understood)

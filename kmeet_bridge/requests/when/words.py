@@ -515,6 +515,7 @@ _WEAK_FOLLOWERS = _words(
     """
     to and et und e a au bis alle till until del di de du in am on at sharp pile precise
     please pls then if we i you so tomorrow today tonight ok okay works is would
+    domani oggi demain heute
     precises genau ca circa environ etwa or ou oder o for pour fur per fino jusqu'a jusqu
     pendant durant with avec mit con sans ohne senza without right just after before
     """
