@@ -206,6 +206,18 @@ HOW_TEXTS: dict[str, dict[str, str]] = {
         "de": "in der nächsten Woche",
         "it": "la settimana prossima",
     },
+    "after_next": {
+        "en": "a week after the coming one",
+        "fr": "une semaine après le prochain",
+        "de": "eine Woche nach dem kommenden",
+        "it": "una settimana dopo il prossimo",
+    },
+    "weeks_from_today": {
+        "en": "counted from today",
+        "fr": "compté depuis aujourd'hui",
+        "de": "ab heute gezählt",
+        "it": "contato da oggi",
+    },
     "coming": {
         "en": "the coming one",
         "fr": "le prochain",

@@ -152,8 +152,9 @@ def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Fo
         if word and not word.isdigit() and word not in NUMBER_WORDS:
             continue  # "in some days", "in den nächsten Tagen": no count (a vague period)
         days = _offset_days(match)
+        custom = _CUSTOM_WEEKS.get(_day_count(match)) if days is None else None
         if _OR_MORE.match(reader.folded, match.end()):
-            days = None  # "in a week or two", "dans 3 jours ou plus": not one day
+            days = custom = None  # "in a week or two", "dans 3 jours ou plus": not one day
         from_form = bool(match["from"])  # "a week from today": the day follows
         anchor = None
         for width in range(_WEEK_GAP_WIDTH + 1):  # the day right before or after
@@ -170,11 +171,15 @@ def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Fo
             if anchor is not None and _WEEK_GAP.fullmatch(gap):
                 break
             anchor = None
+        if custom and anchor is not None and not from_form:
+            days = custom  # "heute in acht Tagen", "mardi dans huit jours": by custom
         if days and match["now"]:  # "two weeks from now"
             added.append(reader.found("relative", match, days))
         elif days and anchor is not None and "plus_days" not in anchor.extra:
             reader.take(match.start(), match.end())
             anchor.extra["plus_days"] = days
+            if not from_form and not (match["eight"] or match["fifteen"]):
+                anchor.extra["plus_from"] = "in"  # "lunedì fra due settimane"
             anchor.start = min(anchor.start, match.start())
             anchor.end = max(anchor.end, match.end())
             anchor.text = reader.original[anchor.start : anchor.end].strip()
@@ -183,6 +188,22 @@ def _week_offsets(reader: _Text, items: list[_Found], language: str) -> list[_Fo
         else:
             added.append(reader.found("unread", match, None))
     return added
+
+
+# Counts of days that say a week by custom ("in acht Tagen", "dans huit jours"),
+# read so only after a day they count from ("heute in acht Tagen"); alone they
+# stay asked about (a week, or eight days?), and so do fifteen days (two weeks,
+# or fifteen days?).
+_CUSTOM_WEEKS = {8: 7}
+
+
+def _day_count(match: re.Match) -> int | None:
+    days = match["nd"] or match["nd1"]
+    if not days or not match["nd"]:
+        return None
+    count = int(days) if days.isdigit() else NUMBER_WORDS.get(days)
+    unit = match.group(0).split()[-1]
+    return count if unit in ("tagen", "jours", "giorni") else None
 
 
 def _offset_days(match: re.Match) -> int | None:
@@ -322,6 +343,18 @@ def _day(
 def _date_of(item: _Found, today: date, understood: Understood) -> tuple[date, str]:
     """The day one mention names, and how it was read (for the notes)."""
     plus = int(item.extra.get("plus_days", 0))
+    if item.kind == "weekday" and item.extra.get("how") == "after_next" and not plus:
+        # "Monday after next": a week after the first Monday after today.
+        coming = _next_weekday(today + timedelta(days=1), int(item.value))
+        return coming + timedelta(days=7), "after_next"
+    if (
+        item.kind == "weekday"
+        and item.extra.get("plus_from") == "in"
+        and item.extra["how"] != "next week"
+        and int(item.value) == today.weekday()
+    ):
+        # "lunedì fra due settimane" said on a Monday: in two weeks, which is a Monday.
+        return today + timedelta(days=plus), "weeks_from_today"
     if not plus:
         return _named_date(item, today, understood)
     # "Dienstag in einer Woche": a week after the coming Tuesday when that is in

@@ -25,6 +25,8 @@ from kmeet_bridge.requests.when.words import (
     _PM_WORDS,
     _VAGUE,
     _VAGUE_ELIDED,
+    _WEEKDAY,
+    _WEEKDAY_AFTER_NEXT,
 )
 from kmeet_bridge.requests.when.zones import _find_zones
 
@@ -56,6 +58,10 @@ def find_when(text: str, *, language: str, loose_durations: bool = False) -> Fou
         reader.take(start, end)
     for match in reader.matches(_FAREWELLS):
         reader.take(match.start(), match.end())
+    # "Monday after next" before "after next" alone is taken as a later week.
+    for match in reader.matches(_WEEKDAY_AFTER_NEXT):
+        name = match["wd"] or match["wd2"]
+        items.append(reader.found("weekday", match, _WEEKDAY[name], how="after_next"))
     # First, so that no weekday or "next week" is read out of "übernächste Woche".
     items += [reader.found("unread", match, None) for match in reader.matches(_LATER_WEEK)]
     items += _find_zones(reader)

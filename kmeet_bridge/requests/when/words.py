@@ -137,7 +137,9 @@ _DAY_UNIT = r"(?:days|jours|tagen|giorni)"
 _WEEKS_LATER = re.compile(
     _W
     + rf"(?:(?P<from>(?P<n1>{_WEEK_COUNT})\s*{_WEEK_UNIT}|(?:a\s+)?fortnight"
-    + r"|(?P<nd1>\d{1,2}|[a-z]+(?:-[a-z]+)?)\s+days)\s+(?:from|after|on)"
+    + r"|(?P<nd1>\d{1,2}|[a-z]+(?:-[a-z]+)?)\s+days)(?:\s+(?:from|after|on)"
+    # British "a week today", "a fortnight tomorrow": the day follows, no "from"
+    + r"|(?=\s+(?:today|tomorrow)(?![\w])))"
     + r"(?P<now>\s+now)?"
     # (not "check-in a week from today": that is the form above)
     + rf"|(?<!-)(?:in|dans|tra|fra)\s+(?:(?P<n2>{_WEEK_COUNT})\s*{_WEEK_UNIT}(?:'?s?\s+time)?"
@@ -145,6 +147,16 @@ _WEEKS_LATER = re.compile(
     + r"(?!\s+(?:from|after|on)(?![\w]))"
     + r"|(?P<eight>en\s+huit|a\s+otto)|(?P<fifteen>en\s+quinze|a\s+quindici)"
     + r")"
+    + _E
+)
+# "Monday after next", "übernächsten Montag": a week after the coming Monday.
+_WEEKDAY_AFTER_NEXT = re.compile(
+    _W
+    + r"(?:(?:the\s+)?(?P<wd>"
+    + _alternation(WEEKDAYS["en"])
+    + r")\s+after\s+next|ubernachste[nrs]?\s+(?P<wd2>"
+    + _alternation(WEEKDAYS["de"])
+    + r"))"
     + _E
 )
 # Weeks said as "after next", "the following", "übernächste", "la semaine d'après",
