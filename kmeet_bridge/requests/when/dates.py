@@ -12,7 +12,7 @@ from kmeet_bridge.requests.language import (
 )
 from kmeet_bridge.requests.reading_notes import Note, note
 from kmeet_bridge.requests.when.model import RECENT_DAYS, Understood, WhenProblem
-from kmeet_bridge.requests.when.text import _E, _W, Found, _Found, _Text
+from kmeet_bridge.requests.when.text import _E, _W, Found, _alternation, _Found, _Text
 from kmeet_bridge.requests.when.words import (
     _DATE_ARTICLE_BEFORE,
     _DAY_AFTER_WEEKDAY,
@@ -71,6 +71,15 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
         items.append(reader.found("date", match, value, how=""))
     for match in reader.matches(_MONTH_DAY):
         year = int(match["y"]) if match["y"] else None
+        if match["mon"] in _WEEKDAY_OR_MONTH.get(language, {}) and year is None:
+            # "mar 15" in French or Italian: mardi/martedì 15, or 15 March?
+            if _MONTH_AFTER.match(reader.folded, match.end()):
+                continue  # "mar 15/12", "mar 15 dic": a weekday before a date
+            weekday, month = _WEEKDAY_OR_MONTH[language][match["mon"]]
+            items.append(
+                reader.found("monthday", match, int(match["d"]), weekday=weekday, or_month=month)
+            )
+            continue
         value = (year, _MONTH[match["mon"]], int(match["d"]))
         items.append(reader.found("date", match, value, how=""))
     for match in reader.matches(_DOTTED_DAY_MONTH):
@@ -393,6 +402,8 @@ def _named_date(item: _Found, today: date, understood: Understood) -> tuple[date
             choices=choices,
             text=item.text,
         )
+    if item.kind == "monthday" and item.extra.get("or_month"):
+        return _weekday_or_month(item, today, understood)
     if item.kind == "monthday":
         value, how = _next_month_day(int(item.value), today), f"no_month:{item.value}"
     else:
@@ -408,6 +419,34 @@ def _named_date(item: _Found, today: date, understood: Understood) -> tuple[date
             text=item.text,
         )
     return value, how
+
+
+# Short names that are a weekday and a month in one language: folded name ->
+# (weekday, month). "mar" is mardi and mars, martedì and marzo.
+_WEEKDAY_OR_MONTH: dict[str, dict[str, tuple[int, int]]] = {
+    "fr": {"mar": (1, 3)},
+    "it": {"mar": (1, 3)},
+}
+# A month right after a day number: "/12", ".12", " dic", " décembre".
+_MONTH_AFTER = re.compile(r"[ \t]*[/.][ \t]*\d|[ \t]+(?:" + _alternation(_MONTH) + r")(?![\w])")
+
+
+def _weekday_or_month(item: _Found, today: date, understood: Understood) -> tuple[date, str]:
+    """ "mar 15": the coming 15th when it is a Tuesday (the weekday agrees with
+    the number); otherwise it may be 15 March or a Tuesday 15th: asked."""
+    day, weekday = int(item.value), int(item.extra["weekday"])
+    value = _next_month_day(day, today)
+    if value.weekday() == weekday:
+        return value, "weekday_decides"
+    month_reading, _ = _calendar_date(
+        (None, int(item.extra["or_month"]), day), today, item, understood
+    )
+    raise WhenProblem(
+        "ambiguous_date",
+        replace(understood, date_text=item.text),
+        choices=(value, month_reading),
+        text=item.text,
+    )
 
 
 def _calendar_date(
