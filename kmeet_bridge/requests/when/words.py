@@ -559,6 +559,16 @@ _HALF = (
 _HOUR_UNITS = r"hours?|hrs?|hr|h|stunden?|std\.?|heures?|ore|ora"
 _MINUTE_UNITS = r"minutes?|mins?|min\.?|minuten|minuti|m(?![\w])|'"
 _DURATIONS = (
+    # Before "a half hour", which "one and a half hour" holds.
+    (
+        re.compile(
+            _W + r"(?:(?:an\s+)?hour\s+and\s+a\s+half|one\s+and\s+a\s+half\s+hours?"
+            r"|anderthalb\s+stunden?|eineinhalb\s+stunden?|un'\s?ora\s+e\s+mezz[ao])" + _E
+        ),
+        90,
+    ),
+    (re.compile(_W + r"(?:two\s+and\s+a\s+half\s+hours?|zweieinhalb\s+stunden?)" + _E), 150),
+    (re.compile(_W + r"(?:three\s+and\s+a\s+half\s+hours?|dreieinhalb\s+stunden?)" + _E), 210),
     # half an hour, une demi-heure, eine halbe Stunde, mezz'ora, quarters
     (
         re.compile(
@@ -588,13 +598,6 @@ _DURATIONS = (
             r"|dreiviertelstunde|eine\s+dreiviertelstunde|tre\s+quarti\s+d'ora)" + _E
         ),
         45,
-    ),
-    (
-        re.compile(
-            _W + r"(?:(?:an\s+)?hour\s+and\s+a\s+half|one\s+and\s+a\s+half\s+hours?"
-            r"|anderthalb\s+stunden|eineinhalb\s+stunden|un'\s?ora\s+e\s+mezz[ao])" + _E
-        ),
-        90,
     ),
 )
 # Not after "/": "15/12 ore 16" is a date and a time, not a length of 12 h 16.
