@@ -113,6 +113,10 @@ def resolve(
 
     now_local = now.astimezone(zone)
     vague = [item for item in found.of("vague") if not _PART_OF_DAY.fullmatch(fold(item.text))]
+    if start_time is not None:
+        # "lunch catch-up at noon?", "pranzo di lavoro alle 12?": a meal with a clock
+        # time names what the meeting is, not a vague period.
+        vague = [item for item in vague if not _MEAL.fullmatch(fold(item.text))]
     if day is None and start_time is None:
         if vague:
             raise WhenProblem("vague", understood, text=vague[0].text)
@@ -168,6 +172,12 @@ _PART_OF_DAY = re.compile(
     r"|apres (?:le )?(?:dejeuner|diner|repas))"
     r"|pomeriggio|mattina|di sera|la sera|journee|matinee|soiree|giornata|mattinata|serata"
     r"|tagsuber)"
+)
+
+
+_MEAL = re.compile(
+    r"lunch(?:time)?|dinner|dejeuner|diner|mittagessen|pranzo|cena|abendessen|souper"
+    r"|mittagspause|pause\s+de\s+midi|pausa\s+pranzo|lunch\s+break"
 )
 
 
