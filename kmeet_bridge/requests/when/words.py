@@ -322,12 +322,12 @@ _WEEKDAY_BEFORE = re.compile(
     + _alternation([*_WEEKDAY, *(name for name in _WEEKDAY_SHORT if len(name) > 2)])
     + r")\.?|(?P<wd2>"
     + _alternation(name for name in _WEEKDAY_SHORT if len(name) == 2)
-    + r")\.)[\s,]*(?:(?:le|the|den|am|il|on)\s+)?$"
+    + r")\.)[\s,]*(?:(?:le|the|den|dem|am|il|on)\s+)?$"
 )
 _WEEKDAY_BEFORE_GERMAN = re.compile(
     r"(?<![\w'])(?P<wd>"
     + _alternation([*_WEEKDAY, *_WEEKDAY_SHORT])
-    + r")\.?[\s,]*(?:(?:den|am)\s+)?$"
+    + r")\.?[\s,]*(?:(?:den|dem|am)\s+)?$"
 )
 # A short weekday alone ("Fri 2pm", "am Fr um halb 4", "Di oder Mi um 10") counts
 # only before a time, a day number or another weekday, since "mar", "sun", "so"
