@@ -26,6 +26,8 @@ from kmeet_bridge.requests.when.words import (
     _NAMED_DAYS,
     _NEXT_BEFORE,
     _NOT_A_DAY_AFTER,
+    _NTH,
+    _NTH_WEEKDAY,
     _NUMBER_WORDS,
     _NUMERIC_DATE,
     _RELATIVE_DAYS,
@@ -33,6 +35,7 @@ from kmeet_bridge.requests.when.words import (
     _SHORT_WEEKDAYS_ANYWHERE,
     _SLASHED_DAY_MONTH,
     _SWISS_GERMAN_DAYS,
+    _THIS_MONTH_DAY,
     _TIME_AFTER_DAY,
     _WEEK_AFTER_WEEKDAY,
     _WEEKDAY,
@@ -55,6 +58,19 @@ def _find_dates(reader: _Text, language: str) -> list[_Found]:
         items.append(
             reader.found("date", match, (int(match["y"]), int(match["m"]), int(match["d"])), how="")
         )
+    for match in reader.matches(_NTH_WEEKDAY):
+        year = int(match["y"]) if match["y"] else None
+        items.append(
+            reader.found(
+                "date",
+                match,
+                (year, _MONTH[match["mon"]], 1),
+                how="",
+                nth=(_NTH[match["nth"]], _WEEKDAY[match["wd"]]),
+            )
+        )
+    for match in reader.matches(_THIS_MONTH_DAY):
+        items.append(reader.found("date", match, (None, 0, int(match["d"])), how="this_month"))
     for pattern, month, day in _NAMED_DAYS:
         for match in reader.matches(pattern):
             if _AROUND_A_DAY.search(reader.folded[max(0, match.start() - 20) : match.start()]):
@@ -402,6 +418,11 @@ def _named_date(item: _Found, today: date, understood: Understood) -> tuple[date
             choices=choices,
             text=item.text,
         )
+    if item.extra.get("nth"):
+        return _nth_weekday(item, today, understood), ""
+    if item.extra.get("how") == "this_month":  # "il 22 c.m."
+        value = (today.year, today.month, int(item.value[2]))
+        return _calendar_date(value, today, item, understood)[0], ""
     if item.kind == "monthday" and item.extra.get("or_month"):
         return _weekday_or_month(item, today, understood)
     if item.kind == "monthday":
@@ -419,6 +440,26 @@ def _named_date(item: _Found, today: date, understood: Understood) -> tuple[date
             text=item.text,
         )
     return value, how
+
+
+def _nth_weekday(item: _Found, today: date, understood: Understood) -> date:
+    """ "the first Monday of February": in the year given, else the next one."""
+    year, month, _ = item.value
+    n, weekday = item.extra["nth"]
+    for candidate in [year] if year else [today.year, today.year + 1]:
+        first = _calendar_date((candidate, month, 1), today, item, understood)[0]
+        if n > 0:
+            value = _next_weekday(first, weekday) + timedelta(days=7 * (n - 1))
+        else:
+            following = date(candidate + month // 12, month % 12 + 1, 1)
+            value = _next_weekday(following - timedelta(days=7), weekday)
+        if value.month != month:
+            raise WhenProblem(
+                "invalid_date", replace(understood, date_text=item.text), text=item.text
+            )
+        if year or value >= today:
+            return value
+    return value
 
 
 # Short names that are a weekday and a month in one language: folded name ->

@@ -278,6 +278,27 @@ _DAY_ONLY = re.compile(
     r"|(?:den|am)\s+(?P<d2>\d{1,2})\.(?!\d)"
     r"|(?:on\s+)?the\s+(?P<d3>\d{1,2})(?:st|nd|rd|th)(?![\w]))"
 )
+# "the first Monday of February", "le premier lundi de février", "am ersten
+# Montag im Februar", "il primo lunedì di febbraio": (n, weekday) of a month.
+_NTH = {
+    "first": 1, "premier": 1, "erste": 1, "ersten": 1, "erster": 1, "primo": 1,
+    "second": 2, "deuxieme": 2, "zweite": 2, "zweiten": 2, "zweiter": 2, "secondo": 2,
+    "third": 3, "troisieme": 3, "dritte": 3, "dritten": 3, "dritter": 3, "terzo": 3,
+    "fourth": 4, "quatrieme": 4, "vierte": 4, "vierten": 4, "vierter": 4,
+    "last": -1, "dernier": -1, "letzte": -1, "letzten": -1, "letzter": -1, "ultimo": -1,
+}  # fmt: skip
+_NTH_WEEKDAY = re.compile(
+    _W
+    + r"(?P<nth>"
+    + _alternation(_NTH)
+    + r")\s+(?P<wd>"
+    + _alternation(_WEEKDAY)
+    + r")\s+(?:of\s+|de\s+|d'|in\s+|im\s+|di\s+|del\s+)?(?P<mon>"
+    + _alternation(name for name in _MONTH if len(name) > 3)
+    + r")(?![\w])(?:\s+(?P<y>\d{4})(?![\w]))?"
+)
+# Italian "il 22 c.m." (corrente mese): the 22nd of this month.
+_THIS_MONTH_DAY = re.compile(_W + r"(?P<d>\d{1,2})\s+c\.\s?m\.")
 _DAY_MONTH = re.compile(
     _W
     + r"(?P<d>\d{1,2}|primo|premier)(?:st|nd|rd|th|er|re|eme|°|º|\.)?\s*(?:of\s+|de\s+)?"
