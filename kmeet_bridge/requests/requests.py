@@ -648,7 +648,10 @@ _NEGATION = (
     r"(?:no|without|not|non|sans|pas\s+de|pas\s+d'|ohne|kein|keine|keinen|nicht|senza|nessuna?"
     r"|niente|pas\s+besoin\s+de|pas\s+besoin\s+d'|no\s+need\s+(?:for|to)|nicht\s+notig)"
 )
-_ARTICLE = r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|ein|einen|einem|einer|eine|il|una|uno)\s*)?"
+_ARTICLE = (
+    r"(?:(?:a|an|the|any|de|d'|la|le|l'|un|une|ein|einen|einem|einer|eine|den|das|dem|il|una"
+    r"|uno)\s*)?"
+)
 _OFF_VALUE = (
     r"(?:off|no|non|nein|aus|disabled|desactivee?|deaktiviert|disattivat[ao]|false"
     r"|deaktivieren|ausschalten|bitte\s+nicht|nicht(?=[ \t]*(?:[,.;!)\n]|$)))"
@@ -667,7 +670,14 @@ _ON_VERBS = (
     r"|require|activer"
     r"|activez|ajouter|ajoutez|mettre|mettez|mets|metsz|prevoir|prevoyez|utiliser|attivare|attivate"
     r"|abilitare|abilitate|aggiungere|aggiungete|aggiungi|usare|mettere|mettete|metti|attiva"
-    r"|impostare|impostate|imposta|definir|definissez|definire)"
+    r"|impostare|impostate|imposta|definir|definissez|definire"
+    # a need said as such: "serve la sala d'attesa", "we need a lobby", "il faut un mot
+    # de passe", "wir brauchen einen Warteraum"
+    r"|(?:serve|servono|occorre|occorrono|need|needs|faut|brauchen|braucht)"
+    r"(?:\s+(?:also|aussi|auch|noch|anche|bitte))?"
+    # German verb first with its pronoun: "aktivieren Sie den Warteraum"
+    r"|(?:aktivieren|aktiviert|aktiviere|schalten|richten|richtet|setzen|setzt|vergeben"
+    r"|verwenden|nutzen)(?:\s+sie|\s+bitte)*)"
 )
 _OFF_VERBS = (
     r"(?:disable|turn\s+off|switch\s+off|deactivate|desactiver|desactivez|couper|coupez"
