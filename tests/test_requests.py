@@ -612,7 +612,29 @@ PROBLEM_BODIES = [
     ("de", "28.03.2027 um 02:30", "no_such_time"),
     ("it", "ieri alle 10", "past"),
     ("fr", "mardi 1 décembre à 8h", "past"),
+    ("en", "tomorrow at 10 a week later", "unplaced"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("language", "body", "words", "start"),
+    [
+        ("en", "Tomorrow at 10 a week later, please.", "a week later", "The words “a week later”"),
+        ("fr", "Demain à 10h deux semaines plus tard.", "deux semaines", "Les mots «"),
+        ("de", "Morgen um 10 Uhr zwei Wochen später.", "zwei Wochen", "Die Wörter „"),
+        ("it", "Domani alle 10 due settimane dopo.", "due settimane", "Le parole «"),
+    ],
+)
+def test_unplaced_words_are_quoted_back_in_the_senders_language(
+    language: str, body: str, words: str, start: str
+) -> None:
+    """The safety net: date words beside the date that nothing placed are asked
+    about, quoted, never dropped (the meeting is not planned a week early)."""
+    problem = problem_of(build_message(body), default_language=language)
+    assert (problem.code, problem.language) == ("unplaced", language)
+    assert dict(problem.params)["text"] == words
+    assert problem.reason.startswith(start)
+    assert words in problem.reason
 
 
 @pytest.mark.parametrize(("language", "body", "code"), PROBLEM_BODIES)
