@@ -469,7 +469,11 @@ _WEEKDAY_OR_MONTH: dict[str, dict[str, tuple[int, int]]] = {
     "it": {"mar": (1, 3)},
 }
 # A month right after a day number: "/12", ".12", " dic", " décembre".
-_MONTH_AFTER = re.compile(r"[ \t]*[/.][ \t]*\d|[ \t]+(?:" + _alternation(_MONTH) + r")(?![\w])")
+# (matched right after the number; the lookbehind keeps a search from starting
+# inside a run of spaces, quadratic in the run's length)
+_MONTH_AFTER = re.compile(
+    r"(?<![ \t])(?:[ \t]*[/.][ \t]*\d|[ \t]+(?:" + _alternation(_MONTH) + r")(?![\w]))"
+)
 
 
 def _weekday_or_month(item: _Found, today: date, understood: Understood) -> tuple[date, str]:
