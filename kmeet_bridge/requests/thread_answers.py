@@ -585,6 +585,9 @@ class _Reading:
                     continue
                 if match.string is after:
                     taken.append((item.end, item.end + match.end()))
+                else:  # "plus tard de 30 minutes": the word before the length
+                    offset = item.start - len(before)
+                    taken.append((offset + match.start(), offset + match.end()))
         vague = [
             item
             for item in found.of("vague")
@@ -603,7 +606,19 @@ class _Reading:
         return cls(
             text=text,
             language=language,
-            found=Found(tuple(found.items)),
+            # The request reader's safety net quotes "later", "longer"... beside a
+            # length; here they are the shift or the change of length just read.
+            found=Found(
+                tuple(
+                    item
+                    for item in found.items
+                    if item.kind != "unplaced"
+                    or not (
+                        any(begin <= item.start and item.end <= end for begin, end in taken)
+                        or (item.value == "or" and either)
+                    )
+                )
+            ),
             farewells=farewells,
             farewell_dates=farewell_dates,
             dates=dates,
@@ -645,7 +660,14 @@ def _either(text: str, folded: str, found: Found) -> tuple[int, _Found | None, s
     (None: not read), and the words as written."""
     for match in _OR_NUMBERS.finditer(folded):
         first, second = (
-            next((item for item in found.items if item.start <= match.start(g) < item.end), None)
+            next(
+                (
+                    item
+                    for item in found.items
+                    if item.kind != "unplaced" and item.start <= match.start(g) < item.end
+                ),
+                None,
+            )
             for g in (1, 2)
         )
         if first is None and second is None:

@@ -159,7 +159,50 @@ def find_unplaced(reader: _Text, items: list[_Found]) -> list[_Found]:
                 )
             )
     found += _counted_units(reader, tokens, usable, seen)
+    found += _alternatives(reader, tokens, read, read_starts)
     return found
+
+
+# "or" in the four languages: between two numbers, one of them read, it offers
+# a choice ("Donnerstag 10 oder 11 Uhr", "10 or 11 December", "Thursday 10 or
+# 11am"), and a reader that took one number as a day and the other as the hour
+# would plan one of them, or neither, on a guess.
+_OR = _words("or oder ou o oppure bzw resp")
+
+
+def _alternatives(
+    reader: _Text, tokens: list[re.Match], read: list[tuple[int, int]], read_starts: list[int]
+) -> list[_Found]:
+    """An "unplaced" item for each "<number> or <number>" beside what was read."""
+    found: list[_Found] = []
+    folded = reader.folded
+    for index in range(1, len(tokens) - 1):
+        if tokens[index].group(0) not in _OR:
+            continue
+        before, after = tokens[index - 1], tokens[index + 1]
+        numbers = [token for token in (before, after) if _number(token.group(0))]
+        gaps = (
+            folded[before.end() : tokens[index].start()]
+            + folded[tokens[index].end() : after.start()]
+        )
+        if len(numbers) < 2 or _PHRASE_END.search(gaps):
+            continue
+        if not any(_inside(read, read_starts, token.start()) for token in numbers):
+            continue  # "2 or 3 people": no day or time was read from them
+        low, high = before.start(), after.end()
+        # value "or": the reader of answers to the bridge's reply offers such
+        # choices back itself (thread_answers._either).
+        found.append(
+            _Found(
+                "unplaced", low, high, "or", reader.original[low:high].strip(), reader.line_of(low)
+            )
+        )
+    return found
+
+
+def _number(token: str) -> bool:
+    """A day or an hour as written: "10", "11h", "11am", "10h30" (tokens keep letters)."""
+    return bool(re.fullmatch(r"\d{1,2}(?:h\d{0,2}|uhr|am|pm)?", token))
 
 
 def _counted_units(reader: _Text, tokens: list[re.Match], usable, seen: set[int]) -> list[_Found]:
