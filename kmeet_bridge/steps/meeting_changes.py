@@ -87,8 +87,7 @@ from kmeet_bridge.requests.thread_answers import (
 )
 from kmeet_bridge.steps.cancelling import Cancelling, cancel_detail
 from kmeet_bridge.steps.handling import Deferral, MessageContext
-from kmeet_bridge.steps.planning import Planning, Refused
-from kmeet_bridge.steps.planning import _details as planning_details
+from kmeet_bridge.steps.planning import Planning, Refused, meeting_details
 from kmeet_bridge.store import UNFINISHED, MeetingRecord, PlanNote, Store
 
 if TYPE_CHECKING:
@@ -542,7 +541,7 @@ class MeetingChanges:
         steps.planning._check_rate(ctx)
         note = PlanNote(ctx.key, "updated", changes)
         store.update_meeting(
-            record.key, planning_details(meeting, body), note, ownership.attendee_addresses(meeting)
+            record.key, meeting_details(meeting, body), note, ownership.attendee_addresses(meeting)
         )
         store.log_room(headers.mailbox_of(ctx.sender or ""), steps.clock())
         return PlannedMeeting(meeting, record.room, "updated", changes)

@@ -133,7 +133,7 @@ class Planning:
         # "updated": the room stays, the details change.
         note = PlanNote(ctx.key, status, changes)
         self.store.update_meeting(
-            meeting.key, _details(meeting, body), note, ownership.attendee_addresses(meeting)
+            meeting.key, meeting_details(meeting, body), note, ownership.attendee_addresses(meeting)
         )
         log.info("meeting %s updated; room %s kept", meeting.key, known.room.url)
         return PlannedMeeting(meeting, known.room, status, changes)
@@ -146,7 +146,7 @@ class Planning:
         body = room_body(meeting, self.settings.kmeet)
         self.store.link_meeting(
             meeting.key,
-            _details(meeting, body),
+            meeting_details(meeting, body),
             room=series.room,
             room_ends=series.room_ends,
             message_id=ctx.message_id,
@@ -175,7 +175,7 @@ class Planning:
         protected = effective_room(meeting, self.settings.kmeet).password_enabled
         password = new_room_password() if protected else None
         body = room_body(meeting, self.settings.kmeet, password=password)
-        details = _details(meeting, body)
+        details = meeting_details(meeting, body)
         owners = ownership.owners_of(meeting, ctx.sender or "")
         # Step 2a: 'prepared'. A kill from here to 2b leaves nothing in doubt.
         in_doubt = self.store.prepare_planning(meeting.key, details, ctx.message_id, owners)
@@ -308,7 +308,7 @@ class Planning:
         raise Refused(ownership.not_theirs(role))
 
 
-def _details(meeting: MeetingRequest, body: dict) -> MeetingDetails:
+def meeting_details(meeting: MeetingRequest, body: dict) -> MeetingDetails:
     return MeetingDetails(
         meeting.title,
         body["starting_at"],
